@@ -1,0 +1,71 @@
+//! trustmesh-protocol: the sans-IO core of trustmesh.
+//!
+//! Team identities, the signed statements that found a network and change
+//! its membership, and membership itself as a pure function of a statement
+//! set. Nothing here performs I/O, reads a clock or draws randomness: callers
+//! pass time and key material in, so the node and the simulator run the same
+//! code.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use trustmesh_protocol::{
+//!     Application, CharterBody, Charter, Founder, Introduction, Policy, Profile,
+//!     SignedStatement, Statement, StatementSet, TeamKey, TeamKind,
+//! };
+//!
+//! let profile = |name: &str| Profile {
+//!     name: name.into(), short_name: name.into(), country: "NL".into(),
+//!     kind: TeamKind::National, constituency: String::new(),
+//!     email: String::new(), website: String::new(),
+//! };
+//! let founders: Vec<TeamKey> = (1..=2).map(|i| TeamKey::from_secret_bytes([i; 32])).collect();
+//! let body = CharterBody::new(
+//!     "example",
+//!     0,
+//!     founders.iter().map(|k| Founder { id: k.id(), profile: profile("F") }).collect(),
+//!     Policy::default(),
+//! )?;
+//! let sigs: BTreeMap<_, _> = founders.iter().map(|k| (k.id(), body.sign(k).unwrap())).collect();
+//! let charter = Charter::seal(body, &sigs)?;
+//! let network = charter.network_id();
+//!
+//! let applicant = TeamKey::from_secret_bytes([9; 32]);
+//! let app = SignedStatement::sign(
+//!     Statement::Application(Application {
+//!         network, applicant: applicant.id(), created_at: 1, profile: profile("New"),
+//!     }),
+//!     &applicant,
+//! )?;
+//! let mut set = StatementSet::new(charter);
+//! set.insert(app.clone())?;
+//! for sponsor in &founders {
+//!     let intro = Statement::Introduction(Introduction {
+//!         network, sponsor: sponsor.id(), applicant: applicant.id(),
+//!         application: app.id(), created_at: 2, note: String::new(),
+//!     });
+//!     set.insert(SignedStatement::sign(intro, sponsor)?)?;
+//! }
+//! assert!(set.membership().is_member(&applicant.id()));
+//! # Ok::<(), trustmesh_protocol::StatementError>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod codec;
+mod identity;
+mod membership;
+mod statement;
+
+pub use codec::{DecodeError, MAX_LIST, MAX_TEXT};
+pub use identity::{IdentityError, Signature, TeamId, TeamKey};
+pub use membership::{
+    Ignored, IntroductionNote, Membership, RevocationNote, Standing, StatementSet, Status,
+};
+pub use statement::{
+    Application, ChangeHash, Charter, CharterBody, FORMAT_VERSION, Founder, Introduction,
+    NetworkId, Policy, Profile, Revocation, SignedStatement, Statement, StatementError,
+    StatementId, TeamKind,
+};
+
+#[cfg(test)]
+mod fixtures;
