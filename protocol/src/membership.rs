@@ -23,11 +23,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::statement::{
-    Application, Charter, Introduction, NetworkId, Policy, Profile, Revocation, SignedStatement,
-    Statement, StatementError, StatementId,
-};
 use crate::TeamId;
+use crate::statement::{
+    Application, ChangeHash, Charter, Introduction, NetworkId, Policy, Profile, Revocation,
+    SignedStatement, Statement, StatementError, StatementId,
+};
 
 /// The signed statements of one network, anchored to its charter.
 #[derive(Debug, Clone)]
@@ -260,7 +260,10 @@ impl Standing {
                             Ignored::SponsorRevoked => "the sponsor was revoked",
                             Ignored::SponsorNotMember => "the sponsor is not a member",
                         };
-                        parts.push(format!("introduction by {} ignored: {why}", i.sponsor.short()));
+                        parts.push(format!(
+                            "introduction by {} ignored: {why}",
+                            i.sponsor.short()
+                        ));
                     }
                 }
                 parts.join("; ")
@@ -274,6 +277,10 @@ impl Standing {
 pub struct Membership {
     members: BTreeSet<TeamId>,
     standings: BTreeMap<TeamId, Standing>,
+    /// For each revoked key, the union of the document heads its counted
+    /// revocations keep.
+    #[serde(skip)]
+    kept_heads: BTreeMap<TeamId, BTreeSet<ChangeHash>>,
 }
 
 impl Membership {
@@ -297,6 +304,14 @@ impl Membership {
         self.standings.values()
     }
 
+    /// For a revoked key, the document heads its revocations keep: the
+    /// union of `kept_heads` over its counted revocations. The key's
+    /// document changes stay valid only within the causal past of these
+    /// heads. `None` for a key that is not revoked.
+    pub fn kept_heads(&self, id: &TeamId) -> Option<&BTreeSet<ChangeHash>> {
+        self.kept_heads.get(id)
+    }
+
     fn compute(set: &StatementSet) -> Self {
         let charter = set.charter();
         let policy = charter.body().policy();
@@ -312,8 +327,13 @@ impl Membership {
                 Statement::Application(a) => {
                     applications.insert(s.id(), a);
                 }
-                Statement::Introduction(i) => intros_of.entry(i.applicant).or_default().push((s.id(), i)),
-                Statement::Revocation(v) => revocations_of.entry(v.revoked).or_default().push((s.id(), v)),
+                Statement::Introduction(i) => {
+                    intros_of.entry(i.applicant).or_default().push((s.id(), i))
+                }
+                Statement::Revocation(v) => revocations_of
+                    .entry(v.revoked)
+                    .or_default()
+                    .push((s.id(), v)),
             }
         }
         let application_problem = |i: &Introduction| match applications.get(&i.application) {
@@ -331,6 +351,7 @@ impl Membership {
         let counted = |v: &Revocation| v.revoker == v.revoked || m0.contains(&v.revoker);
         let mut revoked = BTreeSet::new();
         let mut kept: BTreeMap<TeamId, BTreeSet<StatementId>> = BTreeMap::new();
+        let mut kept_heads: BTreeMap<TeamId, BTreeSet<ChangeHash>> = BTreeMap::new();
         for (x, revs) in &revocations_of {
             let self_revoked = revs.iter().any(|(_, v)| v.revoker == *x);
             let others: BTreeSet<_> = revs
@@ -342,8 +363,10 @@ impl Membership {
                 revoked.insert(*x);
                 // Rule 3: the frontier is the union over counted revocations.
                 let frontier = kept.entry(*x).or_default();
+                let heads = kept_heads.entry(*x).or_default();
                 for (_, v) in revs.iter().filter(|(_, v)| counted(v)) {
                     frontier.extend(v.kept_introductions.iter().copied());
+                    heads.extend(v.kept_heads.iter().copied());
                 }
             }
         }
@@ -434,7 +457,11 @@ impl Membership {
                 (team, standing)
             })
             .collect();
-        Self { members, standings }
+        Self {
+            members,
+            standings,
+            kept_heads,
+        }
     }
 }
 

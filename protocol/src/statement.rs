@@ -91,6 +91,7 @@ macro_rules! hash_id {
         }
     };
 }
+pub(crate) use hash_id;
 
 hash_id!(
     /// The id of a network: the SHA-256 of its charter body.
@@ -403,7 +404,9 @@ impl CharterBody {
     fn validate(&self) -> Result<(), StatementError> {
         check_text("network name", &self.name, 200, true)?;
         if self.founders.is_empty() {
-            return Err(StatementError::InvalidPolicy("a charter needs at least one founder"));
+            return Err(StatementError::InvalidPolicy(
+                "a charter needs at least one founder",
+            ));
         }
         if self.founders.len() > MAX_LIST {
             return Err(StatementError::InvalidPolicy("too many founders"));
@@ -418,7 +421,9 @@ impl CharterBody {
         }
         let k = usize::from(self.policy.sponsors_required);
         if k == 0 {
-            return Err(StatementError::InvalidPolicy("sponsors_required must be at least 1"));
+            return Err(StatementError::InvalidPolicy(
+                "sponsors_required must be at least 1",
+            ));
         }
         if k > self.founders.len() {
             return Err(StatementError::InvalidPolicy(
@@ -426,7 +431,9 @@ impl CharterBody {
             ));
         }
         if self.policy.revocation_quorum == 0 {
-            return Err(StatementError::InvalidPolicy("revocation_quorum must be at least 1"));
+            return Err(StatementError::InvalidPolicy(
+                "revocation_quorum must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -517,7 +524,11 @@ impl CharterBody {
     }
 
     /// Checks one founder's signature.
-    pub fn verify_signature(&self, founder: &TeamId, sig: &Signature) -> Result<(), StatementError> {
+    pub fn verify_signature(
+        &self,
+        founder: &TeamId,
+        sig: &Signature,
+    ) -> Result<(), StatementError> {
         if !self.founders.iter().any(|f| f.id == *founder) {
             return Err(StatementError::NotAFounder(*founder));
         }
@@ -579,7 +590,11 @@ impl Charter {
 
     /// The founders' signatures, in founder order.
     pub fn signatures(&self) -> impl Iterator<Item = (&TeamId, &Signature)> {
-        self.body.founders.iter().map(|f| &f.id).zip(&self.signatures)
+        self.body
+            .founders
+            .iter()
+            .map(|f| &f.id)
+            .zip(&self.signatures)
     }
 
     /// Whether `id` is a founder.
@@ -827,7 +842,11 @@ fn check_sorted_list<T: Ord>(field: &'static str, list: &[T]) -> Result<(), Stat
     Ok(())
 }
 
-fn hashes<T>(r: &mut Reader<'_>, field: &'static str, wrap: fn([u8; 32]) -> T) -> Result<Vec<T>, DecodeError> {
+fn hashes<T>(
+    r: &mut Reader<'_>,
+    field: &'static str,
+    wrap: fn([u8; 32]) -> T,
+) -> Result<Vec<T>, DecodeError> {
     let n = r.len(field, MAX_LIST)?;
     let mut out = Vec::with_capacity(n.min(256));
     for _ in 0..n {

@@ -1,0 +1,919 @@
+//! The sans-IO replica of every document: the verified signed changes it
+//! holds, and each document's materialized state as a pure function of
+//! (those changes, the membership).
+//!
+//! A stored change is **applied** when all of these hold:
+//! 1. its signature verified and its author may ever write the document
+//!    (checked on insert; contacts and tools refuse any author but the
+//!    owner outright);
+//! 2. its author is a member, or is revoked and the change lies in the
+//!    causal past of the heads its counted revocations keep
+//!    ([`Membership::kept_heads`]);
+//! 3. no other eligible change by the same actor with the same sequence
+//!    number has a smaller hash (an equivocating process cannot fork
+//!    replicas apart);
+//! 4. all its dependencies are applied, and its sequence number follows
+//!    the highest one of its actor in its causal past;
+//! 5. for an advisory written by a co-author: the owner had named the
+//!    author in the co-author list *as it stood in the change's causal
+//!    past*, and the change touches no owner-only field (TLP label,
+//!    audience, co-author list).
+//!
+//! Rules 4 and 5 depend only on the change's causal past, and rules 1 to 3
+//! only on the stored set and the membership, so the applied set is the
+//! same whatever order changes and statements arrived in. Changes are
+//! applied in a canonical order (ready changes smallest hash first) when a
+//! document is rebuilt; between rebuilds a new change is applied as soon as
+//! it is ready, which Automerge's commutativity makes equivalent. A change
+//! Automerge itself refuses marks its document for canonical rebuilds from
+//! then on.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::transaction::{CommitOptions, Transaction};
+use automerge::{ActorId, Automerge, AutomergeError, ChangeHash as AmHash, ReadDoc};
+use thiserror::Error;
+
+use super::advisory::{self, Advisory, OWNER_ONLY_KEYS};
+use super::change::{ActorSuffix, ChangeError, MAX_CHANGE_BYTES, SignedChange, actor_id};
+use super::contacts::Contact;
+use super::id::{DocId, DocKind, DocRef};
+use super::schema::{Schema, SchemaError};
+use super::tools::Tool;
+use crate::identity::{TeamId, TeamKey};
+use crate::membership::Membership;
+use crate::statement::{ChangeHash, NetworkId};
+
+/// Where a stored change stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ChangeStatus {
+    /// Applied to the materialized document.
+    Applied,
+    /// Waiting: a dependency is missing or not applied.
+    MissingDeps,
+    /// Kept aside: the author is not a member (yet).
+    AuthorNotMember,
+    /// Kept aside: the author is revoked and no counted revocation keeps
+    /// this change.
+    OutsideRevocationFrontier,
+    /// Refused: the author was not a co-author the owner had named in the
+    /// change's causal past, or touched a field only the owner may write.
+    NotPermitted,
+    /// Ignored: another change by the same actor with the same sequence
+    /// number has a smaller hash.
+    Superseded,
+    /// Refused: the sequence number does not follow the actor's previous
+    /// change in its causal past.
+    BrokenSequence,
+    /// Refused by Automerge.
+    Refused,
+}
+
+/// What inserting a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inserted {
+    /// The document.
+    pub doc: DocId,
+    /// The change's hash.
+    pub hash: ChangeHash,
+    /// Whether the change was new here.
+    pub new: bool,
+    /// Where the change stands now.
+    pub status: ChangeStatus,
+    /// Whether the materialized document changed.
+    pub changed: bool,
+}
+
+/// Why a local edit could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum EditError {
+    /// The new value fails validation.
+    #[error(transparent)]
+    Invalid(#[from] SchemaError),
+    /// The editing team is not a member.
+    #[error("{0} is not a member")]
+    NotMember(TeamId),
+    /// The editing team may not write this document.
+    #[error("{author} may not write the {doc}")]
+    NotPermitted {
+        /// The editing team.
+        author: TeamId,
+        /// The document.
+        doc: DocRef,
+    },
+    /// A co-author tried to change a field only the owner may write.
+    #[error("only the owner may change the {0}")]
+    OwnerOnly(&'static str),
+    /// The document has no state here yet.
+    #[error("there is no {0} here")]
+    NotFound(DocRef),
+    /// The document already exists.
+    #[error("the {0} already exists")]
+    AlreadyExists(DocRef),
+    /// Changes by this actor are stored here but not applied; a new change
+    /// would reuse their sequence numbers.
+    #[error("the actor suffix has changes here that are not applied; use a fresh suffix")]
+    ActorReused,
+    /// The resulting change is larger than the limit.
+    #[error("the change would have {0} bytes, more than the limit")]
+    TooLarge(usize),
+    /// Automerge failed while writing (a bug, or a document that does not
+    /// match its schema).
+    #[error("automerge: {0}")]
+    Automerge(String),
+    /// The change could not be signed.
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    /// The change was made but could not be applied here.
+    #[error("the change was not applied: {0:?}")]
+    NotApplied(ChangeStatus),
+}
+
+impl From<AutomergeError> for EditError {
+    fn from(e: AutomergeError) -> Self {
+        EditError::Automerge(e.to_string())
+    }
+}
+
+/// The part of the membership documents depend on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct View {
+    members: BTreeSet<TeamId>,
+    revoked: BTreeMap<TeamId, BTreeSet<ChangeHash>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing<'a> {
+    Member,
+    Revoked(&'a BTreeSet<ChangeHash>),
+    Outside,
+}
+
+impl View {
+    fn of(m: &Membership) -> Self {
+        let revoked = m
+            .standings()
+            .filter_map(|s| m.kept_heads(&s.team).map(|k| (s.team, k.clone())))
+            .collect();
+        Self {
+            members: m.members().clone(),
+            revoked,
+        }
+    }
+
+    fn standing(&self, id: &TeamId) -> Standing<'_> {
+        if self.members.contains(id) {
+            Standing::Member
+        } else if let Some(kept) = self.revoked.get(id) {
+            Standing::Revoked(kept)
+        } else {
+            Standing::Outside
+        }
+    }
+}
+
+/// The highest sequence number of each actor in a change's causal past.
+type Clock = BTreeMap<ActorId, u64>;
+
+#[derive(Debug, Clone)]
+struct Stored {
+    signed: SignedChange,
+    status: ChangeStatus,
+}
+
+#[derive(Debug, Clone)]
+struct DocState {
+    doc_ref: DocRef,
+    changes: BTreeMap<ChangeHash, Stored>,
+    /// For each hash, the stored changes that depend on it.
+    children: BTreeMap<ChangeHash, BTreeSet<ChangeHash>>,
+    /// Stored changes by actor and sequence number.
+    by_seq: BTreeMap<(ActorId, u64), BTreeSet<ChangeHash>>,
+    authors: BTreeSet<TeamId>,
+    doc: Automerge,
+    /// The clock of every applied change.
+    clocks: BTreeMap<ChangeHash, Clock>,
+    /// Changes Automerge refused in the last canonical rebuild.
+    refused: BTreeSet<ChangeHash>,
+}
+
+fn to_am(h: &ChangeHash) -> AmHash {
+    AmHash(*h.as_bytes())
+}
+
+fn from_am(h: &AmHash) -> ChangeHash {
+    ChangeHash::from_bytes(h.0)
+}
+
+impl DocState {
+    fn new(doc_ref: DocRef) -> Self {
+        Self {
+            doc_ref,
+            changes: BTreeMap::new(),
+            children: BTreeMap::new(),
+            by_seq: BTreeMap::new(),
+            authors: BTreeSet::new(),
+            doc: Automerge::new(),
+            clocks: BTreeMap::new(),
+            refused: BTreeSet::new(),
+        }
+    }
+
+    fn heads(&self) -> Vec<ChangeHash> {
+        let mut heads: Vec<_> = self.doc.get_heads().iter().map(from_am).collect();
+        heads.sort();
+        heads
+    }
+
+    fn status(&self, h: &ChangeHash) -> Option<ChangeStatus> {
+        self.changes.get(h).map(|s| s.status)
+    }
+
+    fn is_applied(&self, h: &ChangeHash) -> bool {
+        self.status(h) == Some(ChangeStatus::Applied)
+    }
+
+    fn deps_applied(&self, h: &ChangeHash) -> bool {
+        self.changes.get(h).is_some_and(|s| {
+            s.signed
+                .change()
+                .deps()
+                .iter()
+                .all(|d| self.is_applied(&from_am(d)))
+        })
+    }
+
+    fn set_status(&mut self, h: &ChangeHash, status: ChangeStatus) {
+        if let Some(s) = self.changes.get_mut(h) {
+            s.status = status;
+        }
+    }
+
+    fn has_revoked_author(&self, view: &View) -> bool {
+        self.authors
+            .iter()
+            .any(|a| matches!(view.standing(a), Standing::Revoked(_)))
+    }
+
+    /// Every hash in the causal past of `kept` (inclusive) as far as the
+    /// stored changes tell.
+    fn frontier(&self, kept: &BTreeSet<ChangeHash>) -> BTreeSet<ChangeHash> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<ChangeHash> = kept.iter().copied().collect();
+        while let Some(h) = stack.pop() {
+            if seen.insert(h)
+                && let Some(s) = self.changes.get(&h)
+            {
+                stack.extend(s.signed.change().deps().iter().map(from_am));
+            }
+        }
+        seen
+    }
+
+    /// Stores a verified change and applies what became applicable.
+    fn insert(&mut self, signed: SignedChange, view: &View) -> (bool, ChangeStatus) {
+        let h = signed.hash();
+        if let Some(status) = self.status(&h) {
+            return (false, status);
+        }
+        let change = signed.change();
+        for d in change.deps() {
+            self.children.entry(from_am(d)).or_default().insert(h);
+        }
+        let key = (change.actor_id().clone(), change.seq());
+        self.by_seq.entry(key.clone()).or_default().insert(h);
+        self.authors.insert(signed.author());
+        let author = signed.author();
+        self.changes.insert(
+            h,
+            Stored {
+                signed,
+                status: ChangeStatus::MissingDeps,
+            },
+        );
+
+        // Revoked authors' frontiers and Automerge refusals can depend on
+        // the whole stored set: take the canonical path.
+        if !self.refused.is_empty() || self.has_revoked_author(view) {
+            self.rebuild(view);
+            return (true, self.status(&h).unwrap_or(ChangeStatus::Refused));
+        }
+        if view.standing(&author) != Standing::Member {
+            self.set_status(&h, ChangeStatus::AuthorNotMember);
+            return (true, ChangeStatus::AuthorNotMember);
+        }
+        // Rivals share the actor, hence the author and its eligibility.
+        let rivals: Vec<ChangeHash> = self.by_seq[&key]
+            .iter()
+            .copied()
+            .filter(|r| *r != h)
+            .collect();
+        if rivals.iter().any(|r| *r < h) {
+            self.set_status(&h, ChangeStatus::Superseded);
+            return (true, ChangeStatus::Superseded);
+        }
+        if rivals.iter().any(|r| self.is_applied(r)) {
+            self.rebuild(view);
+            return (true, self.status(&h).unwrap_or(ChangeStatus::Refused));
+        }
+        for r in &rivals {
+            self.set_status(r, ChangeStatus::Superseded);
+        }
+        if self.deps_applied(&h) && self.drive(BTreeSet::from([h])).is_err() {
+            self.rebuild(view);
+        }
+        (true, self.status(&h).unwrap_or(ChangeStatus::Refused))
+    }
+
+    /// Recomputes the materialized document from scratch, in the canonical
+    /// order, as a pure function of the stored changes and `view`.
+    fn rebuild(&mut self, view: &View) {
+        let mut refused = BTreeSet::new();
+        loop {
+            self.doc = Automerge::new();
+            self.clocks.clear();
+            let frontiers: BTreeMap<TeamId, BTreeSet<ChangeHash>> = self
+                .authors
+                .iter()
+                .filter_map(|a| match view.standing(a) {
+                    Standing::Revoked(kept) => Some((*a, self.frontier(kept))),
+                    _ => None,
+                })
+                .collect();
+            let hashes: Vec<ChangeHash> = self.changes.keys().copied().collect();
+            for h in &hashes {
+                let author = self.changes[h].signed.author();
+                let status = if refused.contains(h) {
+                    ChangeStatus::Refused
+                } else {
+                    match view.standing(&author) {
+                        Standing::Member => ChangeStatus::MissingDeps,
+                        Standing::Revoked(_)
+                            if frontiers.get(&author).is_some_and(|f| f.contains(h)) =>
+                        {
+                            ChangeStatus::MissingDeps
+                        }
+                        Standing::Revoked(_) => ChangeStatus::OutsideRevocationFrontier,
+                        Standing::Outside => ChangeStatus::AuthorNotMember,
+                    }
+                };
+                self.set_status(h, status);
+            }
+            // Rule 3: among eligible rivals the smallest hash is the candidate.
+            let superseded: Vec<ChangeHash> = self
+                .by_seq
+                .values()
+                .flat_map(|rivals| {
+                    rivals
+                        .iter()
+                        .filter(|r| self.status(r) == Some(ChangeStatus::MissingDeps))
+                        .skip(1)
+                        .copied()
+                })
+                .collect();
+            for h in &superseded {
+                self.set_status(h, ChangeStatus::Superseded);
+            }
+            let ready: BTreeSet<ChangeHash> = hashes
+                .iter()
+                .filter(|h| {
+                    self.status(h) == Some(ChangeStatus::MissingDeps) && self.deps_applied(h)
+                })
+                .copied()
+                .collect();
+            match self.drive(ready) {
+                Ok(()) => break,
+                Err(h) => {
+                    refused.insert(h);
+                }
+            }
+        }
+        self.refused = refused;
+    }
+
+    /// Applies the ready changes and everything they make ready, smallest
+    /// hash first. Returns the change Automerge refused, if any; the
+    /// document must then be rebuilt.
+    fn drive(&mut self, mut ready: BTreeSet<ChangeHash>) -> Result<(), ChangeHash> {
+        while let Some(h) = ready.pop_first() {
+            let clock = match self.check(&h) {
+                Ok(clock) => clock,
+                Err(status) => {
+                    self.set_status(&h, status);
+                    continue;
+                }
+            };
+            let change = self.changes[&h].signed.change().clone();
+            if self.doc.apply_changes([change]).is_err()
+                || !self.doc.get_heads().contains(&to_am(&h))
+            {
+                self.set_status(&h, ChangeStatus::Refused);
+                return Err(h);
+            }
+            self.set_status(&h, ChangeStatus::Applied);
+            self.clocks.insert(h, clock);
+            for child in self.children.get(&h).into_iter().flatten() {
+                if self.status(child) == Some(ChangeStatus::MissingDeps) && self.deps_applied(child)
+                {
+                    ready.insert(*child);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rules 4 and 5 for a change whose dependencies are applied; returns
+    /// its clock.
+    fn check(&self, h: &ChangeHash) -> Result<Clock, ChangeStatus> {
+        let stored = &self.changes[h];
+        let change = stored.signed.change();
+        let mut clock = Clock::new();
+        for d in change.deps() {
+            for (actor, seq) in self.clocks.get(&from_am(d)).into_iter().flatten() {
+                let entry = clock.entry(actor.clone()).or_insert(0);
+                *entry = (*entry).max(*seq);
+            }
+        }
+        let previous = clock.get(change.actor_id()).copied().unwrap_or(0);
+        if previous.checked_add(1) != Some(change.seq()) {
+            return Err(ChangeStatus::BrokenSequence);
+        }
+        clock.insert(change.actor_id().clone(), change.seq());
+
+        let author = stored.signed.author();
+        if self.doc_ref.kind() == DocKind::Advisory && author != self.doc_ref.owner() {
+            if !advisory::co_authors_at(&self.doc, change.deps()).contains(&author) {
+                return Err(ChangeStatus::NotPermitted);
+            }
+            let touches_owner_fields = change.decode().operations.iter().any(|op| {
+                op.obj == automerge::legacy::ObjectId::Root
+                    && matches!(&op.key, automerge::legacy::Key::Map(k) if OWNER_ONLY_KEYS.contains(&k.as_str()))
+            });
+            if touches_owner_fields {
+                return Err(ChangeStatus::NotPermitted);
+            }
+        }
+        Ok(clock)
+    }
+
+    /// Stored changes in the causal past of `have` (inclusive).
+    fn ancestors(&self, have: &[ChangeHash]) -> BTreeSet<ChangeHash> {
+        self.frontier(&have.iter().copied().collect())
+    }
+
+    /// The stored changes outside `known`, dependencies first.
+    fn topological(&self, known: &BTreeSet<ChangeHash>) -> Vec<&SignedChange> {
+        let mut out = Vec::new();
+        let mut done: BTreeSet<ChangeHash> = BTreeSet::new();
+        for start in self.changes.keys() {
+            if known.contains(start) || done.contains(start) {
+                continue;
+            }
+            // Iterative depth-first post-order: remote input never drives recursion.
+            let mut stack: Vec<(ChangeHash, bool)> = vec![(*start, false)];
+            while let Some((h, expanded)) = stack.pop() {
+                if done.contains(&h) || known.contains(&h) {
+                    continue;
+                }
+                let Some(s) = self.changes.get(&h) else {
+                    continue;
+                };
+                if expanded {
+                    done.insert(h);
+                    out.push(&s.signed);
+                } else {
+                    stack.push((h, true));
+                    let mut deps: Vec<ChangeHash> =
+                        s.signed.change().deps().iter().map(from_am).collect();
+                    deps.sort_unstable_by(|a, b| b.cmp(a));
+                    stack.extend(deps.into_iter().map(|d| (d, false)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Every document of one network, replicated and materialized.
+///
+/// Sans-IO: the caller feeds in signed changes (from peers or from the
+/// local edit helpers) and membership updates, and reads typed values,
+/// heads and missing changes back. Nothing here reads a clock or draws
+/// randomness.
+#[derive(Debug, Clone)]
+pub struct Documents {
+    network: NetworkId,
+    view: View,
+    docs: BTreeMap<DocId, DocState>,
+}
+
+impl Documents {
+    /// An empty replica for `network` under `membership`.
+    pub fn new(network: NetworkId, membership: &Membership) -> Self {
+        Self {
+            network,
+            view: View::of(membership),
+            docs: BTreeMap::new(),
+        }
+    }
+
+    /// The network.
+    pub fn network(&self) -> NetworkId {
+        self.network
+    }
+
+    /// Verifies and stores a signed change, applying it and whatever it
+    /// makes applicable. A change that verifies is kept even when it cannot
+    /// be applied yet (see [`ChangeStatus`]); it is applied once the
+    /// membership or its missing dependencies allow. A membership that
+    /// differs from the last one seen is taken into account first (see
+    /// [`Self::on_membership_changed`], which also reports the other
+    /// documents that changed); `Inserted` reports on this change's document.
+    pub fn insert(
+        &mut self,
+        change: SignedChange,
+        membership: &Membership,
+    ) -> Result<Inserted, ChangeError> {
+        self.on_membership_changed(membership);
+        self.insert_verified(change)
+    }
+
+    /// Decodes, verifies and stores a signed change from its encoding.
+    pub fn insert_bytes(
+        &mut self,
+        bytes: &[u8],
+        membership: &Membership,
+    ) -> Result<Inserted, ChangeError> {
+        self.insert(SignedChange::decode(bytes)?, membership)
+    }
+
+    fn insert_verified(&mut self, change: SignedChange) -> Result<Inserted, ChangeError> {
+        change.verify(&self.network)?;
+        if change.kind() != DocKind::Advisory && change.author() != change.owner() {
+            return Err(ChangeError::NotOwner {
+                author: change.author(),
+                doc: change.doc_ref().clone(),
+            });
+        }
+        let id = change.doc();
+        let hash = change.hash();
+        let state = self
+            .docs
+            .entry(id)
+            .or_insert_with(|| DocState::new(change.doc_ref().clone()));
+        let before = state.doc.get_heads();
+        let (new, status) = state.insert(change, &self.view);
+        let changed = state.doc.get_heads() != before;
+        Ok(Inserted {
+            doc: id,
+            hash,
+            new,
+            status,
+            changed,
+        })
+    }
+
+    /// Takes a new membership into account, rebuilding the documents whose
+    /// authors' standing changed. Returns the documents whose materialized
+    /// state changed.
+    pub fn on_membership_changed(&mut self, membership: &Membership) -> Vec<DocId> {
+        let view = View::of(membership);
+        if view == self.view {
+            return vec![];
+        }
+        let old = std::mem::replace(&mut self.view, view);
+        let mut changed = vec![];
+        for (id, state) in &mut self.docs {
+            if state
+                .authors
+                .iter()
+                .any(|a| old.standing(a) != self.view.standing(a))
+            {
+                let before = state.doc.get_heads();
+                state.rebuild(&self.view);
+                if state.doc.get_heads() != before {
+                    changed.push(*id);
+                }
+            }
+        }
+        changed
+    }
+
+    /// The typed value of a document; `None` when nothing of it is applied.
+    pub fn get<T: Schema>(&self, doc: &DocId) -> Result<Option<T>, SchemaError> {
+        let Some(state) = self.docs.get(doc) else {
+            return Ok(None);
+        };
+        if state.doc_ref.kind() != T::KIND {
+            return Err(SchemaError::WrongKind {
+                expected: T::KIND,
+                found: state.doc_ref.kind(),
+            });
+        }
+        if state.doc.get_heads().is_empty() {
+            return Ok(None);
+        }
+        T::read(&state.doc, &state.doc_ref).map(Some)
+    }
+
+    /// The documents known here (with at least one stored change), by id.
+    pub fn docs(&self) -> impl Iterator<Item = (&DocId, &DocRef)> {
+        self.docs.iter().map(|(id, s)| (id, &s.doc_ref))
+    }
+
+    /// The kind, owner and name of a document.
+    pub fn doc_ref(&self, doc: &DocId) -> Option<&DocRef> {
+        self.docs.get(doc).map(|s| &s.doc_ref)
+    }
+
+    /// The heads of the materialized document, sorted.
+    pub fn heads(&self, doc: &DocId) -> Vec<ChangeHash> {
+        self.docs.get(doc).map(DocState::heads).unwrap_or_default()
+    }
+
+    /// The heads of the stored changes (applied or not), sorted: what a
+    /// peer that holds the same changes also reports.
+    pub fn stored_heads(&self, doc: &DocId) -> Vec<ChangeHash> {
+        let Some(state) = self.docs.get(doc) else {
+            return vec![];
+        };
+        state
+            .changes
+            .keys()
+            .filter(|h| {
+                state
+                    .children
+                    .get(h)
+                    .is_none_or(|c| c.iter().all(|c| !state.changes.contains_key(c)))
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Dependencies named by stored changes that are not stored here, sorted.
+    pub fn missing_deps(&self, doc: &DocId) -> Vec<ChangeHash> {
+        let Some(state) = self.docs.get(doc) else {
+            return vec![];
+        };
+        state
+            .children
+            .keys()
+            .filter(|h| !state.changes.contains_key(h))
+            .copied()
+            .collect()
+    }
+
+    /// A stored change.
+    pub fn change(&self, doc: &DocId, hash: &ChangeHash) -> Option<&SignedChange> {
+        self.docs.get(doc)?.changes.get(hash).map(|s| &s.signed)
+    }
+
+    /// Where a stored change stands.
+    pub fn status(&self, doc: &DocId, hash: &ChangeHash) -> Option<ChangeStatus> {
+        self.docs.get(doc)?.status(hash)
+    }
+
+    /// How many changes of a document are stored, and how many applied.
+    pub fn counts(&self, doc: &DocId) -> (usize, usize) {
+        self.docs.get(doc).map_or((0, 0), |s| {
+            let applied = s
+                .changes
+                .values()
+                .filter(|c| c.status == ChangeStatus::Applied)
+                .count();
+            (s.changes.len(), applied)
+        })
+    }
+
+    /// The stored changes a peer lacks, given the heads it reported,
+    /// dependencies first. Heads this replica does not know are ignored, so
+    /// the answer may repeat changes the peer has; inserting is idempotent.
+    pub fn changes_since(&self, doc: &DocId, have: &[ChangeHash]) -> Vec<SignedChange> {
+        let Some(state) = self.docs.get(doc) else {
+            return vec![];
+        };
+        state
+            .topological(&state.ancestors(have))
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Whether the document may be sent to `peer` (DESIGN.md section 4):
+    /// contacts and tools, and CLEAR and GREEN advisories, go to every
+    /// member; AMBER, AMBER+STRICT and RED advisories only to members in
+    /// their audience. An advisory whose label cannot be read goes to its
+    /// owner alone. Never to a non-member.
+    pub fn may_receive(&self, doc: &DocId, peer: &TeamId, membership: &Membership) -> bool {
+        membership.is_member(peer)
+            && self.docs.contains_key(doc)
+            && self.restricted_to(doc).is_none_or(|a| a.contains(peer))
+    }
+
+    /// The only teams a document may go to, or `None` when it may go to
+    /// every member (see [`Self::may_receive`]). An unknown document is
+    /// restricted to nobody.
+    pub fn restricted_to(&self, doc: &DocId) -> Option<Vec<TeamId>> {
+        let Some(state) = self.docs.get(doc) else {
+            return Some(vec![]);
+        };
+        match state.doc_ref.kind() {
+            DocKind::Contacts | DocKind::Tools => None,
+            DocKind::Advisory => match advisory::distribution(&state.doc) {
+                Some((tlp, _)) if !tlp.is_restricted() => None,
+                Some((_, audience)) => Some(audience),
+                None => Some(vec![state.doc_ref.owner()]),
+            },
+        }
+    }
+
+    /// Writes `contact` as `key`'s directory entry. Returns the signed
+    /// change to broadcast, or `None` when nothing differed.
+    pub fn edit_contact(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        contact: &Contact,
+    ) -> Result<Option<SignedChange>, EditError> {
+        contact.validate()?;
+        self.local_change(key, suffix, now, DocRef::contacts(key.id()), |tx| {
+            contact.write(tx)
+        })
+    }
+
+    /// Publishes a new advisory owned by `key`'s team.
+    pub fn publish_advisory(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        advisory: &Advisory,
+    ) -> Result<SignedChange, EditError> {
+        advisory.validate(&key.id())?;
+        let doc = DocRef::advisory(key.id(), &advisory.id)?;
+        if self.docs.contains_key(&doc.id()) {
+            return Err(EditError::AlreadyExists(doc));
+        }
+        let change =
+            self.local_change(key, suffix, now, doc.clone(), |tx| advisory.write(tx, true))?;
+        change.ok_or(EditError::NotFound(doc))
+    }
+
+    /// Updates the advisory `advisory.id` owned by `owner`, writing only
+    /// the fields that differ. A co-author may change every field but the
+    /// owner-only ones (TLP label, audience, co-authors).
+    pub fn update_advisory(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        owner: TeamId,
+        advisory: &Advisory,
+    ) -> Result<Option<SignedChange>, EditError> {
+        advisory.validate(&owner)?;
+        let doc = DocRef::advisory(owner, &advisory.id)?;
+        let current: Advisory = self
+            .get(&doc.id())?
+            .ok_or_else(|| EditError::NotFound(doc.clone()))?;
+        let author = key.id();
+        let is_owner = author == owner;
+        if !is_owner {
+            if !current.co_authors.contains(&author) {
+                return Err(EditError::NotPermitted { author, doc });
+            }
+            let (tlp, audience, co_authors) = current.owner_fields();
+            let (new_tlp, new_audience, new_co_authors) = advisory.owner_fields();
+            if tlp != new_tlp {
+                return Err(EditError::OwnerOnly("tlp label"));
+            }
+            if audience != new_audience {
+                return Err(EditError::OwnerOnly("audience"));
+            }
+            if co_authors != new_co_authors {
+                return Err(EditError::OwnerOnly("co-author list"));
+            }
+        }
+        self.local_change(key, suffix, now, doc, |tx| advisory.write(tx, is_owner))
+    }
+
+    /// Adds or updates a tool in `key`'s registry.
+    pub fn upsert_tool(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        tool: &Tool,
+    ) -> Result<Option<SignedChange>, EditError> {
+        tool.validate()?;
+        self.local_change(key, suffix, now, DocRef::tools(key.id()), |tx| {
+            tool.write_entry(tx)
+        })
+    }
+
+    /// Removes a tool from `key`'s registry; `None` when it was not there.
+    pub fn remove_tool(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        name: &str,
+    ) -> Result<Option<SignedChange>, EditError> {
+        self.local_change(key, suffix, now, DocRef::tools(key.id()), |tx| {
+            if tx.get(automerge::ROOT, name)?.is_some() {
+                automerge::transaction::Transactable::delete(tx, automerge::ROOT, name)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Makes a change on a copy of the materialized document, signs it and
+    /// inserts it. The checks up front make sure the change applies here.
+    fn local_change(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        doc_ref: DocRef,
+        write: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
+    ) -> Result<Option<SignedChange>, EditError> {
+        let author = key.id();
+        if self.view.standing(&author) != Standing::Member {
+            return Err(EditError::NotMember(author));
+        }
+        if doc_ref.kind() != DocKind::Advisory && author != doc_ref.owner() {
+            return Err(EditError::NotPermitted {
+                author,
+                doc: doc_ref,
+            });
+        }
+        let actor = actor_id(&author, &suffix);
+        let mut doc = match self.docs.get(&doc_ref.id()) {
+            Some(state) => {
+                let reused = state.changes.values().any(|s| {
+                    s.status != ChangeStatus::Applied && s.signed.change().actor_id() == &actor
+                });
+                if reused {
+                    return Err(EditError::ActorReused);
+                }
+                state.doc.clone()
+            }
+            None => Automerge::new(),
+        };
+        doc.set_actor(actor);
+        let mut tx = doc.transaction();
+        write(&mut tx)?;
+        let time = i64::try_from(now).unwrap_or(i64::MAX);
+        let (hash, _) = tx.commit_with(CommitOptions::default().with_time(time));
+        let Some(hash) = hash else {
+            return Ok(None);
+        };
+        let change = doc
+            .get_change_by_hash(&hash)
+            .ok_or_else(|| EditError::Automerge("the committed change is missing".to_owned()))?;
+        let bytes = change.raw_bytes();
+        if bytes.len() > MAX_CHANGE_BYTES {
+            return Err(EditError::TooLarge(bytes.len()));
+        }
+        let signed = SignedChange::sign(self.network, doc_ref, key, bytes)?;
+        let inserted = self.insert_verified(signed.clone())?;
+        if inserted.status != ChangeStatus::Applied {
+            return Err(EditError::NotApplied(inserted.status));
+        }
+        Ok(Some(signed))
+    }
+
+    /// A copy of the materialized Automerge document, to craft changes in tests.
+    #[cfg(test)]
+    pub(crate) fn materialized(&self, doc: &DocId) -> Automerge {
+        self.docs
+            .get(doc)
+            .map(|s| s.doc.clone())
+            .unwrap_or_default()
+    }
+
+    /// A copy rebuilt from scratch, to check that incremental application
+    /// matches the canonical one.
+    #[cfg(test)]
+    pub(crate) fn rebuilt(&self) -> Self {
+        let mut copy = self.clone();
+        for state in copy.docs.values_mut() {
+            state.rebuild(&copy.view);
+        }
+        copy
+    }
+
+    /// Every change's status, for comparing replicas in tests.
+    #[cfg(test)]
+    pub(crate) fn statuses(&self) -> BTreeMap<(DocId, ChangeHash), ChangeStatus> {
+        self.docs
+            .iter()
+            .flat_map(|(id, s)| s.changes.iter().map(move |(h, c)| ((*id, *h), c.status)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;
