@@ -57,6 +57,9 @@ mod identity;
 mod membership;
 pub mod reconcile;
 mod statement;
+mod store;
+mod sync;
+mod wire;
 
 pub use codec::{DecodeError, MAX_LIST, MAX_TEXT};
 pub use document::{
@@ -74,6 +77,12 @@ pub use statement::{
     NetworkId, Policy, Profile, Revocation, SignedStatement, Statement, StatementError,
     StatementId, TeamKind,
 };
+pub use store::{Loaded, MemStore, Store};
+pub use sync::{
+    Config, Destination, Event, Millis, Node, NodeError, OpenReport, Rejection, Stats, Transmit,
+    Verdict,
+};
+pub use wire::{MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, MessageError, Sync, Want};
 
 #[cfg(test)]
 mod fixtures;

@@ -390,7 +390,7 @@ impl CharterBody {
         mut founders: Vec<Founder>,
         policy: Policy,
     ) -> Result<Self, StatementError> {
-        founders.sort_by(|a, b| a.id.cmp(&b.id));
+        founders.sort_by_key(|f| f.id);
         let body = Self {
             name: name.into(),
             created_at,

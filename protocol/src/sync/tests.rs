@@ -1,0 +1,572 @@
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::document::fixtures::{admission, advisory, contact, suffix, tool};
+use crate::fixtures::{charter, key};
+use crate::{MemStore, Tlp};
+
+/// A handful of nodes joined by a lossless in-memory network, delivering
+/// in flights: every message queued during one flight is delivered in the
+/// next. Gossip goes to every connected member. Every message is encoded
+/// and decoded on the way, so the wire format is exercised and measured.
+struct Net {
+    nodes: Vec<Node<MemStore>>,
+    /// Messages waiting, with sender and receiver index.
+    queue: VecDeque<(usize, usize, Message)>,
+    /// Every message delivered: (from, to, message).
+    log: Vec<(usize, usize, Message)>,
+    bytes: usize,
+    flights: usize,
+    now: Millis,
+}
+
+fn founders() -> Vec<TeamKey> {
+    (1..=3).map(key).collect()
+}
+
+impl Net {
+    /// Nodes for keys 1..=n; 1, 2 and 3 found the network (k = r = 2).
+    fn new(n: u8) -> Self {
+        let f = founders();
+        let charter = charter(&[&f[0], &f[1], &f[2]], 2, 2);
+        let nodes = (1..=n)
+            .map(|i| {
+                let config = Config::default().with_seed(u64::from(i));
+                Node::open(
+                    config,
+                    key(i),
+                    suffix(i),
+                    charter.clone(),
+                    MemStore::new(),
+                    0,
+                )
+                .expect("memory store")
+                .0
+            })
+            .collect();
+        Net {
+            nodes,
+            queue: VecDeque::new(),
+            log: vec![],
+            bytes: 0,
+            flights: 0,
+            now: 0,
+        }
+    }
+
+    fn index_of(&self, team: &TeamId) -> Option<usize> {
+        self.nodes.iter().position(|n| n.team() == *team)
+    }
+
+    fn connect_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            for j in 0..self.nodes.len() {
+                if i != j {
+                    let team = self.nodes[j].team();
+                    self.nodes[i].peer_connected(self.now, team);
+                }
+            }
+        }
+    }
+
+    /// Moves every queued transmit into the network queue.
+    fn collect(&mut self) {
+        for i in 0..self.nodes.len() {
+            while let Some(t) = self.nodes[i].poll_transmit() {
+                match t.to {
+                    Destination::Peer(p) => {
+                        if let Some(j) = self.index_of(&p) {
+                            self.queue.push_back((i, j, t.message));
+                        }
+                    }
+                    Destination::Gossip => {
+                        let peers: Vec<TeamId> = self.nodes[i].peers().map(|(t, _)| *t).collect();
+                        for p in peers {
+                            if let Some(j) = self.index_of(&p) {
+                                self.queue.push_back((i, j, t.message.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+            while self.nodes[i].poll_event().is_some() {}
+        }
+    }
+
+    fn deliver(&mut self, from: usize, to: usize, message: Message) -> Verdict {
+        let bytes = message.encode();
+        self.bytes += bytes.len();
+        let decoded = Message::decode(&bytes).expect("what a node sends decodes");
+        assert_eq!(decoded, message);
+        let team = self.nodes[from].team();
+        self.log.push((from, to, message));
+        self.nodes[to].handle_message(self.now, team, decoded)
+    }
+
+    /// Delivers flights until nothing is left to send.
+    fn run(&mut self) {
+        self.collect();
+        while !self.queue.is_empty() {
+            self.flights += 1;
+            assert!(self.flights < 1000, "the exchange does not terminate");
+            let flight: Vec<_> = self.queue.drain(..).collect();
+            for (from, to, message) in flight {
+                self.deliver(from, to, message);
+            }
+            self.collect();
+        }
+    }
+
+    /// Advances time by one sync interval, ticks every node and runs.
+    fn tick(&mut self) {
+        self.now += Config::default().sync_interval;
+        for n in &mut self.nodes {
+            n.handle_timeout(self.now);
+        }
+        self.run();
+    }
+
+    fn drop_outgoing(&mut self) {
+        self.collect();
+        self.queue.clear();
+    }
+
+    fn reset_counters(&mut self) {
+        self.bytes = 0;
+        self.flights = 0;
+        self.log.clear();
+    }
+}
+
+fn publish(net: &mut Net, node: usize, id: &str, tlp: Tlp, audience: &[TeamId]) -> SignedChange {
+    let now = net.now;
+    net.nodes[node]
+        .publish_advisory(now, &advisory(id, tlp, audience, &[]))
+        .expect("valid advisory")
+}
+
+/// A round between two peers that agree: one flight there and one back, and
+/// the same number of bytes whether they hold 40 or 160 documents.
+#[test]
+fn a_round_between_peers_in_agreement_costs_constant_bytes() {
+    let mut sizes = vec![];
+    for docs in [40, 160] {
+        let mut net = Net::new(2);
+        net.connect_all();
+        for i in 0..docs {
+            publish(&mut net, 0, &format!("TM-{i}"), Tlp::Green, &[]);
+        }
+        net.run();
+        assert_eq!(net.nodes[0].digest(), net.nodes[1].digest());
+        net.reset_counters();
+        net.tick();
+        sizes.push((net.bytes, net.flights));
+    }
+    assert_eq!(
+        sizes[0], sizes[1],
+        "bytes and flights of one round: {sizes:?}"
+    );
+    // Each node opened one round: two fingerprints out, an empty reply back.
+    assert!(sizes[0].0 < 400, "{sizes:?}");
+    assert_eq!(sizes[0].1, 2);
+}
+
+/// After a divergence, the bytes exchanged are the missing changes plus a
+/// bounded overhead for locating them, not the whole state.
+#[test]
+fn after_divergence_only_the_missing_changes_travel() {
+    let mut net = Net::new(2);
+    net.connect_all();
+    for i in 0..200 {
+        publish(&mut net, 0, &format!("TM-{i}"), Tlp::Green, &[]);
+    }
+    net.run();
+    let full_state: usize = net.nodes[0]
+        .store()
+        .load()
+        .expect("memory")
+        .changes
+        .iter()
+        .map(|c| c.encode().len())
+        .sum();
+    // Node 0 publishes two more advisories while the pushes are lost.
+    let missing: usize = (200..202)
+        .map(|i| {
+            publish(&mut net, 0, &format!("TM-{i}"), Tlp::Green, &[])
+                .encode()
+                .len()
+        })
+        .sum();
+    net.drop_outgoing();
+    assert_ne!(net.nodes[0].digest(), net.nodes[1].digest());
+    net.reset_counters();
+    net.now += Config::default().sync_interval;
+    net.nodes[1].handle_timeout(net.now);
+    net.run();
+    assert_eq!(net.nodes[0].digest(), net.nodes[1].digest());
+    let overhead = net.bytes - missing;
+    assert!(
+        overhead < 4_000 && net.bytes < full_state / 20,
+        "sent {} bytes for {missing} missing (full state {full_state})",
+        net.bytes
+    );
+}
+
+#[test]
+fn nodes_converge_from_scratch_and_agree_on_values() {
+    let mut net = Net::new(3);
+    for i in 0..3 {
+        let now = net.now;
+        net.nodes[i]
+            .edit_contact(now, &contact(&format!("T{i}")))
+            .expect("contact");
+        net.nodes[i]
+            .upsert_tool(now, &tool("collector"))
+            .expect("tool");
+        publish(&mut net, i, &format!("TM-{i}"), Tlp::Clear, &[]);
+    }
+    net.drop_outgoing();
+    net.connect_all();
+    net.run();
+    let d = net.nodes[0].digest();
+    assert!(net.nodes.iter().all(|n| n.digest() == d));
+    for n in &net.nodes {
+        assert_eq!(n.documents().docs().count(), 9);
+        let c: Option<Contact> = n
+            .documents()
+            .get(&DocRef::contacts(key(2).id()).id())
+            .expect("contact reads");
+        assert_eq!(c, Some(contact("T1")));
+    }
+}
+
+/// AMBER and RED documents: their changes, their hashes and even their ids
+/// are never sent to a member outside the audience, by push or by sync.
+#[test]
+fn restricted_documents_never_reach_peers_outside_the_audience() {
+    let mut net = Net::new(3);
+    net.connect_all();
+    let audience = [key(1).id(), key(2).id()];
+    let red = publish(&mut net, 0, "TM-RED", Tlp::Red, &audience).doc();
+    let amber = publish(&mut net, 0, "TM-AMBER", Tlp::Amber, &audience).doc();
+    publish(&mut net, 0, "TM-GREEN", Tlp::Green, &[]);
+    net.run();
+    // Let node 3 also start from nothing and sync repeatedly.
+    for _ in 0..3 {
+        net.tick();
+    }
+    let secret = [red, amber];
+    for (from, to, message) in &net.log {
+        if *to != 2 {
+            continue;
+        }
+        let mentions = match message {
+            Message::Changes(list) => list.iter().any(|c| secret.contains(&c.doc())),
+            Message::Sync(s) => {
+                s.changes.iter().any(|(d, _)| secret.contains(d))
+                    || s.docs.iter().any(|c| match c {
+                        RangeClaim::Items { items, .. } => items
+                            .iter()
+                            .any(|(k, _)| secret.iter().any(|d| d.as_bytes() == k)),
+                        RangeClaim::Fingerprint { .. } => false,
+                    })
+            }
+            Message::Want(w) => w.changes.iter().any(|(d, _)| secret.contains(d)),
+            Message::Statements(_) => false,
+        };
+        assert!(
+            !mentions,
+            "node {from} told node 3 about a restricted document: {message:?}"
+        );
+    }
+    assert!(net.nodes[1].documents().doc_ref(&red).is_some());
+    assert!(net.nodes[1].documents().doc_ref(&amber).is_some());
+    assert!(net.nodes[2].documents().doc_ref(&red).is_none());
+    assert!(net.nodes[2].documents().doc_ref(&amber).is_none());
+    assert_eq!(net.nodes[2].documents().docs().count(), 1);
+}
+
+#[test]
+fn a_non_member_is_refused_and_sent_nothing() {
+    let mut net = Net::new(4);
+    let outsider = key(4).id();
+    net.nodes[0].peer_connected(0, outsider);
+    assert_eq!(net.nodes[0].poll_event(), Some(Event::Disconnect(outsider)));
+    assert_eq!(net.nodes[0].poll_transmit(), None);
+    let opening = Message::Sync(Sync {
+        round: 1,
+        statements: reconcile::open(&ItemSet::new()),
+        ..Sync::default()
+    });
+    assert_eq!(
+        net.nodes[0].handle_message(0, outsider, opening),
+        Verdict::Reject(Rejection::NotMember)
+    );
+    assert_eq!(net.nodes[0].poll_transmit(), None);
+    assert_eq!(net.nodes[0].stats().rejected.get("not_member"), Some(&1));
+}
+
+#[test]
+fn an_admitted_team_is_served_and_a_revoked_one_disconnected() {
+    let mut net = Net::new(4);
+    net.connect_all();
+    let network = net.nodes[0].statements().network_id();
+    for s in admission(network, &key(4), &[&key(1), &key(2)]) {
+        net.nodes[0].submit_statement(s).expect("valid statement");
+    }
+    net.run();
+    // Node 0 learned of the admission first; the others from its gossip.
+    assert!(
+        net.nodes
+            .iter()
+            .all(|n| n.membership().is_member(&key(4).id()))
+    );
+    net.connect_all();
+    publish(&mut net, 0, "TM-1", Tlp::Green, &[]);
+    net.run();
+    assert_eq!(net.nodes[3].digest(), net.nodes[0].digest());
+
+    let revoke = |by: u8| crate::document::fixtures::revoke(network, &key(by), &key(4), vec![]);
+    net.nodes[0].submit_statement(revoke(1)).expect("valid");
+    net.nodes[1].submit_statement(revoke(2)).expect("valid");
+    net.collect();
+    let mut disconnected = false;
+    while let Some((from, to, message)) = net.queue.pop_front() {
+        net.deliver(from, to, message);
+        while let Some(e) = net.nodes[2].poll_event() {
+            disconnected |= e == Event::Disconnect(key(4).id());
+        }
+    }
+    net.run();
+    assert!(
+        disconnected,
+        "node 3 drops its connection to the revoked team"
+    );
+    assert!(!net.nodes[2].membership().is_member(&key(4).id()));
+    assert!(net.nodes[2].peers().all(|(t, _)| *t != key(4).id()));
+}
+
+#[test]
+fn a_pushed_change_with_missing_dependencies_is_completed_from_its_sender() {
+    let mut net = Net::new(2);
+    net.connect_all();
+    net.run();
+    publish(&mut net, 0, "TM-1", Tlp::Green, &[]);
+    net.drop_outgoing();
+    let mut a = advisory("TM-1", Tlp::Green, &[], &[]);
+    a.title = "Updated".to_owned();
+    let now = net.now;
+    net.nodes[0]
+        .update_advisory(now, key(1).id(), &a)
+        .expect("update")
+        .expect("changed");
+    net.run();
+    assert_eq!(net.nodes[0].digest(), net.nodes[1].digest());
+    let got: Option<Advisory> = net.nodes[1]
+        .documents()
+        .get(&DocRef::advisory(key(1).id(), "TM-1").expect("id").id())
+        .expect("reads");
+    assert_eq!(got.map(|a| a.title), Some("Updated".to_owned()));
+}
+
+#[test]
+fn forged_changes_are_rejected_and_not_stored() {
+    let mut net = Net::new(2);
+    let change = publish(&mut net, 0, "TM-1", Tlp::Green, &[]);
+    let mut bytes = change.encode();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let forged = SignedChange::decode(&bytes).expect("decodes");
+    let verdict = net.nodes[1].handle_message(0, key(1).id(), Message::Changes(vec![forged]));
+    assert!(
+        matches!(verdict, Verdict::Reject(Rejection::Change(_))),
+        "{verdict:?}"
+    );
+    assert_eq!(net.nodes[1].store().change_count(), 0);
+    assert_eq!(net.nodes[1].documents().docs().count(), 0);
+}
+
+#[test]
+fn a_reopened_node_has_everything_it_stored() {
+    let mut net = Net::new(3);
+    net.connect_all();
+    let network = net.nodes[0].statements().network_id();
+    for s in admission(network, &key(9), &[&key(1), &key(2)]) {
+        net.nodes[0].submit_statement(s).expect("valid");
+    }
+    for i in 0..3 {
+        publish(&mut net, i, &format!("TM-{i}"), Tlp::Green, &[]);
+    }
+    net.run();
+    let node = &net.nodes[2];
+    let f = founders();
+    let (reopened, report) = Node::open(
+        Config::default(),
+        key(3),
+        suffix(33),
+        charter(&[&f[0], &f[1], &f[2]], 2, 2),
+        node.store().clone(),
+        0,
+    )
+    .expect("memory");
+    assert_eq!(reopened.digest(), node.digest());
+    assert_eq!(report.changes, 3);
+    assert_eq!(report.statements, 3);
+    assert!(reopened.membership().is_member(&key(9).id()));
+}
+
+/// One operation a node performs in the convergence property.
+#[derive(Debug, Clone)]
+enum Op {
+    Contact(usize),
+    Tool(usize, u8),
+    Advisory(usize, u8, Tlp),
+    Update(usize, u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let tlp = prop_oneof![
+        Just(Tlp::Clear),
+        Just(Tlp::Green),
+        Just(Tlp::Amber),
+        Just(Tlp::Red)
+    ];
+    prop_oneof![
+        (0..5usize).prop_map(Op::Contact),
+        (0..5usize, 0..3u8).prop_map(|(n, t)| Op::Tool(n, t)),
+        (0..5usize, 0..4u8, tlp).prop_map(|(n, a, t)| Op::Advisory(n, a, t)),
+        (0..5usize, 0..4u8).prop_map(|(n, a)| Op::Update(n, a)),
+    ]
+}
+
+fn apply(net: &mut Net, op: &Op) {
+    let n = net.nodes.len();
+    let now = net.now;
+    match *op {
+        Op::Contact(i) => {
+            let _ = net.nodes[i % n].edit_contact(now, &contact(&format!("N{now}")));
+        }
+        Op::Tool(i, t) => {
+            let mut tool = tool(&format!("tool-{t}"));
+            tool.version = format!("1.{now}");
+            let _ = net.nodes[i % n].upsert_tool(now, &tool);
+        }
+        Op::Advisory(i, a, tlp) => {
+            let owner = net.nodes[i % n].team();
+            let audience: Vec<TeamId> = if tlp.is_restricted() {
+                // The owner and the next node.
+                vec![owner, net.nodes[(i + 1) % n].team()]
+            } else {
+                vec![]
+            };
+            let _ = net.nodes[i % n]
+                .publish_advisory(now, &advisory(&format!("TM-{a}"), tlp, &audience, &[]));
+        }
+        Op::Update(i, a) => {
+            let owner = net.nodes[i % n].team();
+            let doc = DocRef::advisory(owner, &format!("TM-{a}"))
+                .expect("id")
+                .id();
+            let current: Option<Advisory> = net.nodes[i % n].documents().get(&doc).ok().flatten();
+            if let Some(mut adv) = current {
+                adv.summary = format!("revised at {now}");
+                let _ = net.nodes[i % n].update_advisory(now, owner, &adv);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Two to five replicas, edits everywhere, pushes delivered in any
+    /// order, some lost and some duplicated: after anti-entropy every
+    /// replica holds exactly the documents it may receive, and replicas
+    /// that hold a document agree on its heads and value.
+    #[test]
+    fn replicas_converge_under_any_delivery(
+        nodes in 2..=5u8,
+        ops in proptest::collection::vec(op(), 1..12),
+        order in proptest::collection::vec(any::<u64>(), 0..64),
+        loss in proptest::collection::vec(0..4u8, 0..64),
+    ) {
+        let mut net = Net::new(nodes);
+        let network = net.nodes[0].statements().network_id();
+        // Teams 4 and 5 join through introductions by 1 and 2.
+        for k in 4..=nodes {
+            for s in admission(network, &key(k), &[&key(1), &key(2)]) {
+                net.nodes[0].submit_statement(s).expect("valid");
+            }
+        }
+        net.drop_outgoing();
+        for k in 0..net.nodes.len() {
+            let statements: Vec<_> = net.nodes[0].statements().iter().cloned().collect();
+            for s in statements {
+                let _ = net.nodes[k].submit_statement(s);
+            }
+        }
+        net.drop_outgoing();
+        net.connect_all();
+        for (step, op) in ops.iter().enumerate() {
+            net.now += 1000;
+            apply(&mut net, op);
+            net.collect();
+            // Deliver this step's messages shuffled, losing some and
+            // duplicating others.
+            let mut flight: Vec<_> = net.queue.drain(..).collect();
+            for (i, o) in order.iter().enumerate().take(flight.len()) {
+                let j = (*o as usize) % flight.len();
+                flight.swap(i, j);
+            }
+            for (i, (from, to, m)) in flight.into_iter().enumerate() {
+                match loss.get(i + step).copied().unwrap_or(1) {
+                    0 => {}
+                    2 => {
+                        net.deliver(from, to, m.clone());
+                        net.deliver(from, to, m);
+                    }
+                    _ => {
+                        net.deliver(from, to, m);
+                    }
+                }
+            }
+        }
+        for _ in 0..4 {
+            net.tick();
+        }
+        check_converged(&net);
+    }
+}
+
+fn check_converged(net: &Net) {
+    let mut all: BTreeMap<DocId, DocRef> = BTreeMap::new();
+    for n in &net.nodes {
+        for (id, r) in n.documents().docs() {
+            all.insert(*id, r.clone());
+        }
+    }
+    for (doc, doc_ref) in &all {
+        let owner = net
+            .index_of(&doc_ref.owner())
+            .expect("documents are written by nodes of the test");
+        let owner_docs = net.nodes[owner].documents();
+        let heads = owner_docs.stored_heads(doc);
+        for n in &net.nodes {
+            let may = owner_docs.may_receive(doc, &n.team(), n.membership());
+            if may {
+                assert_eq!(n.documents().stored_heads(doc), heads, "{doc_ref}");
+                assert_eq!(n.documents().heads(doc), owner_docs.heads(doc), "{doc_ref}");
+            } else {
+                assert!(n.documents().doc_ref(doc).is_none(), "{doc_ref} leaked");
+            }
+        }
+    }
+    let set: BTreeSet<_> = net
+        .nodes
+        .iter()
+        .map(|n| n.statements().iter().map(|s| s.id()).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(set.len(), 1, "statement sets differ");
+}
