@@ -74,7 +74,9 @@ impl TeamId {
         let key = bytes
             .strip_prefix(&PEER_ID_PREFIX[..])
             .ok_or(IdentityError::NotEd25519PeerId)?;
-        let key: [u8; 32] = key.try_into().map_err(|_| IdentityError::NotEd25519PeerId)?;
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| IdentityError::NotEd25519PeerId)?;
         Self::from_bytes(key)
     }
 

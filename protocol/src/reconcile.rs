@@ -63,14 +63,12 @@ impl Range {
 /// What one side says about a range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RangeClaim {
-    /// The sender's fingerprint and item count for the range.
+    /// The sender's fingerprint of the range (which covers the item count).
     Fingerprint {
         /// The range.
         range: Range,
         /// The fingerprint.
         fingerprint: [u8; 16],
-        /// How many items the sender holds in it.
-        count: u64,
     },
     /// Every item the sender holds in the range.
     Items {
@@ -144,12 +142,8 @@ fn claim_for(set: &ItemSet, range: Range) -> RangeClaim {
             items: in_range.map(|(k, v)| (*k, *v)).collect(),
         }
     } else {
-        let (fingerprint, count) = fingerprint_of(in_range);
-        RangeClaim::Fingerprint {
-            range,
-            fingerprint,
-            count,
-        }
+        let (fingerprint, _) = fingerprint_of(in_range);
+        RangeClaim::Fingerprint { range, fingerprint }
     }
 }
 
@@ -158,7 +152,10 @@ fn claim_for(set: &ItemSet, range: Range) -> RangeClaim {
 fn split(set: &ItemSet, range: Range) -> Vec<RangeClaim> {
     let keys: Vec<&Key> = set.range(range.bounds()).map(|(k, _)| k).collect();
     let step = keys.len().div_ceil(BRANCHING).max(1);
-    let mut bounds: Vec<Key> = keys.iter().step_by(step).skip(1).map(|k| **k).collect();
+    let mut bounds: Vec<Key> = (step..keys.len())
+        .step_by(step)
+        .map(|i| separator(keys[i - 1], keys[i]))
+        .collect();
     bounds.dedup();
     let mut claims = Vec::with_capacity(bounds.len() + 1);
     let mut lower = range.lower;
@@ -182,6 +179,20 @@ fn split(set: &ItemSet, range: Range) -> Vec<RangeClaim> {
     claims
 }
 
+/// The shortest bound `b` with `below < b <= at`: the prefix of `at` up to
+/// the first byte where it differs from `below`, the rest zero. It splits
+/// the same items as `at` and encodes in a few bytes.
+fn separator(below: &Key, at: &Key) -> Key {
+    let mut b = [0u8; 32];
+    let n = below
+        .iter()
+        .zip(at)
+        .position(|(x, y)| x != y)
+        .map_or(32, |i| i + 1);
+    b[..n].copy_from_slice(&at[..n]);
+    b
+}
+
 /// The claim for a sub-range of a split: a fingerprint, so that only the
 /// sub-ranges that really differ are listed in the next step, unless the
 /// sub-range holds at most one item (listing it is as cheap).
@@ -193,12 +204,8 @@ fn sub_claim(set: &ItemSet, range: Range) -> RangeClaim {
             items: items.next().map(|(k, v)| (*k, *v)).into_iter().collect(),
         }
     } else {
-        let (fingerprint, count) = fingerprint_of(items);
-        RangeClaim::Fingerprint {
-            range,
-            fingerprint,
-            count,
-        }
+        let (fingerprint, _) = fingerprint_of(items);
+        RangeClaim::Fingerprint { range, fingerprint }
     }
 }
 
@@ -214,13 +221,9 @@ pub fn respond(set: &ItemSet, claims: &[RangeClaim]) -> (Vec<RangeClaim>, Differ
     let mut diff = Difference::default();
     for claim in claims {
         match claim {
-            RangeClaim::Fingerprint {
-                range,
-                fingerprint,
-                count,
-            } => {
+            RangeClaim::Fingerprint { range, fingerprint } => {
                 let (ours, our_count) = fingerprint_of(set.range(range.bounds()));
-                if ours == *fingerprint && our_count == *count {
+                if ours == *fingerprint {
                     continue;
                 }
                 if our_count as usize <= LIST_THRESHOLD {
@@ -256,20 +259,67 @@ fn in_range(range: &Range, key: &Key) -> bool {
 }
 
 impl RangeClaim {
-    pub(crate) fn encode(&self, w: &mut Writer) {
-        let range = match self {
-            RangeClaim::Fingerprint { range, .. } | RangeClaim::Items { range, .. } => range,
-        };
-        w.raw(&range.lower);
-        match &range.upper {
-            None => w.u8(0),
-            Some(u) => w.u8(1).raw(u),
-        };
+    fn range(&self) -> &Range {
         match self {
-            RangeClaim::Fingerprint {
-                fingerprint, count, ..
-            } => {
-                w.u8(0).raw(fingerprint).u64(*count);
+            RangeClaim::Fingerprint { range, .. } | RangeClaim::Items { range, .. } => range,
+        }
+    }
+}
+
+/// `lower` marker: the range starts where the previous claim's ended.
+const LOWER_CONTINUES: u8 = 0xff;
+/// `upper` marker: the range runs to the end of the key space.
+const UPPER_UNBOUNDED: u8 = 0xff;
+
+/// Writes a bound as its significant prefix: a length, then the bytes up to
+/// the last non-zero one (the rest are zero). Split points are chosen as
+/// short prefixes, so bounds usually take two to four bytes.
+fn encode_bound(w: &mut Writer, key: &Key) {
+    let len = key.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    w.u8(len as u8).raw(&key[..len]);
+}
+
+fn decode_bound(r: &mut Reader<'_>, len: u8, field: &'static str) -> Result<Key, DecodeError> {
+    let len = usize::from(len);
+    if len > 32 {
+        return Err(DecodeError::TooLong {
+            field,
+            len,
+            max: 32,
+        });
+    }
+    let bytes = r.take(len, field)?;
+    if bytes.last() == Some(&0) {
+        return Err(DecodeError::NotCanonical(field));
+    }
+    let mut key = [0u8; 32];
+    key[..len].copy_from_slice(bytes);
+    Ok(key)
+}
+
+/// Encodes a list of claims. A range that starts where the previous one
+/// ended (as the sub-ranges of a split do) spends one byte on its lower
+/// bound.
+pub(crate) fn encode_claims(w: &mut Writer, claims: &[RangeClaim]) {
+    w.len(claims.len());
+    let mut previous_upper: Option<Option<Key>> = None;
+    for claim in claims {
+        let range = claim.range();
+        if previous_upper == Some(Some(range.lower)) {
+            w.u8(LOWER_CONTINUES);
+        } else {
+            encode_bound(w, &range.lower);
+        }
+        match &range.upper {
+            None => {
+                w.u8(UPPER_UNBOUNDED);
+            }
+            Some(u) => encode_bound(w, u),
+        }
+        previous_upper = Some(range.upper);
+        match claim {
+            RangeClaim::Fingerprint { fingerprint, .. } => {
+                w.u8(0).raw(fingerprint);
             }
             RangeClaim::Items { items, .. } => {
                 // Sets of immutable items (statements, changes) have all-zero
@@ -285,25 +335,37 @@ impl RangeClaim {
             }
         }
     }
+}
 
-    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let lower = r.array("range lower bound")?;
-        let upper = match r.u8("range upper tag")? {
-            0 => None,
-            1 => Some(r.array("range upper bound")?),
-            tag => {
-                return Err(DecodeError::UnknownTag {
-                    field: "range upper",
-                    tag,
-                });
+/// Decodes a list of at most `MAX_CLAIMS` claims, refusing any encoding
+/// [`encode_claims`] would not produce.
+pub(crate) fn decode_claims(r: &mut Reader<'_>) -> Result<Vec<RangeClaim>, DecodeError> {
+    let n = r.len("claims", MAX_CLAIMS)?;
+    let mut claims: Vec<RangeClaim> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let previous_upper = claims.last().map(|c| c.range().upper);
+        let lower = match r.u8("range lower bound")? {
+            LOWER_CONTINUES => match previous_upper {
+                Some(Some(u)) => u,
+                _ => return Err(DecodeError::NotCanonical("range lower bound")),
+            },
+            len => {
+                let lower = decode_bound(r, len, "range lower bound")?;
+                if previous_upper == Some(Some(lower)) {
+                    return Err(DecodeError::NotCanonical("range lower bound"));
+                }
+                lower
             }
         };
+        let upper = match r.u8("range upper bound")? {
+            UPPER_UNBOUNDED => None,
+            len => Some(decode_bound(r, len, "range upper bound")?),
+        };
         let range = Range { lower, upper };
-        Ok(match r.u8("claim kind")? {
+        claims.push(match r.u8("claim kind")? {
             0 => RangeClaim::Fingerprint {
                 range,
                 fingerprint: r.array("fingerprint")?,
-                count: r.u64("count")?,
             },
             kind @ (1 | 2) => {
                 let n = r.len("items", LIST_THRESHOLD)?;
@@ -331,8 +393,9 @@ impl RangeClaim {
                     tag,
                 });
             }
-        })
+        });
     }
+    Ok(claims)
 }
 
 #[cfg(test)]

@@ -296,8 +296,9 @@ impl Rng {
 
 static EMPTY: ItemSet = BTreeMap::new();
 
-/// The replication core of one member node.
-#[derive(Debug)]
+/// The replication core of one member node. Cloning copies the whole
+/// replica (benchmarks and the simulator fork nodes this way).
+#[derive(Debug, Clone)]
 pub struct Node<S: Store> {
     config: Config,
     key: TeamKey,

@@ -8,7 +8,7 @@
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::document::{ChangeError, DocId, MAX_CHANGE_BYTES, SignedChange};
-use crate::reconcile::{MAX_CLAIMS, RangeClaim};
+use crate::reconcile::{RangeClaim, decode_claims, encode_claims};
 use crate::statement::{ChangeHash, FORMAT_VERSION, SignedStatement, StatementError, StatementId};
 
 /// Largest encoded message a node sends or accepts.
@@ -238,22 +238,6 @@ impl Message {
         r.finish()?;
         Ok(msg)
     }
-}
-
-fn encode_claims(w: &mut Writer, claims: &[RangeClaim]) {
-    w.len(claims.len());
-    for c in claims {
-        c.encode(w);
-    }
-}
-
-fn decode_claims(r: &mut Reader<'_>) -> Result<Vec<RangeClaim>, DecodeError> {
-    let n = r.len("claims", MAX_CLAIMS)?;
-    let mut claims = Vec::with_capacity(n);
-    for _ in 0..n {
-        claims.push(RangeClaim::decode(r)?);
-    }
-    Ok(claims)
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::fixtures::{application, charter, introduction, key, revocation};
 use crate::TeamKey;
+use crate::fixtures::{application, charter, introduction, key, revocation};
 
 /// Three founders (1, 2, 3), k = 2, r = 2.
 fn net() -> StatementSet {
@@ -72,7 +72,10 @@ fn a_sponsor_counts_once_however_many_introductions_it_signs() {
     if let Statement::Introduction(i) = &mut again {
         i.note = "vouching twice".into();
     }
-    add(&mut set, SignedStatement::sign(again, &key(1)).expect("valid"));
+    add(
+        &mut set,
+        SignedStatement::sign(again, &key(1)).expect("valid"),
+    );
     assert_eq!(status(&set, &key(4)), Some(Status::Pending));
 }
 
@@ -84,9 +87,11 @@ fn introductions_by_non_members_count_only_once_the_sponsor_is_admitted() {
     assert_eq!(status(&set, &key(5)), Some(Status::Pending));
     let m = set.membership();
     let notes = &m.standing(&key(5).id()).expect("named").introductions;
-    assert!(notes
-        .iter()
-        .any(|i| i.sponsor == key(4).id() && i.ignored == Some(Ignored::SponsorNotMember)));
+    assert!(
+        notes
+            .iter()
+            .any(|i| i.sponsor == key(4).id() && i.ignored == Some(Ignored::SponsorNotMember))
+    );
     admit(&mut set, &key(4), &[&key(2), &key(3)]);
     assert_eq!(status(&set, &key(5)), Some(Status::Admitted));
 }
@@ -102,10 +107,11 @@ fn an_introduction_without_its_application_does_not_count() {
     let s = m.standing(&key(4).id()).expect("named");
     assert_eq!(s.status, Status::Pending);
     assert!(!s.applied);
-    assert!(s
-        .introductions
-        .iter()
-        .all(|i| i.ignored == Some(Ignored::UnknownApplication)));
+    assert!(
+        s.introductions
+            .iter()
+            .all(|i| i.ignored == Some(Ignored::UnknownApplication))
+    );
     add(&mut set, app);
     assert_eq!(status(&set, &key(4)), Some(Status::Admitted));
 }
@@ -126,15 +132,19 @@ fn an_introduction_naming_another_teams_application_does_not_count() {
             created_at: 0,
             note: String::new(),
         });
-        add(&mut set, SignedStatement::sign(st, &sponsor).expect("valid"));
+        add(
+            &mut set,
+            SignedStatement::sign(st, &sponsor).expect("valid"),
+        );
     }
     let m = set.membership();
     let s = m.standing(&key(4).id()).expect("named");
     assert_eq!(s.status, Status::Pending);
-    assert!(s
-        .introductions
-        .iter()
-        .all(|i| i.ignored == Some(Ignored::ApplicationMismatch)));
+    assert!(
+        s.introductions
+            .iter()
+            .all(|i| i.ignored == Some(Ignored::ApplicationMismatch))
+    );
 }
 
 #[test]
@@ -199,9 +209,11 @@ fn kept_introductions_of_a_revoked_sponsor_still_count_and_others_are_void() {
     assert_eq!(status(&set, &key(5)), Some(Status::Admitted));
     assert_eq!(status(&set, &key(6)), Some(Status::Pending));
     let notes = &m.standing(&key(6).id()).expect("named").introductions;
-    assert!(notes
-        .iter()
-        .any(|i| i.sponsor == key(1).id() && i.ignored == Some(Ignored::SponsorRevoked)));
+    assert!(
+        notes
+            .iter()
+            .any(|i| i.sponsor == key(1).id() && i.ignored == Some(Ignored::SponsorRevoked))
+    );
 }
 
 #[test]
@@ -214,7 +226,10 @@ fn a_frontier_only_keeps_the_revoked_keys_own_introductions() {
     // introduction of 6; it must not keep it.
     add(&mut set, revocation(n, &key(3), &key(2), vec![]));
     add(&mut set, revocation(n, &key(1), &key(2), vec![]));
-    add(&mut set, revocation(n, &key(2), &key(1), vec![by_one[0], by_two[0]]));
+    add(
+        &mut set,
+        revocation(n, &key(2), &key(1), vec![by_one[0], by_two[0]]),
+    );
     add(&mut set, revocation(n, &key(3), &key(1), vec![by_one[0]]));
     assert_eq!(status(&set, &key(1)), Some(Status::Revoked));
     assert_eq!(status(&set, &key(2)), Some(Status::Revoked));
@@ -230,7 +245,10 @@ fn mutual_revocation_revokes_both() {
     add(&mut set, revocation(n, &key(1), &key(2), vec![]));
     add(&mut set, revocation(n, &key(2), &key(1), vec![]));
     let m = set.membership();
-    assert_eq!(m.members().iter().copied().collect::<Vec<_>>(), vec![key(3).id()]);
+    assert_eq!(
+        m.members().iter().copied().collect::<Vec<_>>(),
+        vec![key(3).id()]
+    );
 }
 
 #[test]
@@ -287,8 +305,15 @@ fn scenario_charter(s: &Scenario) -> Charter {
 #[derive(Debug, Clone)]
 enum Action {
     Apply(usize),
-    Introduce { sponsor: usize, app: usize },
-    Revoke { revoker: usize, revoked: usize, keep: Vec<usize> },
+    Introduce {
+        sponsor: usize,
+        app: usize,
+    },
+    Revoke {
+        revoker: usize,
+        revoked: usize,
+        keep: Vec<usize>,
+    },
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -302,8 +327,13 @@ fn action() -> impl Strategy<Value = Action> {
 }
 
 fn scenario() -> impl Strategy<Value = Scenario> {
-    (1usize..=4, 1u16..=3, 1u16..=3, proptest::collection::vec(action(), 0..40)).prop_map(
-        |(founders, k, r, actions)| {
+    (
+        1usize..=4,
+        1u16..=3,
+        1u16..=3,
+        proptest::collection::vec(action(), 0..40),
+    )
+        .prop_map(|(founders, k, r, actions)| {
             let k = k.min(founders as u16);
             let mut s = Scenario {
                 founders,
@@ -330,7 +360,11 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         }
                     }
                     Action::Introduce { .. } => {}
-                    Action::Revoke { revoker, revoked, keep } => {
+                    Action::Revoke {
+                        revoker,
+                        revoked,
+                        keep,
+                    } => {
                         let own: Vec<StatementId> = intros
                             .iter()
                             .filter(|(sp, _)| *sp == revoked)
@@ -341,13 +375,13 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         } else {
                             keep.iter().map(|i| own[i % own.len()]).collect()
                         };
-                        s.statements.push(revocation(n, &keys()[revoker], &keys()[revoked], kept));
+                        s.statements
+                            .push(revocation(n, &keys()[revoker], &keys()[revoked], kept));
                     }
                 }
             }
             s
-        },
-    )
+        })
 }
 
 fn membership_of(charter: &Charter, order: &[SignedStatement]) -> Membership {
@@ -434,7 +468,9 @@ proptest! {
 /// A small deterministic Fisher-Yates shuffle, so the test needs no RNG crate.
 fn shuffle<T>(items: &mut [T], mut seed: u64) {
     for i in (1..items.len()).rev() {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let j = (seed >> 33) as usize % (i + 1);
         items.swap(i, j);
     }

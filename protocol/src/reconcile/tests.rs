@@ -12,9 +12,7 @@ fn set_of(ns: impl IntoIterator<Item = u32>) -> ItemSet {
 
 fn encoded_len(claims: &[RangeClaim]) -> usize {
     let mut w = Writer::new();
-    for c in claims {
-        c.encode(&mut w);
-    }
+    encode_claims(&mut w, claims);
     w.finish().len()
 }
 
@@ -53,7 +51,9 @@ fn agreement_costs_one_fingerprint_whatever_the_size() {
         let (da, db, rounds, bytes) = reconcile(&s, &s);
         assert!(da.is_empty() && db.is_empty());
         assert_eq!(rounds, 1);
-        assert_eq!(bytes, 32 + 1 + 1 + 16 + 8, "n = {n}");
+        // One claim: list length, lower bound (zero: its length alone),
+        // unbounded upper, kind, fingerprint; then the empty reply.
+        assert_eq!(bytes, (4 + 1 + 1 + 1 + 16) + 4, "n = {n}");
     }
 }
 
@@ -87,23 +87,40 @@ fn malformed_claims_are_errors() {
     };
     let encode = |items: Vec<(Key, [u8; 32])>| {
         let mut w = Writer::new();
-        RangeClaim::Items {
-            range: Range::FULL,
-            items,
-        }
-        .encode(&mut w);
+        encode_claims(
+            &mut w,
+            &[RangeClaim::Items {
+                range: Range::FULL,
+                items,
+            }],
+        );
         w.finish()
     };
+    let decode = |bytes: &[u8]| decode_claims(&mut Reader::new(bytes));
     let good = encode(vec![(lo, [0; 32]), (hi, [0; 32])]);
-    assert!(RangeClaim::decode(&mut Reader::new(&good)).is_ok());
+    assert!(decode(&good).is_ok());
     let unsorted = encode(vec![(hi, [0; 32]), (lo, [0; 32])]);
     assert_eq!(
-        RangeClaim::decode(&mut Reader::new(&unsorted)),
+        decode(&unsorted),
         Err(DecodeError::NotCanonical("item list"))
     );
     for n in 0..good.len() {
-        assert!(RangeClaim::decode(&mut Reader::new(&good[..n])).is_err());
+        assert!(decode(&good[..n]).is_err());
     }
+    // A bound with trailing zero bytes, and a "continues" lower bound on the
+    // first claim, have canonical spellings and are refused.
+    let mut padded = good.clone();
+    padded.splice(4..5, [1, 0]);
+    assert_eq!(
+        decode(&padded),
+        Err(DecodeError::NotCanonical("range lower bound"))
+    );
+    let mut orphan = good.clone();
+    orphan[4] = 0xff;
+    assert_eq!(
+        decode(&orphan),
+        Err(DecodeError::NotCanonical("range lower bound"))
+    );
 }
 
 proptest! {
@@ -135,14 +152,19 @@ proptest! {
             claims.extend(split(&s, Range::FULL));
         }
         let mut w = Writer::new();
-        for c in &claims {
-            c.encode(&mut w);
-        }
+        encode_claims(&mut w, &claims);
         let bytes = w.finish();
         let mut r = Reader::new(&bytes);
-        for c in &claims {
-            prop_assert_eq!(&RangeClaim::decode(&mut r).expect("decodes"), c);
-        }
+        prop_assert_eq!(decode_claims(&mut r).expect("decodes"), claims);
         prop_assert!(r.finish().is_ok());
+    }
+
+    /// A split bound separates exactly the items its source key did.
+    #[test]
+    fn separators_split_like_their_keys(a: [u8; 32], b: [u8; 32]) {
+        prop_assume!(a != b);
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        let s = separator(&lo, &hi);
+        prop_assert!(lo < s && s <= hi);
     }
 }

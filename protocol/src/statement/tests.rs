@@ -37,7 +37,14 @@ fn golden_statement_encodings() {
     let rev = revocation(net, &key(1), &key(3), vec![intro.id()]);
     let shown: String = [&app, &intro, &rev]
         .iter()
-        .map(|s| format!("{} {} {}\n", s.statement().kind_name(), s.id(), hex::encode(s.encode())))
+        .map(|s| {
+            format!(
+                "{} {} {}\n",
+                s.statement().kind_name(),
+                s.id(),
+                hex::encode(s.encode())
+            )
+        })
         .collect();
     expect![[r#"
         application 5a61b09c9daa4cc2e28cde498dfe0d85a12c15efd7c3f349256f35f5930bb172 01011cfc874584dfc5baec67c6549f936189b1f2029e98694647e16d185207f34a4bed4928c628d1c2c6eae90338905995612959273a5c63f93636c14614ac8737d1000000006553f16400000029656434393238633620436f6d707574657220456d657267656e637920526573706f6e7365205465616d000000086564343932386336000000024e4c0100000017746865206e6174696f6e616c20676f7665726e6d656e740000001063657274406578616d706c652e6f72670000001368747470733a2f2f6578616d706c652e6f7267896aad78bf059922ae742c7b7c5f29f049c609ddce45766913dc5b7538814389875d0541c1f2aa24561728631fee10a59e5af5f555b9c40b12b189234c45e600
@@ -254,7 +261,10 @@ fn charter_needs_every_founder_signature() {
         Err(StatementError::MissingFounderSignature(b.id()))
     );
     // A signature by a non-founder is refused, both when signing and sealing.
-    assert_eq!(body.sign(&key(5)), Err(StatementError::NotAFounder(key(5).id())));
+    assert_eq!(
+        body.sign(&key(5)),
+        Err(StatementError::NotAFounder(key(5).id()))
+    );
     sigs.insert(key(5).id(), key(5).sign(b"x"));
     assert_eq!(
         Charter::seal(body.clone(), &sigs),

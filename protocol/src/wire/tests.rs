@@ -112,9 +112,14 @@ fn limits_are_enforced_before_allocation() {
         ..Sync::default()
     });
     let mut bytes = m.encode();
-    let kind_at = 2 + 8 + 4 + 32 + 1;
+    // version, kind, round, claim count, lower bound, upper bound
+    let kind_at = 1 + 1 + 8 + 4 + 1 + 1;
     assert_eq!(bytes[kind_at], 2);
     bytes[kind_at] = 1;
     bytes.splice(kind_at + 5 + 32..kind_at + 5 + 32, [0u8; 32]);
+    assert_eq!(
+        Message::decode(&bytes),
+        Err(MessageError::Decode(DecodeError::NotCanonical("item list")))
+    );
     assert!(Message::decode(&bytes).is_err());
 }

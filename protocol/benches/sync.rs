@@ -1,0 +1,264 @@
+//! Anti-entropy cost for 10,000 documents: two peers in agreement, and
+//! after 1% of the documents changed on one side, each beside a full-state
+//! transfer measured in the same run.
+//!
+//! Besides criterion's timings, the bench prints a table of bytes and
+//! message flights (one flight = every message in transit at once; a round
+//! trip is two). Run: `cargo bench -p trustmesh-protocol --bench sync`.
+//! `TRUSTMESH_BENCH_DOCS` changes the document count.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use trustmesh_protocol::{
+    ActorSuffix, Advisory, AdvisoryCategory, AdvisoryStatus, Charter, CharterBody, Config,
+    Destination, Founder, MemStore, Message, Node, Policy, Profile, Severity, TeamKey, TeamKind,
+    Tlp,
+};
+
+type N = Node<MemStore>;
+
+fn key(n: u8) -> TeamKey {
+    TeamKey::from_secret_bytes([n; 32])
+}
+
+fn charter() -> Charter {
+    let founders = [key(1), key(2)];
+    let body = CharterBody::new(
+        "bench",
+        0,
+        founders
+            .iter()
+            .map(|k| Founder {
+                id: k.id(),
+                profile: Profile {
+                    name: format!("Team {}", k.id().short()),
+                    short_name: k.id().short(),
+                    country: "EE".into(),
+                    kind: TeamKind::National,
+                    constituency: String::new(),
+                    email: String::new(),
+                    website: String::new(),
+                },
+            })
+            .collect(),
+        Policy {
+            sponsors_required: 1,
+            revocation_quorum: 1,
+        },
+    )
+    .expect("valid charter");
+    let sigs: BTreeMap<_, _> = founders
+        .iter()
+        .map(|k| (k.id(), body.sign(k).expect("founder")))
+        .collect();
+    Charter::seal(body, &sigs).expect("sealed")
+}
+
+fn advisory(i: usize) -> Advisory {
+    Advisory {
+        id: format!("BENCH-{i:05}"),
+        title: format!("Exploitation of appliance model {i}"),
+        category: AdvisoryCategory::Warning,
+        tlp: Tlp::Clear,
+        audience: vec![],
+        co_authors: vec![],
+        severity: Severity::High,
+        status: AdvisoryStatus::Final,
+        revisions: vec![],
+        cves: vec![format!("CVE-2026-{:04}", 1000 + i)],
+        products: vec![],
+        indicators: vec![],
+        summary: "Patch now; exploitation is ongoing.".into(),
+        body: "Apply the vendor update and review logs for the indicators.".into(),
+        references: vec![],
+        acknowledgements: vec![],
+    }
+}
+
+/// Delivers messages between two nodes until both are quiet; returns the
+/// bytes sent and the number of flights.
+fn pump(a: &mut N, b: &mut N) -> (usize, usize) {
+    let (ta, tb) = (a.team(), b.team());
+    let mut bytes = 0;
+    let mut flights = 0;
+    loop {
+        let mut to_b = vec![];
+        let mut to_a = vec![];
+        while let Some(t) = a.poll_transmit() {
+            if matches!(t.to, Destination::Gossip) || t.to == Destination::Peer(tb) {
+                to_b.push(t.message.encode());
+            }
+        }
+        while let Some(t) = b.poll_transmit() {
+            if matches!(t.to, Destination::Gossip) || t.to == Destination::Peer(ta) {
+                to_a.push(t.message.encode());
+            }
+        }
+        while a.poll_event().is_some() {}
+        while b.poll_event().is_some() {}
+        if to_a.is_empty() && to_b.is_empty() {
+            return (bytes, flights);
+        }
+        flights += 1;
+        for m in to_b {
+            bytes += m.len();
+            let msg = Message::decode(&m).expect("decodes");
+            let _ = b.handle_message(0, ta, msg);
+        }
+        for m in to_a {
+            bytes += m.len();
+            let msg = Message::decode(&m).expect("decodes");
+            let _ = a.handle_message(0, tb, msg);
+        }
+    }
+}
+
+fn open(n: u8) -> N {
+    Node::open(
+        Config::default(),
+        key(n),
+        ActorSuffix::from_bytes([n; 16]),
+        charter(),
+        MemStore::new(),
+        0,
+    )
+    .expect("memory store")
+    .0
+}
+
+/// Two converged nodes holding `docs` advisories by node A.
+fn converged(docs: usize) -> (N, N) {
+    let mut a = open(1);
+    let mut b = open(2);
+    let mut changes = Vec::with_capacity(docs);
+    for i in 0..docs {
+        changes.push(a.publish_advisory(1_000, &advisory(i)).expect("valid"));
+    }
+    while a.poll_transmit().is_some() {}
+    for chunk in changes.chunks(512) {
+        let _ = b.handle_message(0, a.team(), Message::Changes(chunk.to_vec()));
+    }
+    a.peer_connected(0, b.team());
+    b.peer_connected(0, a.team());
+    pump(&mut a, &mut b);
+    assert_eq!(a.digest(), b.digest());
+    (a, b)
+}
+
+/// Node A revises `n` advisories while its pushes are lost.
+fn diverge(a: &mut N, n: usize, step: usize) {
+    let owner = a.team();
+    for i in (0..n).map(|i| i * step) {
+        let mut adv = advisory(i);
+        adv.status = AdvisoryStatus::Updated;
+        adv.summary = "Revised: a second exploitation path is known.".into();
+        a.update_advisory(2_000, owner, &adv)
+            .expect("valid")
+            .expect("changed");
+    }
+    while a.poll_transmit().is_some() {}
+}
+
+/// What a full-state transfer sends: every stored change and statement.
+fn full_state(node: &N) -> Vec<Vec<u8>> {
+    let loaded = trustmesh_protocol::Store::load(node.store()).expect("memory");
+    let mut msgs: Vec<Vec<u8>> = loaded
+        .changes
+        .chunks(512)
+        .map(|c| Message::Changes(c.to_vec()).encode())
+        .collect();
+    msgs.push(Message::Statements(loaded.statements).encode());
+    msgs
+}
+
+fn round(a: &mut N, b: &mut N) -> (usize, usize) {
+    a.handle_timeout(a.poll_timeout().expect("a tick is always scheduled"));
+    pump(a, b)
+}
+
+fn bench(c: &mut Criterion) {
+    let docs: usize = std::env::var("TRUSTMESH_BENCH_DOCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let changed = (docs / 100).max(1);
+    #[allow(clippy::disallowed_methods)] // a bench reports wall time
+    let t = Instant::now();
+    let (a, b) = converged(docs);
+    eprintln!("setup: {docs} documents in {:.1?}", t.elapsed());
+
+    let (mut a1, mut b1) = (a.clone(), b.clone());
+    let agree = round(&mut a1, &mut b1);
+    let full: usize = full_state(&a).iter().map(Vec::len).sum();
+
+    let (mut a2, mut b2) = (a.clone(), b.clone());
+    diverge(&mut a2, changed, docs / changed);
+    let missing: usize = {
+        let loaded = trustmesh_protocol::Store::load(a2.store()).expect("memory");
+        let old = trustmesh_protocol::Store::load(a.store()).expect("memory");
+        let old: std::collections::BTreeSet<_> = old.changes.iter().map(|c| c.hash()).collect();
+        loaded
+            .changes
+            .iter()
+            .filter(|c| !old.contains(&c.hash()))
+            .map(|c| c.encode().len())
+            .sum()
+    };
+    let repair = round(&mut a2, &mut b2);
+    assert_eq!(a2.digest(), b2.digest(), "one round repairs the divergence");
+    let full_after: usize = full_state(&a2).iter().map(Vec::len).sum();
+
+    println!();
+    println!("| {docs} documents | anti-entropy bytes | flights | full-state bytes |");
+    println!("|---|---:|---:|---:|");
+    println!("| in agreement | {} | {} | {full} |", agree.0, agree.1);
+    println!(
+        "| {changed} documents changed ({missing} bytes of changes) | {} | {} | {full_after} |",
+        repair.0, repair.1
+    );
+    println!();
+
+    let mut g = c.benchmark_group(format!("sync_{docs}_docs"));
+    g.sample_size(10);
+    g.bench_function("round_in_agreement", |bch| {
+        bch.iter_batched(
+            || (a.clone(), b.clone()),
+            |(mut a, mut b)| black_box(round(&mut a, &mut b)),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("round_after_1pct_divergence", |bch| {
+        bch.iter_batched(
+            || {
+                let (mut a, b) = (a.clone(), b.clone());
+                diverge(&mut a, changed, docs / changed);
+                (a, b)
+            },
+            |(mut a, mut b)| black_box(round(&mut a, &mut b)),
+            BatchSize::LargeInput,
+        )
+    });
+    // The baseline: instead of reconciling, A sends its whole state and B
+    // keeps what is new (here, the 1% of revised documents).
+    let state = full_state(&a2);
+    g.bench_function("full_state_transfer_after_1pct_divergence", |bch| {
+        bch.iter_batched(
+            || b.clone(),
+            |mut b| {
+                for m in &state {
+                    let msg = Message::decode(m).expect("decodes");
+                    let _ = b.handle_message(0, key(1).id(), msg);
+                }
+                black_box(b.digest())
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
