@@ -36,7 +36,9 @@ pub enum FileError {
     #[error(transparent)]
     Statement(#[from] StatementError),
     /// A readable field disagrees with the signed bytes.
-    #[error("the readable fields of this {0} disagree with its signed bytes; the file was edited or damaged")]
+    #[error(
+        "the readable fields of this {0} disagree with its signed bytes; the file was edited or damaged"
+    )]
     Tampered(&'static str),
     /// The file is of another kind than the operation needs.
     #[error("expected a {expected} file, got a {found} file")]
@@ -59,6 +61,9 @@ pub enum FileError {
 }
 
 /// Any trustmesh file.
+// Files are read one at a time from disk; boxing the larger variants would
+// only complicate matching on them.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "format")]
 pub enum TrustFile {
@@ -134,8 +139,12 @@ impl TrustFile {
 
     /// A few lines saying what the file says, for a person.
     pub fn describe(&self) -> String {
-        let profile_line =
-            |p: &Profile| format!("{} ({}), {}, {} team", p.name, p.short_name, p.country, p.kind);
+        let profile_line = |p: &Profile| {
+            format!(
+                "{} ({}), {}, {} team",
+                p.name, p.short_name, p.country, p.kind
+            )
+        };
         match self {
             TrustFile::Card(c) => format!(
                 "team card\n  team     {}\n  peer id  {}\n  profile  {}\n",
@@ -149,8 +158,16 @@ impl TrustFile {
                     d.name, d.network_id, d.policy.sponsors_required, d.policy.revocation_quorum
                 );
                 for f in &d.founders {
-                    let signed = if d.signatures.contains_key(&f.id) { "signed" } else { "NOT SIGNED YET" };
-                    s += &format!("  founder  {} {} [{signed}]\n", f.id.short(), profile_line(&f.profile));
+                    let signed = if d.signatures.contains_key(&f.id) {
+                        "signed"
+                    } else {
+                        "NOT SIGNED YET"
+                    };
+                    s += &format!(
+                        "  founder  {} {} [{signed}]\n",
+                        f.id.short(),
+                        profile_line(&f.profile)
+                    );
                 }
                 s
             }
@@ -180,7 +197,11 @@ impl TrustFile {
                 r.network_id,
                 r.revoker,
                 r.revoked,
-                if r.revoker == r.revoked { " (self-revocation)" } else { "" },
+                if r.revoker == r.revoked {
+                    " (self-revocation)"
+                } else {
+                    ""
+                },
                 r.reason,
                 r.kept_introductions.len(),
                 r.kept_heads.len()
@@ -286,7 +307,12 @@ impl CharterDraftFile {
     /// The body the founders sign, rebuilt from the readable fields and
     /// checked against the network id.
     pub fn body(&self) -> Result<CharterBody, FileError> {
-        let body = CharterBody::new(&self.name, self.created_at, self.founders.clone(), self.policy)?;
+        let body = CharterBody::new(
+            &self.name,
+            self.created_at,
+            self.founders.clone(),
+            self.policy,
+        )?;
         if body.network_id() != self.network_id || body.founders() != self.founders.as_slice() {
             return Err(FileError::Tampered("charter draft"));
         }
@@ -389,7 +415,12 @@ pub struct ApplicationFile {
 
 impl ApplicationFile {
     /// Signs an application to the network `charter` founds.
-    pub fn create(charter: &Charter, key: &TeamKey, profile: Profile, now: u64) -> Result<Self, FileError> {
+    pub fn create(
+        charter: &Charter,
+        key: &TeamKey,
+        profile: Profile,
+        now: u64,
+    ) -> Result<Self, FileError> {
         let st = SignedStatement::sign(
             Statement::Application(Application {
                 network: charter.network_id(),
@@ -421,7 +452,8 @@ impl ApplicationFile {
 
     /// The verified signed statement.
     pub fn statement(&self) -> Result<SignedStatement, FileError> {
-        let st = SignedStatement::decode_verified(&unhex("signed", &self.signed)?, &self.network_id)?;
+        let st =
+            SignedStatement::decode_verified(&unhex("signed", &self.signed)?, &self.network_id)?;
         if Self::from_statement(&st).as_ref() != Some(self) {
             return Err(FileError::Tampered("application"));
         }
@@ -504,15 +536,16 @@ impl IntroductionFile {
     /// The verified application and introduction.
     pub fn statements(&self) -> Result<(SignedStatement, SignedStatement), FileError> {
         let app = self.application.statement()?;
-        let st = SignedStatement::decode_verified(&unhex("signed", &self.signed)?, &self.network_id)?;
-        if let Statement::Introduction(i) = st.statement() {
-            if i.application != app.id() || i.applicant != self.application.applicant {
-                return Err(StatementError::ApplicantMismatch {
-                    introduced: i.applicant,
-                    applicant: self.application.applicant,
-                }
-                .into());
+        let st =
+            SignedStatement::decode_verified(&unhex("signed", &self.signed)?, &self.network_id)?;
+        if let Statement::Introduction(i) = st.statement()
+            && (i.application != app.id() || i.applicant != self.application.applicant)
+        {
+            return Err(StatementError::ApplicantMismatch {
+                introduced: i.applicant,
+                applicant: self.application.applicant,
             }
+            .into());
         }
         if Self::from_statements(&app, &st).as_ref() != Some(self) {
             return Err(FileError::Tampered("introduction"));
@@ -593,7 +626,8 @@ impl RevocationFile {
 
     /// The verified signed statement.
     pub fn statement(&self) -> Result<SignedStatement, FileError> {
-        let st = SignedStatement::decode_verified(&unhex("signed", &self.signed)?, &self.network_id)?;
+        let st =
+            SignedStatement::decode_verified(&unhex("signed", &self.signed)?, &self.network_id)?;
         if Self::from_statement(&st).as_ref() != Some(self) {
             return Err(FileError::Tampered("revocation"));
         }

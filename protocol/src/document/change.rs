@@ -57,6 +57,11 @@ pub enum ChangeError {
     /// The change's actor id is not the author's key and a 16-byte suffix.
     #[error("the change's actor id does not carry the author's key {0}")]
     WrongActor(TeamId),
+    /// The Automerge change does not name the document it is signed for
+    /// (its message must be the document id), so it could be replayed
+    /// into another document.
+    #[error("the automerge change does not name the document {0}")]
+    WrongDocument(DocId),
     /// The document name is invalid for its kind.
     #[error("invalid document: {0}")]
     InvalidDoc(#[from] SchemaError),
@@ -135,7 +140,7 @@ impl SignedChange {
         change_bytes: &[u8],
     ) -> Result<Self, ChangeError> {
         let author = key.id();
-        let change = parse_change(change_bytes, &author)?;
+        let change = parse_change(change_bytes, &author, &doc.id())?;
         let mut signed = Self {
             network,
             doc_id: doc.id(),
@@ -284,7 +289,7 @@ impl SignedChange {
         let signature = Signature::from_bytes(r.array("signature")?);
         r.finish()?;
         let doc = DocRef::new(doc_kind, owner, name)?;
-        let change = parse_change(change_bytes, &author)?;
+        let change = parse_change(change_bytes, &author, &doc.id())?;
         Ok(Self {
             network,
             doc_id: doc.id(),
@@ -354,7 +359,15 @@ fn malformed(problem: &str) -> ChangeError {
 ///
 /// Compressed chunks are refused before parsing: they could inflate far
 /// beyond the size limit, and they would give one change two encodings.
-fn parse_change(bytes: &[u8], author: &TeamId) -> Result<Change, ChangeError> {
+/// The message every change of `doc` carries: its id in hex. It makes the
+/// change's bytes, and so its hash, unique to the document: two documents
+/// never share a change hash, even when the same team writes the same
+/// values into both.
+pub(crate) fn change_message(doc: &DocId) -> String {
+    doc.to_string()
+}
+
+fn parse_change(bytes: &[u8], author: &TeamId, doc: &DocId) -> Result<Change, ChangeError> {
     if bytes.len() > MAX_CHANGE_BYTES {
         return Err(ChangeError::TooLarge(bytes.len()));
     }
@@ -383,6 +396,9 @@ fn parse_change(bytes: &[u8], author: &TeamId) -> Result<Change, ChangeError> {
     let actor = change.actor_id().to_bytes();
     if actor.len() != ACTOR_LEN || actor[..32] != author.as_bytes()[..] {
         return Err(ChangeError::WrongActor(*author));
+    }
+    if change.message() != Some(&change_message(doc)) {
+        return Err(ChangeError::WrongDocument(*doc));
     }
     Ok(change)
 }

@@ -118,8 +118,11 @@ pub(crate) fn raw_change(
     am.set_actor(super::change::actor_id(&key.id(), &suffix));
     let mut tx = am.transaction();
     write(&mut tx).expect("the test writes valid operations");
-    let (hash, _) =
-        tx.commit_with(automerge::transaction::CommitOptions::default().with_time(1_700_000_500));
+    let (hash, _) = tx.commit_with(
+        automerge::transaction::CommitOptions::default()
+            .with_time(1_700_000_500)
+            .with_message(super::change::change_message(&doc.id())),
+    );
     let hash = hash.expect("the test writes at least one operation");
     let change = automerge::ReadDoc::get_change_by_hash(&am, &hash).expect("just committed");
     crate::SignedChange::sign(docs.network(), doc, key, change.raw_bytes()).expect("valid change")

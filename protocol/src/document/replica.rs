@@ -35,7 +35,9 @@ use automerge::{ActorId, Automerge, AutomergeError, ChangeHash as AmHash, ReadDo
 use thiserror::Error;
 
 use super::advisory::{self, Advisory, OWNER_ONLY_KEYS};
-use super::change::{ActorSuffix, ChangeError, MAX_CHANGE_BYTES, SignedChange, actor_id};
+use super::change::{
+    ActorSuffix, ChangeError, MAX_CHANGE_BYTES, SignedChange, actor_id, change_message,
+};
 use super::contacts::Contact;
 use super::id::{DocId, DocKind, DocRef};
 use super::schema::{Schema, SchemaError};
@@ -866,7 +868,10 @@ impl Documents {
         let mut tx = doc.transaction();
         write(&mut tx)?;
         let time = i64::try_from(now).unwrap_or(i64::MAX);
-        let (hash, _) = tx.commit_with(CommitOptions::default().with_time(time));
+        let options = CommitOptions::default()
+            .with_time(time)
+            .with_message(change_message(&doc_ref.id()));
+        let (hash, _) = tx.commit_with(options);
         let Some(hash) = hash else {
             return Ok(None);
         };

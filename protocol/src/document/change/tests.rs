@@ -16,12 +16,21 @@ fn signed() -> (StatementSet, SignedChange) {
     (set, change)
 }
 
-/// An Automerge change by `actor` setting one key.
+/// An Automerge change by `actor` setting one key, made for team 1's
+/// contact entry.
 fn am_change(actor: Vec<u8>) -> Vec<u8> {
+    am_change_for(actor, &DocRef::contacts(key(1).id()))
+}
+
+fn am_change_for(actor: Vec<u8>, target: &DocRef) -> Vec<u8> {
     let mut doc = automerge::Automerge::new().with_actor(ActorId::from(actor));
     let mut tx = doc.transaction();
     automerge::transaction::Transactable::put(&mut tx, automerge::ROOT, "name", "x").expect("put");
-    let (hash, _) = tx.commit_with(automerge::transaction::CommitOptions::default().with_time(7));
+    let (hash, _) = tx.commit_with(
+        automerge::transaction::CommitOptions::default()
+            .with_time(7)
+            .with_message(super::change_message(&target.id())),
+    );
     let hash = hash.expect("one op");
     automerge::ReadDoc::get_change_by_hash(&doc, &hash)
         .expect("committed")
@@ -117,6 +126,23 @@ fn signature_binds_network_and_every_field() {
     }
 }
 
+/// A change made for one document cannot be signed for, or replayed
+/// into, another: its message names the document.
+#[test]
+fn a_change_is_bound_to_its_document() {
+    let (set, _) = signed();
+    let net = set.network_id();
+    let mut actor = key(1).id().as_bytes().to_vec();
+    actor.extend_from_slice(&[3; 16]);
+    let for_tools = am_change_for(actor, &DocRef::tools(key(1).id()));
+    let contacts = DocRef::contacts(key(1).id());
+    assert_eq!(
+        SignedChange::sign(net, contacts.clone(), &key(1), &for_tools).map(|_| ()),
+        Err(ChangeError::WrongDocument(contacts.id()))
+    );
+    assert!(SignedChange::sign(net, DocRef::tools(key(1).id()), &key(1), &for_tools).is_ok());
+}
+
 #[test]
 fn actor_must_carry_the_author_key() {
     let (set, _) = signed();
@@ -162,11 +188,16 @@ fn only_canonical_uncompressed_change_chunks_are_accepted() {
         Err(ChangeError::MalformedChange(_))
     ));
 
-    // The same chunk with its length written in two LEB128 bytes.
-    assert!(good[9] < 0x80, "short test change");
-    let mut overlong = good[..9].to_vec();
-    overlong.extend_from_slice(&[good[9] | 0x80, 0]);
-    overlong.extend_from_slice(&good[10..]);
+    // The same chunk with its length written in one LEB128 byte too many.
+    let n = good[9..]
+        .iter()
+        .position(|b| b & 0x80 == 0)
+        .expect("leb128")
+        + 1;
+    let mut overlong = good[..9 + n].to_vec();
+    overlong[9 + n - 1] |= 0x80;
+    overlong.push(0);
+    overlong.extend_from_slice(&good[9 + n..]);
     assert!(matches!(
         sign(&overlong),
         Err(ChangeError::MalformedChange(_))

@@ -618,10 +618,14 @@ fn sequence_numbers_must_follow_the_causal_past() {
     // alone would accept the pair in one order and refuse it in the other.
     let mut am = automerge::AutoCommit::new()
         .with_actor(super::super::change::actor_id(&key(1).id(), &suffix(1)));
+    let options = || {
+        automerge::transaction::CommitOptions::default()
+            .with_message(super::super::change::change_message(&doc.id()))
+    };
     am.put(automerge::ROOT, "one", 1_u64).expect("put");
-    let first = am.commit().expect("one op");
+    let first = am.commit_with(options()).expect("one op");
     am.put(automerge::ROOT, "two", 2_u64).expect("put");
-    let second = am.commit().expect("one op");
+    let second = am.commit_with(options()).expect("one op");
     let first = am.get_change_by_hash(&first).expect("committed");
     let mut detached = am.get_change_by_hash(&second).expect("committed").decode();
     detached.deps.clear();
