@@ -19,7 +19,9 @@ fn profile(name: &str) -> Profile {
 }
 
 fn sealed() -> (Charter, CharterFile) {
-    let cards: Vec<_> = (1..=3).map(|n| CardFile::new(&key(n), profile(&format!("F{n}")))).collect();
+    let cards: Vec<_> = (1..=3)
+        .map(|n| CardFile::new(&key(n), profile(&format!("F{n}"))))
+        .collect();
     let mut draft = CharterDraftFile::new("baltic", 1_700_000_000, &cards, Policy::default())
         .expect("valid draft");
     for n in 1..=3 {
@@ -59,7 +61,9 @@ fn the_whole_flow_through_json_files() {
 
 #[test]
 fn a_draft_missing_a_signature_cannot_be_sealed() {
-    let cards: Vec<_> = (1..=2).map(|n| CardFile::new(&key(n), profile("F"))).collect();
+    let cards: Vec<_> = (1..=2)
+        .map(|n| CardFile::new(&key(n), profile("F")))
+        .collect();
     let mut draft = CharterDraftFile::new("n", 0, &cards, Policy::default()).expect("draft");
     draft.sign(&key(1)).expect("founder");
     assert_eq!(draft.missing(), vec![key(2).id()]);
@@ -88,12 +92,17 @@ fn an_edited_readable_field_is_detected() {
     let (_, mut charter_file) = sealed();
     charter_file.policy.sponsors_required = 1;
     let json = TrustFile::Charter(charter_file).to_json();
-    assert!(matches!(TrustFile::parse(&json), Err(FileError::Tampered("charter"))));
+    assert!(matches!(
+        TrustFile::parse(&json),
+        Err(FileError::Tampered("charter"))
+    ));
 }
 
 #[test]
 fn an_edited_draft_invalidates_collected_signatures() {
-    let cards: Vec<_> = (1..=2).map(|n| CardFile::new(&key(n), profile("F"))).collect();
+    let cards: Vec<_> = (1..=2)
+        .map(|n| CardFile::new(&key(n), profile("F")))
+        .collect();
     let mut draft = CharterDraftFile::new("n", 0, &cards, Policy::default()).expect("draft");
     draft.sign(&key(1)).expect("founder");
     draft.name = "renamed".into();
@@ -107,8 +116,16 @@ fn an_edited_draft_invalidates_collected_signatures() {
 fn a_file_for_another_network_is_refused() {
     let (charter, _) = sealed();
     let cards = [CardFile::new(&key(7), profile("X"))];
-    let mut other = CharterDraftFile::new("other", 0, &cards, Policy { sponsors_required: 1, revocation_quorum: 1 })
-        .expect("draft");
+    let mut other = CharterDraftFile::new(
+        "other",
+        0,
+        &cards,
+        Policy {
+            sponsors_required: 1,
+            revocation_quorum: 1,
+        },
+    )
+    .expect("draft");
     other.sign(&key(7)).expect("founder");
     let other = other.seal().expect("sealed").charter().expect("verifies");
     let app = ApplicationFile::create(&other, &key(4), profile("NEW"), 5).expect("application");
@@ -124,8 +141,13 @@ fn a_file_for_another_network_is_refused() {
 
 #[test]
 fn garbage_is_an_error_not_a_panic() {
-    for input in ["", "{}", "[1,2]", r#"{"format":"trustmesh/charter/v1"}"#,
-        r#"{"format":"trustmesh/application/v1","network_id":"zz","statement_id":"00","applicant":"x","created_at":1,"profile":{},"signed":"00"}"#] {
+    for input in [
+        "",
+        "{}",
+        "[1,2]",
+        r#"{"format":"trustmesh/charter/v1"}"#,
+        r#"{"format":"trustmesh/application/v1","network_id":"zz","statement_id":"00","applicant":"x","created_at":1,"profile":{},"signed":"00"}"#,
+    ] {
         assert!(TrustFile::parse(input).is_err(), "{input}");
     }
 }
@@ -133,7 +155,11 @@ fn garbage_is_an_error_not_a_panic() {
 #[test]
 fn revocation_files_sort_their_frontier() {
     let (charter, _) = sealed();
-    let ids = vec![StatementId::from_bytes([2; 32]), StatementId::from_bytes([1; 32]), StatementId::from_bytes([2; 32])];
+    let ids = vec![
+        StatementId::from_bytes([2; 32]),
+        StatementId::from_bytes([1; 32]),
+        StatementId::from_bytes([2; 32]),
+    ];
     let rev = RevocationFile::create(&charter, &key(1), key(2).id(), "retired", 9, ids, vec![])
         .expect("revocation");
     assert_eq!(rev.kept_introductions.len(), 2);

@@ -1,0 +1,173 @@
+//! The node's data directory: the team key, its profile and the store.
+//!
+//! ```text
+//! <data-dir>/team.key      the secret key, 64 hex digits, mode 0600
+//! <data-dir>/profile.json  the team profile given at init
+//! <data-dir>/db/           the RocksDB store
+//! ```
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+use trustmesh_protocol::{Profile, StatementError, TeamKey};
+
+use crate::store::{RocksStore, StoreError};
+
+/// Why the data directory could not be used.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum DataDirError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// `init` found a key already there.
+    #[error("{0} already holds a team key; refusing to overwrite it")]
+    AlreadyInitialised(PathBuf),
+    /// No key yet.
+    #[error("{0} holds no team key; run `trustmesh init` first")]
+    NotInitialised(PathBuf),
+    /// The key file is readable by others.
+    #[error("{path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`")]
+    KeyPermissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its mode bits.
+        mode: u32,
+    },
+    /// The key file is not 64 hex digits.
+    #[error("{0} is not a trustmesh key file (64 hex digits)")]
+    KeyFormat(PathBuf),
+    /// The profile file is unreadable.
+    #[error("{path}: {source}")]
+    Profile {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: serde_json::Error,
+    },
+    /// The profile is invalid.
+    #[error("invalid profile: {0}")]
+    InvalidProfile(#[from] StatementError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The system gave no randomness for a new key.
+    #[error("no randomness available for a new key: {0}")]
+    Random(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
+    move |source| DataDirError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A node's data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// The data directory at `root` (not created until `init`).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    fn key_path(&self) -> PathBuf {
+        self.root.join("team.key")
+    }
+
+    fn profile_path(&self) -> PathBuf {
+        self.root.join("profile.json")
+    }
+
+    /// Creates the directory and a fresh team key (mode 0600), and records
+    /// the profile.
+    pub fn init(&self, profile: &Profile) -> Result<TeamKey, DataDirError> {
+        profile.validate()?;
+        fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        let key_path = self.key_path();
+        if key_path.exists() {
+            return Err(DataDirError::AlreadyInitialised(self.root.clone()));
+        }
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| DataDirError::Random(e.to_string()))?;
+        let key = TeamKey::from_secret_bytes(secret);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&key_path)
+            .map_err(io(&key_path))?;
+        file.write_all(format!("{}\n", hex::encode(secret)).as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(io(&key_path))?;
+        self.write_profile(profile)?;
+        Ok(key)
+    }
+
+    /// Loads the team key, refusing a key file others can read.
+    pub fn key(&self) -> Result<TeamKey, DataDirError> {
+        let path = self.key_path();
+        let meta = match fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(DataDirError::NotInitialised(self.root.clone()));
+            }
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(DataDirError::KeyPermissions { path, mode });
+        }
+        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        let mut secret = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut secret)
+            .map_err(|_| DataDirError::KeyFormat(path.clone()))?;
+        Ok(TeamKey::from_secret_bytes(secret))
+    }
+
+    /// The team profile recorded at init.
+    pub fn profile(&self) -> Result<Profile, DataDirError> {
+        let path = self.profile_path();
+        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        let profile: Profile =
+            serde_json::from_str(&text).map_err(|source| DataDirError::Profile {
+                path: path.clone(),
+                source,
+            })?;
+        profile.validate()?;
+        Ok(profile)
+    }
+
+    fn write_profile(&self, profile: &Profile) -> Result<(), DataDirError> {
+        let path = self.profile_path();
+        let json =
+            serde_json::to_string_pretty(profile).map_err(|source| DataDirError::Profile {
+                path: path.clone(),
+                source,
+            })?;
+        fs::write(&path, json + "\n").map_err(io(&path))
+    }
+
+    /// Opens the store.
+    pub fn store(&self) -> Result<RocksStore, DataDirError> {
+        fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        Ok(RocksStore::open(&self.root.join("db"))?)
+    }
+}

@@ -1,0 +1,14 @@
+//! trustmesh-node: the `trustmesh` binary's library.
+//!
+//! The data directory (team key, profile, RocksDB store) and the command
+//! line over the sans-IO core in `trustmesh-protocol` and the file flow in
+//! `trustmesh-bootstrap`. The binary is `cli::main()` and nothing else, so
+//! tests can build the same program.
+
+pub mod cli;
+mod datadir;
+mod demo;
+mod store;
+
+pub use datadir::{DataDir, DataDirError};
+pub use store::{RocksStore, StoreError};

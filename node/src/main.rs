@@ -1,0 +1,5 @@
+//! The `trustmesh` binary.
+
+fn main() -> std::process::ExitCode {
+    trustmesh_node::cli::main()
+}

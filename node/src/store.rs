@@ -1,0 +1,254 @@
+//! The node's durable store: RocksDB with a column family per record kind.
+//!
+//! Every write that acknowledges something to a user or a peer is made with
+//! a synced WAL, so a crash after the acknowledgement never loses it.
+
+use std::path::Path;
+
+use std::collections::BTreeMap;
+
+use rocksdb::{ColumnFamilyDescriptor, DB, IteratorMode, Options, WriteBatch, WriteOptions};
+use thiserror::Error;
+use trustmesh_protocol::{
+    Charter, DocId, Loaded, SignedChange, SignedStatement, StatementError, StatementSet,
+};
+
+/// Signed membership statements, by statement id.
+const CF_STATEMENTS: &str = "statements";
+/// Signed document changes, by document id and change hash.
+const CF_CHANGES: &str = "changes";
+/// Materialised document snapshots, by document id.
+const CF_SNAPSHOTS: &str = "snapshots";
+/// Known peers and their addresses.
+const CF_PEERS: &str = "peers";
+/// Small records: the charter, settings, schema version.
+const CF_META: &str = "meta";
+
+const COLUMN_FAMILIES: [&str; 5] = [CF_STATEMENTS, CF_CHANGES, CF_SNAPSHOTS, CF_PEERS, CF_META];
+
+const META_CHARTER: &[u8] = b"charter";
+const META_SCHEMA: &[u8] = b"schema";
+const SCHEMA_VERSION: &[u8] = b"1";
+
+/// Why a store operation failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// RocksDB reported an error (I/O, corruption, lock held by another process).
+    #[error("database error: {0}")]
+    Db(#[from] rocksdb::Error),
+    /// The store was written by an incompatible version.
+    #[error("the store has schema version {found:?}; this build reads version 1")]
+    Schema {
+        /// The version found.
+        found: String,
+    },
+    /// The stored charter does not verify.
+    #[error("the stored charter is invalid: {0}")]
+    Charter(StatementError),
+    /// A different charter is already stored.
+    #[error("this data directory already belongs to network {existing}")]
+    OtherNetwork {
+        /// The network the store belongs to.
+        existing: trustmesh_protocol::NetworkId,
+    },
+}
+
+/// The RocksDB store of one node.
+pub struct RocksStore {
+    db: DB,
+}
+
+impl std::fmt::Debug for RocksStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.db.path())
+            .finish()
+    }
+}
+
+fn synced() -> WriteOptions {
+    let mut w = WriteOptions::default();
+    w.set_sync(true);
+    w
+}
+
+impl RocksStore {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let cfs = COLUMN_FAMILIES
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        let store = Self { db };
+        match store.get(CF_META, META_SCHEMA)? {
+            None => store.put(CF_META, META_SCHEMA, SCHEMA_VERSION)?,
+            Some(v) if v == SCHEMA_VERSION => {}
+            Some(v) => {
+                return Err(StoreError::Schema {
+                    found: String::from_utf8_lossy(&v).into_owned(),
+                });
+            }
+        }
+        Ok(store)
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        // Every column family is created on open.
+        self.db
+            .cf_handle(name)
+            .expect("column families are created when the store opens")
+    }
+
+    fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(cf), key)?)
+    }
+
+    fn put(&self, cf: &str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        Ok(self.db.put_cf_opt(self.cf(cf), key, value, &synced())?)
+    }
+
+    /// The charter this store belongs to, if one was adopted.
+    pub fn charter(&self) -> Result<Option<Charter>, StoreError> {
+        match self.get(CF_META, META_CHARTER)? {
+            None => Ok(None),
+            Some(bytes) => Charter::decode(&bytes)
+                .map(Some)
+                .map_err(StoreError::Charter),
+        }
+    }
+
+    /// Adopts `charter`; a store belongs to one network for its lifetime.
+    /// Returns whether it was newly adopted.
+    pub fn adopt_charter(&self, charter: &Charter) -> Result<bool, StoreError> {
+        match self.charter()? {
+            Some(existing) if existing.network_id() == charter.network_id() => Ok(false),
+            Some(existing) => Err(StoreError::OtherNetwork {
+                existing: existing.network_id(),
+            }),
+            None => {
+                self.put(CF_META, META_CHARTER, &charter.encode())?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Durably stores a verified statement. Returns whether it was new.
+    pub fn put_statement(&self, statement: &SignedStatement) -> Result<bool, StoreError> {
+        let key = statement.id();
+        if self.get(CF_STATEMENTS, key.as_bytes())?.is_some() {
+            return Ok(false);
+        }
+        self.put(CF_STATEMENTS, key.as_bytes(), &statement.encode())?;
+        Ok(true)
+    }
+
+    /// Loads every stored statement into a set anchored to `charter`.
+    ///
+    /// A stored record that no longer verifies is skipped with a warning and
+    /// left in place: the store never deletes what it cannot read.
+    pub fn statement_set(&self, charter: Charter) -> Result<StatementSet, StoreError> {
+        let mut set = StatementSet::new(charter);
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_STATEMENTS), IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            if let Err(e) = set.insert_bytes(&value) {
+                tracing::warn!(key = %hex::encode(&key), error = %e, "skipping a stored statement that does not verify");
+            }
+        }
+        Ok(set)
+    }
+}
+
+/// The change key: document id, then change hash, so a document's changes
+/// are adjacent.
+fn change_key(change: &SignedChange) -> [u8; 64] {
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(change.doc().as_bytes());
+    key[32..].copy_from_slice(change.hash().as_bytes());
+    key
+}
+
+impl trustmesh_protocol::Store for RocksStore {
+    type Error = StoreError;
+
+    fn put_statements(&mut self, statements: &[SignedStatement]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        for s in statements {
+            batch.put_cf(self.cf(CF_STATEMENTS), s.id().as_bytes(), s.encode());
+        }
+        Ok(self.db.write_opt(batch, &synced())?)
+    }
+
+    fn put_changes(&mut self, changes: &[SignedChange]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        for c in changes {
+            batch.put_cf(self.cf(CF_CHANGES), change_key(c), c.encode());
+        }
+        Ok(self.db.write_opt(batch, &synced())?)
+    }
+
+    /// Snapshots are derived data: written without a WAL sync, since a lost
+    /// snapshot only means replaying the changes it covered.
+    fn put_snapshot(&mut self, doc: &DocId, snapshot: &[u8]) -> Result<(), StoreError> {
+        Ok(self
+            .db
+            .put_cf(self.cf(CF_SNAPSHOTS), doc.as_bytes(), snapshot)?)
+    }
+
+    /// Reads every record back. A record that does not decode is skipped
+    /// with a warning and left in place: the store never deletes what it
+    /// cannot read.
+    fn load(&self) -> Result<Loaded, StoreError> {
+        let mut loaded = Loaded::default();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_STATEMENTS), IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            match SignedStatement::decode(&value) {
+                Ok(s) => loaded.statements.push(s),
+                Err(e) => {
+                    tracing::warn!(key = %hex::encode(&key), error = %e, "skipping a stored statement that does not decode")
+                }
+            }
+        }
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_CHANGES), IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            match SignedChange::decode(&value) {
+                Ok(c) => loaded.changes.push(c),
+                Err(e) => {
+                    tracing::warn!(key = %hex::encode(&key), error = %e, "skipping a stored change that does not decode")
+                }
+            }
+        }
+        let mut snapshots = BTreeMap::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_SNAPSHOTS), IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            match <[u8; 32]>::try_from(&key[..]) {
+                Ok(doc) => {
+                    snapshots.insert(DocId::from_bytes(doc), value.into_vec());
+                }
+                Err(_) => {
+                    tracing::warn!(key = %hex::encode(&key), "skipping a snapshot with a malformed key")
+                }
+            }
+        }
+        loaded.snapshots = snapshots;
+        Ok(loaded)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,190 @@
+use std::collections::BTreeMap;
+
+use trustmesh_protocol::{
+    Application, CharterBody, Founder, Policy, Profile, Statement, TeamKey, TeamKind,
+};
+
+use super::*;
+
+fn key(n: u8) -> TeamKey {
+    TeamKey::from_secret_bytes([n; 32])
+}
+
+fn profile() -> Profile {
+    Profile {
+        name: "Test CSIRT".into(),
+        short_name: "TEST".into(),
+        country: "PT".into(),
+        kind: TeamKind::National,
+        constituency: String::new(),
+        email: String::new(),
+        website: String::new(),
+    }
+}
+
+fn charter(name: &str) -> Charter {
+    let body = CharterBody::new(
+        name,
+        0,
+        vec![Founder {
+            id: key(1).id(),
+            profile: profile(),
+        }],
+        Policy {
+            sponsors_required: 1,
+            revocation_quorum: 1,
+        },
+    )
+    .expect("valid body");
+    let sigs = BTreeMap::from([(key(1).id(), body.sign(&key(1)).expect("founder"))]);
+    Charter::seal(body, &sigs).expect("sealed")
+}
+
+#[test]
+fn statements_survive_a_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = charter("n");
+    let app = SignedStatement::sign(
+        Statement::Application(Application {
+            network: c.network_id(),
+            applicant: key(2).id(),
+            created_at: 1,
+            profile: profile(),
+        }),
+        &key(2),
+    )
+    .expect("valid");
+    {
+        let store = RocksStore::open(dir.path()).expect("opens");
+        assert!(store.adopt_charter(&c).expect("adopts"));
+        assert!(store.put_statement(&app).expect("writes"));
+        assert!(!store.put_statement(&app).expect("writes"));
+    }
+    let store = RocksStore::open(dir.path()).expect("reopens");
+    let loaded = store.charter().expect("reads").expect("present");
+    assert_eq!(loaded.network_id(), c.network_id());
+    let set = store.statement_set(loaded).expect("loads");
+    assert!(set.contains(&app.id()));
+}
+
+#[test]
+fn a_store_belongs_to_one_network() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = RocksStore::open(dir.path()).expect("opens");
+    store.adopt_charter(&charter("a")).expect("adopts");
+    assert!(!store.adopt_charter(&charter("a")).expect("same network"));
+    assert!(matches!(
+        store.adopt_charter(&charter("b")),
+        Err(StoreError::OtherNetwork { .. })
+    ));
+}
+
+#[test]
+fn an_unreadable_record_is_skipped_and_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = RocksStore::open(dir.path()).expect("opens");
+    store
+        .put(CF_STATEMENTS, b"junk", b"not a statement")
+        .expect("writes");
+    let set = store.statement_set(charter("n")).expect("loads");
+    assert!(set.is_empty());
+    assert!(store.get(CF_STATEMENTS, b"junk").expect("reads").is_some());
+}
+
+#[test]
+fn a_second_process_cannot_open_the_same_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _first = RocksStore::open(dir.path()).expect("opens");
+    assert!(matches!(
+        RocksStore::open(dir.path()),
+        Err(StoreError::Db(_))
+    ));
+}
+
+/// The core's store interface: what goes in comes back after a reopen,
+/// repeated puts are harmless, and junk is skipped but kept.
+#[test]
+fn the_core_reloads_changes_statements_and_snapshots() {
+    use trustmesh_protocol::{ActorSuffix, Config, Contact, Node, Store as _, Tool};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = charter("n");
+    let tool = Tool {
+        name: "collector".into(),
+        version: "1.0".into(),
+        description: "Collects triage data.".into(),
+        homepage: String::new(),
+        download_url: String::new(),
+        sha256: String::new(),
+        license: "MIT".into(),
+        tags: vec![],
+        maintainer: "TEST".into(),
+    };
+    let digest = {
+        let store = RocksStore::open(dir.path()).expect("opens");
+        store.adopt_charter(&c).expect("adopts");
+        let (mut node, _) = Node::open(
+            Config::default(),
+            key(1),
+            ActorSuffix::from_bytes([1; 16]),
+            c.clone(),
+            store,
+            0,
+        )
+        .expect("opens");
+        let change = node.upsert_tool(1_000, &tool).expect("valid").expect("new");
+        node.edit_contact(
+            2_000,
+            &Contact {
+                name: "Test CSIRT".into(),
+                short_name: "TEST".into(),
+                country: "PT".into(),
+                kind: TeamKind::National,
+                constituency: "the government".into(),
+                postal_address: String::new(),
+                time_zone: "Europe/Lisbon".into(),
+                business_hours: "Mon-Fri 09:00-17:00".into(),
+                email: "cert@example.org".into(),
+                phone: String::new(),
+                emergency_phone: String::new(),
+                website: String::new(),
+                pgp_keys: vec![],
+                representatives: vec![],
+            },
+        )
+        .expect("valid");
+        // Storing again is idempotent.
+        let mut store = RocksStore::open(tempfile::tempdir().expect("tmp").path()).expect("opens");
+        store
+            .put_changes(&[change.clone(), change])
+            .expect("writes");
+        assert_eq!(store.load().expect("loads").changes.len(), 1);
+        node.digest()
+    };
+    let mut store = RocksStore::open(dir.path()).expect("reopens");
+    store
+        .put(CF_CHANGES, b"junk", b"not a change")
+        .expect("writes");
+    store
+        .put_snapshot(&trustmesh_protocol::DocId::from_bytes([7; 32]), b"snap")
+        .expect("writes");
+    let loaded = store.load().expect("loads");
+    assert_eq!(loaded.changes.len(), 2);
+    assert_eq!(loaded.snapshots.len(), 1);
+    let (node, report) = Node::open(
+        Config::default(),
+        key(1),
+        ActorSuffix::from_bytes([2; 16]),
+        c,
+        store,
+        0,
+    )
+    .expect("opens");
+    assert_eq!(node.digest(), digest);
+    assert_eq!(report.changes, 2);
+    assert!(
+        node.store()
+            .get(CF_CHANGES, b"junk")
+            .expect("reads")
+            .is_some()
+    );
+}

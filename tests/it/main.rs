@@ -1,0 +1,5 @@
+//! End-to-end tests: real `trustmesh` processes, real data directories.
+
+mod cli_flow;
+mod kill;
+mod support;
