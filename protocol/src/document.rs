@@ -24,7 +24,7 @@ pub use advisory::{
 pub use change::{ActorSuffix, ChangeError, MAX_CHANGE_BYTES, SignedChange};
 pub use contacts::{Contact, PgpKey, Representative};
 pub use id::{DocId, DocKind, DocRef};
-pub use replica::{ChangeStatus, Documents, EditError, Inserted};
+pub use replica::{ChangeStatus, Documents, EditError, Inserted, RestoreReport};
 pub use schema::{Schema, SchemaError};
 pub use tools::{Tool, ToolRegistry};
 

@@ -65,8 +65,8 @@ pub use codec::{DecodeError, MAX_LIST, MAX_TEXT};
 pub use document::{
     ActorSuffix, Advisory, AdvisoryCategory, AdvisoryStatus, ChangeError, ChangeStatus, Contact,
     DocId, DocKind, DocRef, Documents, EditError, Indicator, IndicatorKind, Inserted,
-    MAX_CHANGE_BYTES, PgpKey, Product, Reference, Representative, Revision, Schema, SchemaError,
-    Severity, SignedChange, Tlp, Tool, ToolRegistry, is_cve_id,
+    MAX_CHANGE_BYTES, PgpKey, Product, Reference, Representative, RestoreReport, Revision, Schema,
+    SchemaError, Severity, SignedChange, Tlp, Tool, ToolRegistry, is_cve_id,
 };
 pub use identity::{IdentityError, Signature, TeamId, TeamKey};
 pub use membership::{

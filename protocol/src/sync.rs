@@ -252,6 +252,10 @@ pub struct OpenReport {
     pub changes: usize,
     /// Stored changes that no longer verify (skipped).
     pub bad_changes: usize,
+    /// Documents restored from a snapshot.
+    pub from_snapshot: usize,
+    /// Changes verified and applied one by one (not covered by a snapshot).
+    pub replayed: usize,
     /// Documents.
     pub documents: usize,
 }
@@ -338,7 +342,27 @@ impl<S: Store> Node<S> {
             }
         }
         let membership = statements.membership();
-        let docs = Documents::new(statements.network_id(), &membership);
+        let mut by_doc: BTreeMap<DocId, Vec<SignedChange>> = BTreeMap::new();
+        for c in loaded.changes {
+            by_doc.entry(c.doc()).or_default().push(c);
+        }
+        let mut snapshots = loaded.snapshots;
+        let offered: BTreeSet<DocId> = snapshots.keys().copied().collect();
+        let (docs, restored) = Documents::restore(
+            statements.network_id(),
+            &membership,
+            by_doc
+                .into_values()
+                .map(|changes| {
+                    let snapshot = changes.first().and_then(|c| snapshots.remove(&c.doc()));
+                    (changes, snapshot)
+                })
+                .collect::<Vec<_>>(),
+        );
+        report.changes = restored.skipped + restored.replayed;
+        report.bad_changes = restored.rejected;
+        report.from_snapshot = restored.from_snapshot;
+        report.replayed = restored.replayed;
         let rng = Rng(config.seed ^ u64::from_be_bytes(first8(key.id().as_bytes())));
         let mut node = Self {
             next_tick: now.saturating_add(config.sync_interval),
@@ -360,19 +384,28 @@ impl<S: Store> Node<S> {
             rng,
             stats: Stats::default(),
         };
-        for c in loaded.changes {
-            let hash = c.hash();
-            match node.docs.insert(c, &node.membership) {
-                Ok(ins) => {
-                    report.changes += 1;
-                    node.index_change(ins.doc, hash);
-                }
-                Err(_) => report.bad_changes += 1,
+        let ids: Vec<DocId> = node.docs.docs().map(|(id, _)| *id).collect();
+        for doc in ids {
+            let hashes: Vec<ChangeHash> = node.docs.change_hashes(&doc);
+            for h in hashes {
+                node.index_change(doc, h);
             }
+            node.refresh_distribution(&doc);
         }
+        // A document restored from its snapshot starts counting afresh; one
+        // replayed from scratch with a long history gets a snapshot now, so
+        // the next start is fast.
         let ids: Vec<DocId> = node.index.keys().copied().collect();
         for doc in ids {
-            node.refresh_distribution(&doc);
+            let from_snapshot =
+                offered.contains(&doc) && !restored.fallbacks.iter().any(|(d, _)| *d == doc);
+            if from_snapshot {
+                if let Some(i) = node.index.get_mut(&doc) {
+                    i.since_snapshot = 0;
+                }
+            } else {
+                node.maybe_snapshot(&doc);
+            }
         }
         report.documents = node.index.len();
         Ok((node, report))
@@ -900,6 +933,7 @@ impl<S: Store> Node<S> {
         }
         for doc in touched {
             self.refresh_distribution(&doc);
+            self.maybe_snapshot(&doc);
         }
         for doc in changed {
             self.event(Event::DocumentChanged(doc));
@@ -912,6 +946,30 @@ impl<S: Store> Node<S> {
             idx.digest.add(hash.as_bytes(), &[0; 32]);
             idx.version = idx.digest.value();
             idx.since_snapshot += 1;
+        }
+    }
+
+    /// Writes a snapshot of `doc` once enough changes accumulated since the
+    /// last one. A failed snapshot write is counted and retried later;
+    /// snapshots are an optimisation, never the record.
+    fn maybe_snapshot(&mut self, doc: &DocId) {
+        let due = self
+            .index
+            .get(doc)
+            .is_some_and(|i| i.since_snapshot >= self.config.snapshot_every);
+        if !due {
+            return;
+        }
+        let Some(snapshot) = self.docs.snapshot(doc) else {
+            return;
+        };
+        match self.store.put_snapshot(doc, &snapshot) {
+            Ok(()) => {
+                if let Some(i) = self.index.get_mut(doc) {
+                    i.since_snapshot = 0;
+                }
+            }
+            Err(e) => self.store_failed(e.to_string()),
         }
     }
 

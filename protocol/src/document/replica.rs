@@ -667,6 +667,14 @@ impl Documents {
             .collect()
     }
 
+    /// The hashes of a document's stored changes, sorted.
+    pub fn change_hashes(&self, doc: &DocId) -> Vec<ChangeHash> {
+        self.docs
+            .get(doc)
+            .map(|s| s.changes.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
     /// A stored change.
     pub fn change(&self, doc: &DocId, hash: &ChangeHash) -> Option<&SignedChange> {
         self.docs.get(doc)?.changes.get(hash).map(|s| &s.signed)
@@ -920,5 +928,8 @@ impl Documents {
     }
 }
 
+mod restore;
 #[cfg(test)]
 mod tests;
+
+pub use restore::RestoreReport;

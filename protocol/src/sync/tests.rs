@@ -570,3 +570,47 @@ fn check_converged(net: &Net) {
         .collect();
     assert_eq!(set.len(), 1, "statement sets differ");
 }
+
+/// A document with a long history is snapshotted as it grows, and a
+/// reopened node restores it from the snapshot instead of replaying it.
+#[test]
+fn reopening_uses_snapshots_instead_of_replaying() {
+    let f = founders();
+    let charter = charter(&[&f[0], &f[1], &f[2]], 2, 2);
+    let config = Config::default().with_snapshot_every(4);
+    let (mut node, _) = Node::open(
+        config.clone(),
+        key(1),
+        suffix(1),
+        charter.clone(),
+        MemStore::new(),
+        0,
+    )
+    .expect("memory");
+    for v in 0..10 {
+        let mut t = tool("collector");
+        t.version = format!("1.{v}");
+        node.upsert_tool(v * 1000, &t).expect("valid");
+    }
+    let loaded = Store::load(node.store()).expect("memory");
+    assert_eq!(
+        loaded.snapshots.len(),
+        1,
+        "one snapshot, replaced as the document grew"
+    );
+    let (reopened, report) =
+        Node::open(config, key(1), suffix(2), charter, node.store().clone(), 0).expect("memory");
+    assert_eq!(reopened.digest(), node.digest());
+    assert_eq!(report.changes, 10);
+    assert_eq!(report.from_snapshot, 1);
+    // Snapshots were taken after changes 4 and 8: two changes are replayed.
+    assert_eq!(report.replayed, 2);
+    let registry: Option<crate::ToolRegistry> = reopened
+        .documents()
+        .get(&DocRef::tools(key(1).id()).id())
+        .expect("reads");
+    assert_eq!(
+        registry.map(|r| r.tools["collector"].version.clone()),
+        Some("1.9".to_owned())
+    );
+}
