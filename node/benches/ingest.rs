@@ -4,71 +4,20 @@
 //!
 //! Run: `cargo bench -p trustmesh-node --bench ingest`.
 
-use std::collections::BTreeMap;
+#[path = "../../protocol/benches/common/mod.rs"]
+mod common;
+
 use std::hint::black_box;
 
+use common::{advisory, key, node};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use trustmesh_node::RocksStore;
-use trustmesh_protocol::{
-    ActorSuffix, Advisory, AdvisoryCategory, AdvisoryStatus, Charter, CharterBody, Config, Founder,
-    MemStore, Message, Node, Policy, Profile, Severity, SignedChange, Store, TeamKey, TeamKind,
-    Tlp,
-};
+use trustmesh_protocol::{AdvisoryStatus, MemStore, Message, Node, SignedChange, Store};
 
 /// Changes per received message, as a peer's push batch or sync reply.
 const BATCH: usize = 64;
 /// Changes per measured iteration.
 const CHANGES: usize = 1024;
-
-fn key(n: u8) -> TeamKey {
-    TeamKey::from_secret_bytes([n; 32])
-}
-
-fn charter() -> Charter {
-    let founders = [key(1), key(2)];
-    let body = CharterBody::new(
-        "bench",
-        0,
-        founders
-            .iter()
-            .map(|k| Founder {
-                id: k.id(),
-                profile: Profile {
-                    name: format!("Team {}", k.id().short()),
-                    short_name: k.id().short(),
-                    country: "EE".into(),
-                    kind: TeamKind::National,
-                    constituency: String::new(),
-                    email: String::new(),
-                    website: String::new(),
-                },
-            })
-            .collect(),
-        Policy {
-            sponsors_required: 1,
-            revocation_quorum: 1,
-        },
-    )
-    .expect("valid charter");
-    let sigs: BTreeMap<_, _> = founders
-        .iter()
-        .map(|k| (k.id(), body.sign(k).expect("founder")))
-        .collect();
-    Charter::seal(body, &sigs).expect("sealed")
-}
-
-fn node<S: Store>(n: u8, store: S) -> Node<S> {
-    Node::open(
-        Config::default(),
-        key(n),
-        ActorSuffix::from_bytes([n; 16]),
-        charter(),
-        store,
-        0,
-    )
-    .expect("store opens")
-    .0
-}
 
 /// Half new advisories, half revisions of them: both new documents and
 /// changes that extend existing ones.
@@ -77,24 +26,7 @@ fn changes() -> Vec<SignedChange> {
     let owner = author.team();
     let mut out = Vec::with_capacity(CHANGES);
     for i in 0..CHANGES / 2 {
-        let mut adv = Advisory {
-            id: format!("INGEST-{i:05}"),
-            title: format!("Exploitation of appliance model {i}"),
-            category: AdvisoryCategory::Alert,
-            tlp: Tlp::Green,
-            audience: vec![],
-            co_authors: vec![],
-            severity: Severity::Critical,
-            status: AdvisoryStatus::Final,
-            revisions: vec![],
-            cves: vec![format!("CVE-2026-{:04}", 1000 + i)],
-            products: vec![],
-            indicators: vec![],
-            summary: "Patch now; exploitation is ongoing.".into(),
-            body: "Apply the vendor update and review logs for the indicators.".into(),
-            references: vec![],
-            acknowledgements: vec![],
-        };
+        let mut adv = advisory(i);
         out.push(author.publish_advisory(1_000, &adv).expect("valid"));
         adv.status = AdvisoryStatus::Updated;
         adv.summary = "Revised: a second exploitation path is known.".into();

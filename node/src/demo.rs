@@ -89,6 +89,14 @@ impl Demo {
     }
 }
 
+/// How `members` output describes a team, for the walk-through.
+fn shown(status: &Option<(String, String)>) -> String {
+    match status {
+        Some((status, reason)) => format!("{status} ({reason})"),
+        None => "unknown".to_owned(),
+    }
+}
+
 fn member_status(members: &Value, short: &str) -> Option<(String, String)> {
     members["standings"].as_array()?.iter().find_map(|s| {
         (s["profile"]["short_name"] == short).then(|| {
@@ -227,7 +235,7 @@ pub(crate) fn run(keep: bool, json: bool) -> Result<Report> {
     d.run(Some("DEMO-LV"), &["import", "lt.intro.ee.json"])?;
     let lv = d.run(Some("DEMO-LV"), &["members"])?;
     let pending = member_status(&lv, APPLICANT.0);
-    d.say(&format!("      {}: {:?}", APPLICANT.0, pending));
+    d.say(&format!("      {}: {}", APPLICANT.0, shown(&pending)));
     d.check(
         "with 1 of 2 introductions the applicant is pending, and the reason says so",
         pending
@@ -250,7 +258,7 @@ pub(crate) fn run(keep: bool, json: bool) -> Result<Report> {
     }
     let lv = d.run(Some("DEMO-LV"), &["members"])?;
     let admitted = member_status(&lv, APPLICANT.0);
-    d.say(&format!("      {}: {:?}", APPLICANT.0, admitted));
+    d.say(&format!("      {}: {}", APPLICANT.0, shown(&admitted)));
     d.check(
         "the applicant is a member, introduced by two sponsors",
         admitted

@@ -7,76 +7,16 @@
 //! trip is two). Run: `cargo bench -p trustmesh-protocol --bench sync`.
 //! `TRUSTMESH_BENCH_DOCS` changes the document count.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::hint::black_box;
 use std::time::Instant;
 
+use common::{advisory, key, node};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use trustmesh_protocol::{
-    ActorSuffix, Advisory, AdvisoryCategory, AdvisoryStatus, Charter, CharterBody, Config,
-    Destination, Founder, MemStore, Message, Node, Policy, Profile, Severity, TeamKey, TeamKind,
-    Tlp,
-};
+use trustmesh_protocol::{AdvisoryStatus, Destination, MemStore, Message, Node};
 
 type N = Node<MemStore>;
-
-fn key(n: u8) -> TeamKey {
-    TeamKey::from_secret_bytes([n; 32])
-}
-
-fn charter() -> Charter {
-    let founders = [key(1), key(2)];
-    let body = CharterBody::new(
-        "bench",
-        0,
-        founders
-            .iter()
-            .map(|k| Founder {
-                id: k.id(),
-                profile: Profile {
-                    name: format!("Team {}", k.id().short()),
-                    short_name: k.id().short(),
-                    country: "EE".into(),
-                    kind: TeamKind::National,
-                    constituency: String::new(),
-                    email: String::new(),
-                    website: String::new(),
-                },
-            })
-            .collect(),
-        Policy {
-            sponsors_required: 1,
-            revocation_quorum: 1,
-        },
-    )
-    .expect("valid charter");
-    let sigs: BTreeMap<_, _> = founders
-        .iter()
-        .map(|k| (k.id(), body.sign(k).expect("founder")))
-        .collect();
-    Charter::seal(body, &sigs).expect("sealed")
-}
-
-fn advisory(i: usize) -> Advisory {
-    Advisory {
-        id: format!("BENCH-{i:05}"),
-        title: format!("Exploitation of appliance model {i}"),
-        category: AdvisoryCategory::Warning,
-        tlp: Tlp::Clear,
-        audience: vec![],
-        co_authors: vec![],
-        severity: Severity::High,
-        status: AdvisoryStatus::Final,
-        revisions: vec![],
-        cves: vec![format!("CVE-2026-{:04}", 1000 + i)],
-        products: vec![],
-        indicators: vec![],
-        summary: "Patch now; exploitation is ongoing.".into(),
-        body: "Apply the vendor update and review logs for the indicators.".into(),
-        references: vec![],
-        acknowledgements: vec![],
-    }
-}
 
 /// Delivers messages between two nodes until both are quiet; returns the
 /// bytes sent and the number of flights.
@@ -117,16 +57,7 @@ fn pump(a: &mut N, b: &mut N) -> (usize, usize) {
 }
 
 fn open(n: u8) -> N {
-    Node::open(
-        Config::default(),
-        key(n),
-        ActorSuffix::from_bytes([n; 16]),
-        charter(),
-        MemStore::new(),
-        0,
-    )
-    .expect("memory store")
-    .0
+    node(n, MemStore::new())
 }
 
 /// Two converged nodes holding `docs` advisories by node A.
