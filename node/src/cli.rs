@@ -254,6 +254,18 @@ fn expect_kind<T>(
     pick(file).ok_or_else(|| anyhow!("{} is a {found} file, not a {expected}", path.display()))
 }
 
+fn read_draft(path: &Path) -> Result<CharterDraftFile> {
+    expect_kind(
+        path,
+        read_file(path)?,
+        |f| match f {
+            TrustFile::CharterDraft(d) => Some(d),
+            _ => None,
+        },
+        "charter draft",
+    )
+}
+
 fn read_charter(path: &Path) -> Result<Charter> {
     let f = expect_kind(
         path,
@@ -374,15 +386,7 @@ fn charter(dir: &DataDir, cmd: CharterCommand) -> Result<Report> {
             ))
         }
         CharterCommand::Sign { draft, out } => {
-            let mut d = expect_kind(
-                &draft,
-                read_file(&draft)?,
-                |f| match f {
-                    TrustFile::CharterDraft(d) => Some(d),
-                    _ => None,
-                },
-                "charter draft",
-            )?;
+            let mut d = read_draft(&draft)?;
             let key = dir.key()?;
             d.sign(&key)?;
             let missing = d.missing();
@@ -405,15 +409,7 @@ fn charter(dir: &DataDir, cmd: CharterCommand) -> Result<Report> {
             ))
         }
         CharterCommand::Seal { draft, out } => {
-            let d = expect_kind(
-                &draft,
-                read_file(&draft)?,
-                |f| match f {
-                    TrustFile::CharterDraft(d) => Some(d),
-                    _ => None,
-                },
-                "charter draft",
-            )?;
+            let d = read_draft(&draft)?;
             let file = TrustFile::Charter(d.seal()?);
             write_file(&out, &file)?;
             Ok(Report::new(
