@@ -2,6 +2,10 @@
 //! applied and persisted (RocksDB, synced WAL per message), beside the same
 //! work without persistence (memory store) so the cost of durability shows.
 //!
+//! Also cold start: opening a node whose store holds 100 advisories with
+//! 20 revisions each, restored from snapshots, beside replaying every
+//! change (the same store without snapshots).
+//!
 //! Run: `cargo bench -p trustmesh-node --bench ingest`.
 
 #[path = "../../protocol/benches/common/mod.rs"]
@@ -9,10 +13,12 @@ mod common;
 
 use std::hint::black_box;
 
-use common::{advisory, key, node};
+use common::{advisory, charter, key, node};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use trustmesh_node::RocksStore;
-use trustmesh_protocol::{AdvisoryStatus, MemStore, Message, Node, SignedChange, Store};
+use trustmesh_protocol::{
+    ActorSuffix, AdvisoryStatus, Config, MemStore, Message, Node, SignedChange, Store,
+};
 
 /// Changes per received message, as a peer's push batch or sync reply.
 const BATCH: usize = 64;
@@ -73,5 +79,61 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// A store holding `docs` advisories with `revisions` revisions each,
+/// written by a node that snapshots every `snapshot_every` changes.
+fn history(path: &std::path::Path, docs: usize, revisions: usize, snapshot_every: usize) {
+    let store = RocksStore::open(path).expect("opens");
+    let (mut author, _) = Node::open(
+        Config::default().with_snapshot_every(snapshot_every),
+        key(1),
+        ActorSuffix::from_bytes([1; 16]),
+        charter(),
+        store,
+        0,
+    )
+    .expect("opens");
+    let owner = author.team();
+    for i in 0..docs {
+        let mut adv = advisory(i);
+        author.publish_advisory(1_000, &adv).expect("valid");
+        for r in 0..revisions {
+            adv.summary = format!("Revision {r}: more is known.");
+            author
+                .update_advisory(2_000 + r as u64, owner, &adv)
+                .expect("valid");
+        }
+    }
+}
+
+fn cold_start(c: &mut Criterion) {
+    let (docs, revisions) = (100, 20);
+    let snapshotted = tempfile::tempdir().expect("tempdir");
+    let replayed = tempfile::tempdir().expect("tempdir");
+    history(snapshotted.path(), docs, revisions, 8);
+    history(replayed.path(), docs, revisions, usize::MAX);
+    let open = |path: &std::path::Path| {
+        let store = RocksStore::open(path).expect("opens");
+        // Opening must not write snapshots, so both stores stay as built.
+        let (node, report) = Node::open(
+            Config::default().with_snapshot_every(usize::MAX),
+            key(1),
+            ActorSuffix::from_bytes([2; 16]),
+            charter(),
+            store,
+            0,
+        )
+        .expect("opens");
+        assert_eq!(report.changes, docs * (revisions + 1));
+        black_box((node.digest(), report.from_snapshot))
+    };
+    let mut g = c.benchmark_group("cold_start_2100_changes");
+    g.sample_size(10);
+    g.bench_function("from_snapshots", |b| b.iter(|| open(snapshotted.path())));
+    g.bench_function("replaying_every_change_baseline", |b| {
+        b.iter(|| open(replayed.path()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, cold_start);
 criterion_main!(benches);
