@@ -5,7 +5,9 @@
 //! Besides criterion's timings, the bench prints a table of bytes and
 //! message flights (one flight = every message in transit at once; a round
 //! trip is two). Run: `cargo bench -p trustmesh-protocol --bench sync`.
-//! `TRUSTMESH_BENCH_DOCS` changes the document count.
+//! `TRUSTMESH_BENCH_DOCS` changes the document count. Under `cargo test`
+//! (criterion's test mode, without `--bench`) it runs once as a smoke test
+//! over 400 documents.
 
 mod common;
 
@@ -114,7 +116,11 @@ fn bench(c: &mut Criterion) {
     let docs: usize = std::env::var("TRUSTMESH_BENCH_DOCS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+        .unwrap_or(if std::env::args().any(|a| a == "--bench") {
+            10_000
+        } else {
+            400
+        });
     let changed = (docs / 100).max(1);
     #[allow(clippy::disallowed_methods)] // a bench reports wall time
     let t = Instant::now();
