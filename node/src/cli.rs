@@ -15,12 +15,15 @@ use trustmesh_bootstrap::{
     ApplicationFile, CardFile, CharterDraftFile, IntroductionFile, RevocationFile, TrustFile,
     check_network,
 };
-use trustmesh_protocol::{
-    Charter, Policy, Profile, Statement, StatementSet, Status, TeamId, TeamKind,
-};
+use trustmesh_protocol::{Charter, Policy, Profile, Statement, StatementSet, TeamId, TeamKind};
 
+use crate::client::ApiClient;
+use crate::config::NodeConfig;
 use crate::datadir::DataDir;
 use crate::store::RocksStore;
+
+mod live;
+use live::{AdvisoryCommand, ContactCommand, ToolCommand};
 
 /// trustmesh: the node national CSIRTs run to share contacts, advisories and
 /// tools with each other without a central hub.
@@ -101,6 +104,33 @@ enum Command {
     },
     /// List the members and every team the node knows, with the reason for each.
     Members,
+    /// Run the node: join the mesh, replicate, serve the local API (until SIGINT/SIGTERM).
+    Run(RunArgs),
+    /// Join a network: adopt its charter, add your introductions, reach the
+    /// bootstrap members and run the node.
+    Join {
+        /// The sealed charter.
+        #[arg(long)]
+        charter: PathBuf,
+        /// An introduction file from a sponsor (repeat; each carries your application).
+        #[arg(long = "introduction", required = true)]
+        introductions: Vec<PathBuf>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Publish, update, list and show advisories (through the running node).
+    #[command(subcommand)]
+    Advisory(AdvisoryCommand),
+    /// The contacts directory (through the running node).
+    #[command(subcommand)]
+    Contact(ContactCommand),
+    /// Tool registries (through the running node).
+    #[command(subcommand)]
+    Tool(ToolCommand),
+    /// The running node's connected peers.
+    Peers,
+    /// The running node's health: membership, peers, sync counters.
+    Status,
     /// Walk through founding a network and admitting a team, in a temporary directory.
     Demo {
         /// Keep the demo's directory instead of deleting it.
@@ -145,6 +175,26 @@ enum CharterCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// Settings of a running node; each overrides `<data-dir>/config.toml`.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// A multiaddr to listen on (repeat), e.g. /ip4/0.0.0.0/tcp/4001.
+    #[arg(long = "listen")]
+    listen: Vec<String>,
+    /// A member's multiaddr to dial first (repeat).
+    #[arg(long = "bootstrap")]
+    bootstrap: Vec<String>,
+    /// Address:port of the local API (port 0 picks one; see node.json).
+    #[arg(long)]
+    api: Option<String>,
+    /// Find peers on the local network with mDNS.
+    #[arg(long)]
+    mdns: bool,
+    /// Milliseconds between anti-entropy rounds.
+    #[arg(long)]
+    sync_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -228,7 +278,7 @@ fn init_tracing() {
         .init();
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -309,6 +359,17 @@ fn run(cli: Cli) -> Result<Report> {
         Command::Import { files } => import(&dir, &files),
         Command::Verify { files, charter } => verify(&dir, &files, charter.as_deref()),
         Command::Members => members(&dir),
+        Command::Run(args) => run_node(&dir, args),
+        Command::Join {
+            charter,
+            introductions,
+            run,
+        } => join(&dir, &charter, &introductions, run),
+        Command::Advisory(c) => live::advisory(dir.path(), c),
+        Command::Contact(c) => live::contact(dir.path(), c),
+        Command::Tool(c) => live::tool(dir.path(), c),
+        Command::Peers => live::peers(dir.path()),
+        Command::Status => live::status(dir.path()),
         Command::Demo { keep } => crate::demo::run(keep, cli.json),
     }
 }
@@ -441,6 +502,31 @@ fn apply(dir: &DataDir, charter_path: &Path, out: &Path) -> Result<Report> {
 }
 
 fn sponsor(dir: &DataDir, app_path: &Path, out: &Path, note: &str) -> Result<Report> {
+    if let Some(api) = ApiClient::find(dir.path())? {
+        let text = fs::read_to_string(app_path)
+            .with_context(|| format!("reading {}", app_path.display()))?;
+        let v = api.send(
+            "POST",
+            "/sponsor",
+            &json!({ "application": text, "note": note }),
+        )?;
+        let file = TrustFile::parse(&v["introduction"].to_string())
+            .context("the node returned an introduction that does not verify")?;
+        write_file(out, &file)?;
+        return Ok(Report::new(
+            format!(
+                "wrote {}\n{}the running node stored and spread it; the applicant is {}a member now\n",
+                out.display(),
+                file.describe(),
+                if v["applicant_is_member"] == json!(true) {
+                    ""
+                } else {
+                    "not yet "
+                }
+            ),
+            json!({ "written": out, "introduction": file, "applicant_is_member": v["applicant_is_member"], "spread": true }),
+        ));
+    }
     let key = dir.key()?;
     let store = dir.store()?;
     let charter = store_charter(&store, dir)?;
@@ -499,6 +585,25 @@ fn resolve_team(set: &StatementSet, text: &str) -> Result<TeamId> {
 }
 
 fn revoke(dir: &DataDir, team: &str, reason: &str, out: &Path, keep_none: bool) -> Result<Report> {
+    if let Some(api) = ApiClient::find(dir.path())? {
+        let v = api.send(
+            "POST",
+            "/revoke",
+            &json!({ "team": team, "reason": reason, "keep_none": keep_none }),
+        )?;
+        let file = TrustFile::parse(&v["revocation"].to_string())
+            .context("the node returned a revocation that does not verify")?;
+        write_file(out, &file)?;
+        return Ok(Report::new(
+            format!(
+                "wrote {}\n{}the running node stored and spread it; the team is now {}\n",
+                out.display(),
+                file.describe(),
+                v["status"].as_str().unwrap_or("?")
+            ),
+            json!({ "written": out, "revocation": file, "status": v["status"], "spread": true }),
+        ));
+    }
     let key = dir.key()?;
     let store = dir.store()?;
     let charter = store_charter(&store, dir)?;
@@ -535,6 +640,20 @@ fn revoke(dir: &DataDir, team: &str, reason: &str, out: &Path, keep_none: bool) 
 }
 
 fn import(dir: &DataDir, paths: &[PathBuf]) -> Result<Report> {
+    if let Some(api) = ApiClient::find(dir.path())? {
+        let files = paths
+            .iter()
+            .map(|p| fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
+            .collect::<Result<Vec<_>>>()?;
+        let v = api.send("POST", "/import", &json!({ "files": files }))?;
+        return Ok(Report::new(
+            format!(
+                "{} new statement(s), {} already known (spread by the running node)\n",
+                v["added"], v["already_known"]
+            ),
+            v,
+        ));
+    }
     let store = dir.store()?;
     let files = paths
         .iter()
@@ -615,53 +734,105 @@ fn verify(dir: &DataDir, paths: &[PathBuf], charter: Option<&Path>) -> Result<Re
 }
 
 fn members(dir: &DataDir) -> Result<Report> {
+    if let Some(api) = ApiClient::find(dir.path())? {
+        let v = api.get("/members")?;
+        return Ok(Report::new(members_human(&v), v));
+    }
     let store = dir.store()?;
     let charter = store_charter(&store, dir)?;
     let set = store.statement_set(charter.clone())?;
-    let membership = set.membership();
-    let policy = charter.body().policy();
+    let v = crate::views::members_json(&charter, &set.membership());
+    Ok(Report::new(members_human(&v), v))
+}
+
+fn members_human(v: &Value) -> String {
+    let standings = v["standings"].as_array().cloned().unwrap_or_default();
     let mut human = format!(
-        "network \"{}\" {}\n{} member(s); {} sponsors to join, {} revokers to revoke; {} statement(s) held\n",
-        charter.body().name(),
-        charter.network_id().short(),
-        membership.members().len(),
-        policy.sponsors_required,
-        policy.revocation_quorum,
-        set.len()
+        "network \"{}\" {}\n{} member(s); {} sponsors to join, {} revokers to revoke\n",
+        v["network"].as_str().unwrap_or("?"),
+        v["network_id"]
+            .as_str()
+            .map_or("?", |s| &s[..8.min(s.len())]),
+        v["members"].as_array().map_or(0, Vec::len),
+        v["sponsors_required"],
+        v["revocation_quorum"],
     );
-    for s in membership.standings() {
-        let status = match s.status {
-            Status::Founder => "founder",
-            Status::Admitted => "member",
-            Status::Pending => "pending",
-            Status::Revoked => "revoked",
+    for s in &standings {
+        let status = match s["status"].as_str().unwrap_or("?") {
+            "admitted" => "member",
+            other => other,
         };
-        let name = s
-            .profile
-            .as_ref()
-            .map_or("(no profile)", |p| p.short_name.as_str());
         human += &format!(
-            "  {status:<8} {} {name:<14} {}\n",
-            s.team.short(),
-            s.reason()
+            "  {status:<8} {} {:<14} {}\n",
+            s["team"].as_str().map_or("?", |t| &t[..8.min(t.len())]),
+            s["short_name"].as_str().unwrap_or("(no profile)"),
+            s["reason"].as_str().unwrap_or("")
         );
     }
-    let standings: Vec<Value> = membership
-        .standings()
-        .map(|s| {
-            let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
-            v["member"] = json!(membership.is_member(&s.team));
-            v["reason"] = json!(s.reason());
-            v
-        })
-        .collect();
-    Ok(Report::new(
-        human,
-        json!({
-            "network_id": charter.network_id(),
-            "network": charter.body().name(),
-            "members": membership.members(),
-            "standings": standings,
-        }),
-    ))
+    human
 }
+
+fn run_settings(dir: &DataDir, args: RunArgs) -> Result<crate::config::Settings> {
+    let mut config = NodeConfig::load(dir.path())?;
+    if !args.listen.is_empty() {
+        config.listen = args.listen;
+    }
+    config.bootstrap.extend(args.bootstrap);
+    if let Some(api) = args.api {
+        config.api = api;
+    }
+    config.mdns |= args.mdns;
+    if let Some(ms) = args.sync_interval_ms {
+        config.sync.interval_ms = ms;
+    }
+    Ok(config.validate()?)
+}
+
+fn run_node(dir: &DataDir, args: RunArgs) -> Result<Report> {
+    let settings = run_settings(dir, args)?;
+    crate::run::run(dir, settings)?;
+    Ok(Report::new("stopped\n", json!({ "stopped": true })))
+}
+
+fn join(dir: &DataDir, charter: &Path, introductions: &[PathBuf], args: RunArgs) -> Result<Report> {
+    if args.bootstrap.is_empty() && NodeConfig::load(dir.path())?.bootstrap.is_empty() {
+        bail!("give at least one --bootstrap address of a member to reach");
+    }
+    let key = dir.key()?;
+    let charter = read_charter(charter)?;
+    {
+        let store = dir.store()?;
+        store.adopt_charter(&charter)?;
+        for path in introductions {
+            let file = read_file(path)?;
+            check_network(&charter, &file).with_context(|| path.display().to_string())?;
+            let TrustFile::Introduction(intro) = &file else {
+                bail!(
+                    "{} is a {} file, not an introduction",
+                    path.display(),
+                    file.kind_name()
+                );
+            };
+            if intro.applicant != key.id() {
+                bail!(
+                    "{} introduces team {}, not this team ({})",
+                    path.display(),
+                    intro.applicant.short(),
+                    key.id().short()
+                );
+            }
+            for st in file.statements()? {
+                store.put_statement(&st)?;
+            }
+        }
+    }
+    eprintln!(
+        "joining network \"{}\" with {} introduction(s)",
+        charter.body().name(),
+        introductions.len()
+    );
+    run_node(dir, args)
+}
+
+#[cfg(test)]
+mod tests;

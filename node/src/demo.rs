@@ -1,9 +1,13 @@
-//! `trustmesh demo`: founding a network and admitting a team, step by step,
-//! by running this same binary as each team would, in a temporary directory.
+//! `trustmesh demo`: a local trust network of real node processes, step by
+//! step, by running this same binary as each team would, in a temporary
+//! directory: a charter, admission by two sponsors, contacts, a tool
+//! registry, advisories, the hub killed, publishing on without it, the hub
+//! back and catching up. Exits non-zero unless every check passed, and
+//! stops every process it started.
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Instant;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
@@ -18,6 +22,17 @@ struct Demo {
     root: PathBuf,
     checks: Vec<(String, bool)>,
     started: Instant,
+    /// Running nodes by team.
+    nodes: Vec<(String, Child)>,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.nodes {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// A team in the demo: its short name and data directory name.
@@ -27,6 +42,11 @@ const FOUNDERS: [(&str, &str, &str); 3] = [
     ("DEMO-LV", "Demo National CSIRT Latvia", "LV"),
 ];
 const APPLICANT: (&str, &str, &str) = ("DEMO-LT", "Demo National CSIRT Lithuania", "LT");
+const SECOND: (&str, &str, &str) = ("DEMO-SE", "Demo National CSIRT Sweden", "SE");
+/// The hub: every other node is given it, and only it, as bootstrap.
+const HUB: &str = "DEMO-EE";
+/// How long the demo waits for the network to converge on one step.
+const CONVERGE: Duration = Duration::from_secs(60);
 
 impl Demo {
     fn say(&self, line: &str) {
@@ -83,6 +103,108 @@ impl Demo {
         ));
     }
 
+    /// Starts `trustmesh run` (or `join`) for a team in the background and
+    /// waits until it listens; returns its TCP address with /p2p.
+    fn start(&mut self, team: &str, args: &[&str]) -> Result<String> {
+        let dir = self.path(team);
+        let _ = std::fs::remove_file(dir.join("node.json"));
+        let log = std::fs::File::create(self.path(&format!("{team}.log")))?;
+        let mut cmd = Command::new(&self.exe);
+        cmd.current_dir(&self.root)
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(args)
+            .args([
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+                "--listen",
+                "/ip4/127.0.0.1/udp/0/quic-v1",
+                "--api",
+                "127.0.0.1:0",
+                "--sync-interval-ms",
+                "2000",
+            ]);
+        cmd.env("TRUSTMESH_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {team}'s node"))?;
+        self.say(&format!(
+            "    $ trustmesh --data-dir {team} {} &   (pid {})",
+            args.join(" "),
+            child.id()
+        ));
+        self.nodes.push((team.to_owned(), child));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(dir.join("node.json"))
+                && let Ok(v) = serde_json::from_str::<Value>(&text)
+                && let Some(addr) = v["listen"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .find(|a| a.contains("/tcp/"))
+            {
+                return Ok(addr.to_owned());
+            }
+            if let Some((_, c)) = self.nodes.last_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                bail!("{team}'s node exited ({status}); see {team}.log");
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "{team}'s node did not start; see {team}.log"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Kills a team's node with SIGKILL, as a crash or a power cut would.
+    fn kill(&mut self, team: &str) {
+        if let Some(i) = self.nodes.iter().position(|(t, _)| t == team) {
+            let (_, mut child) = self.nodes.remove(i);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Polls a team's running node through its API.
+    fn api(&self, team: &str, path: &str) -> Option<Value> {
+        crate::client::ApiClient::find(&self.path(team))
+            .ok()
+            .flatten()
+            .and_then(|c| c.get(path).ok())
+    }
+
+    /// Waits until `ok` holds for every listed team; returns the seconds it took.
+    fn converge(&self, teams: &[&str], path: &str, ok: impl Fn(&Value) -> bool) -> Option<f64> {
+        let t0 = Instant::now();
+        while t0.elapsed() < CONVERGE {
+            if teams
+                .iter()
+                .all(|t| self.api(t, path).as_ref().is_some_and(&ok))
+            {
+                return Some(t0.elapsed().as_secs_f64());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+
+    fn check_converged(&mut self, what: &str, took: Option<f64>) {
+        match took {
+            Some(s) => self.check(&format!("{what} (in {s:.2} s)"), true),
+            None => self.check(
+                &format!("{what} (not within {} s)", CONVERGE.as_secs()),
+                false,
+            ),
+        }
+    }
+
     fn check(&mut self, what: &str, ok: bool) {
         self.say(&format!("    {} {what}", if ok { "ok  " } else { "FAIL" }));
         self.checks.push((what.to_owned(), ok));
@@ -99,7 +221,7 @@ fn shown(status: &Option<(String, String)>) -> String {
 
 fn member_status(members: &Value, short: &str) -> Option<(String, String)> {
     members["standings"].as_array()?.iter().find_map(|s| {
-        (s["profile"]["short_name"] == short).then(|| {
+        (s["short_name"] == short).then(|| {
             (
                 s["status"].as_str().unwrap_or_default().to_owned(),
                 s["reason"].as_str().unwrap_or_default().to_owned(),
@@ -124,161 +246,15 @@ pub(crate) fn run(keep: bool, json: bool) -> Result<Report> {
         root,
         checks: vec![],
         started: Instant::now(),
+        nodes: vec![],
     };
-    d.say(&format!("trustmesh demo in {}", d.root.display()));
-
-    d.step("Each team creates its key and profile");
-    for (short, name, country) in FOUNDERS.iter().chain([&APPLICANT]) {
-        let v = d.run(
-            Some(short),
-            &[
-                "init",
-                "--name",
-                name,
-                "--short-name",
-                short,
-                "--country",
-                country,
-            ],
-        )?;
-        d.say(&format!(
-            "      {short}: team id {}",
-            v["team_id"].as_str().unwrap_or("?")
-        ));
+    let outcome = walk(&mut d);
+    for (_, child) in &mut d.nodes {
+        let _ = child.kill();
+        let _ = child.wait();
     }
-    let mode = std::fs::metadata(d.path("DEMO-EE").join("team.key"))
-        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)
-        .unwrap_or(0);
-    d.check("secret key files are mode 0600", mode == 0o600);
-
-    d.step("The founders exchange cards and draft a charter: 2 sponsors to join");
-    let mut draft_args = vec![
-        "charter",
-        "draft",
-        "--name",
-        "Demo Baltic-Nordic CSIRT Network",
-    ];
-    let cards: Vec<String> = FOUNDERS
-        .iter()
-        .map(|(s, _, _)| format!("{s}.card.json"))
-        .collect();
-    for ((short, _, _), card) in FOUNDERS.iter().zip(&cards) {
-        d.run(Some(short), &["card", "--out", card])?;
-        draft_args.extend(["--founder", card.as_str()]);
-    }
-    draft_args.extend(["--sponsors-required", "2", "--out", "charter.draft.json"]);
-    let draft = d.run(None, &draft_args)?;
-    let network = draft["draft"]["network_id"]
-        .as_str()
-        .unwrap_or("?")
-        .to_owned();
-    d.say(&format!("      network id {network}"));
-
-    d.step("Each founder signs the draft; the last one seals it");
-    for (short, _, _) in &FOUNDERS {
-        d.run(Some(short), &["charter", "sign", "charter.draft.json"])?;
-    }
-    d.run(
-        None,
-        &[
-            "charter",
-            "seal",
-            "charter.draft.json",
-            "--out",
-            "charter.json",
-        ],
-    )?;
-    for (short, _, _) in &FOUNDERS {
-        d.run(Some(short), &["import", "charter.json"])?;
-    }
-    let ee = d.run(Some("DEMO-EE"), &["members"])?;
-    d.check(
-        "the three founders are members",
-        ee["members"].as_array().map(Vec::len) == Some(3),
-    );
-
-    d.step("A new team applies; two founders sponsor it");
-    d.run(
-        Some(APPLICANT.0),
-        &[
-            "apply",
-            "--charter",
-            "charter.json",
-            "--out",
-            "lt.application.json",
-        ],
-    )?;
-    d.run(
-        Some("DEMO-EE"),
-        &[
-            "sponsor",
-            "lt.application.json",
-            "--note",
-            "worked together on a 2025 incident",
-            "--out",
-            "lt.intro.ee.json",
-        ],
-    )?;
-    d.run(
-        Some("DEMO-FI"),
-        &[
-            "sponsor",
-            "lt.application.json",
-            "--note",
-            "known through the regional forum",
-            "--out",
-            "lt.intro.fi.json",
-        ],
-    )?;
-
-    d.step("Latvia has seen one introduction: the new team is pending there");
-    d.run(Some("DEMO-LV"), &["import", "lt.intro.ee.json"])?;
-    let lv = d.run(Some("DEMO-LV"), &["members"])?;
-    let pending = member_status(&lv, APPLICANT.0);
-    d.say(&format!("      {}: {}", APPLICANT.0, shown(&pending)));
-    d.check(
-        "with 1 of 2 introductions the applicant is pending, and the reason says so",
-        pending
-            .as_ref()
-            .is_some_and(|(s, r)| s == "pending" && r.contains("1 of 2")),
-    );
-
-    d.step("The second introduction arrives: every founder computes the same membership");
-    d.run(Some("DEMO-LV"), &["import", "lt.intro.fi.json"])?;
-    d.run(Some("DEMO-EE"), &["import", "lt.intro.fi.json"])?;
-    d.run(Some("DEMO-FI"), &["import", "lt.intro.ee.json"])?;
-    d.run(
-        Some(APPLICANT.0),
-        &["import", "lt.intro.ee.json", "lt.intro.fi.json"],
-    )?;
-    let mut views = vec![];
-    for (short, _, _) in FOUNDERS.iter().chain([&APPLICANT]) {
-        let v = d.run(Some(short), &["members"])?;
-        views.push(v["members"].clone());
-    }
-    let lv = d.run(Some("DEMO-LV"), &["members"])?;
-    let admitted = member_status(&lv, APPLICANT.0);
-    d.say(&format!("      {}: {}", APPLICANT.0, shown(&admitted)));
-    d.check(
-        "the applicant is a member, introduced by two sponsors",
-        admitted
-            .as_ref()
-            .is_some_and(|(s, r)| s == "admitted" && r.contains("2 of 2")),
-    );
-    d.check(
-        "all four teams compute the same four members",
-        views.windows(2).all(|w| w[0] == w[1]) && views[0].as_array().map(Vec::len) == Some(4),
-    );
-
-    d.step("A tampered introduction is refused");
-    let text = std::fs::read_to_string(d.path("lt.intro.fi.json"))?;
-    std::fs::write(
-        d.path("tampered.json"),
-        text.replace("known through the regional forum", "never met them"),
-    )?;
-    let refused = d.run(None, &["verify", "tampered.json"]).is_err();
-    d.check("verify rejects an edited introduction", refused);
-
+    d.nodes.clear();
+    outcome?;
     let failed: Vec<_> = d
         .checks
         .iter()
@@ -303,4 +279,388 @@ pub(crate) fn run(keep: bool, json: bool) -> Result<Report> {
         "demo passed\n",
         json!({ "checks": d.checks.len(), "passed": true, "directory": keep.then_some(d.root.as_path()) }),
     ))
+}
+
+fn advisory_seen(id: &'static str) -> impl Fn(&Value) -> bool {
+    move |v: &Value| {
+        v["advisories"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|a| a["id"] == id))
+    }
+}
+
+fn walk(d: &mut Demo) -> Result<()> {
+    let all: Vec<&str> = FOUNDERS
+        .iter()
+        .chain([&APPLICANT, &SECOND])
+        .map(|t| t.0)
+        .collect();
+    d.say(&format!("trustmesh demo in {}", d.root.display()));
+
+    d.step("Each team creates its key and profile");
+    for (short, name, country) in FOUNDERS.iter().chain([&APPLICANT, &SECOND]) {
+        let v = d.run(
+            Some(short),
+            &[
+                "init",
+                "--name",
+                name,
+                "--short-name",
+                short,
+                "--country",
+                country,
+            ],
+        )?;
+        d.say(&format!(
+            "      {short}: team id {}",
+            v["team_id"].as_str().unwrap_or("?")
+        ));
+    }
+    let mode = std::fs::metadata(d.path(HUB).join("team.key"))
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)
+        .unwrap_or(0);
+    d.check("secret key files are mode 0600", mode == 0o600);
+
+    d.step("The founders exchange cards, draft a charter (2 sponsors to join), sign and seal it");
+    let mut draft_args = vec![
+        "charter",
+        "draft",
+        "--name",
+        "Demo Baltic-Nordic CSIRT Network",
+    ];
+    let cards: Vec<String> = FOUNDERS
+        .iter()
+        .map(|(s, _, _)| format!("{s}.card.json"))
+        .collect();
+    for ((short, _, _), card) in FOUNDERS.iter().zip(&cards) {
+        d.run(Some(short), &["card", "--out", card])?;
+        draft_args.extend(["--founder", card.as_str()]);
+    }
+    draft_args.extend(["--sponsors-required", "2", "--out", "charter.draft.json"]);
+    let draft = d.run(None, &draft_args)?;
+    d.say(&format!(
+        "      network id {}",
+        draft["draft"]["network_id"].as_str().unwrap_or("?")
+    ));
+    for (short, _, _) in &FOUNDERS {
+        d.run(Some(short), &["charter", "sign", "charter.draft.json"])?;
+    }
+    d.run(
+        None,
+        &[
+            "charter",
+            "seal",
+            "charter.draft.json",
+            "--out",
+            "charter.json",
+        ],
+    )?;
+    for (short, _, _) in &FOUNDERS {
+        d.run(Some(short), &["import", "charter.json"])?;
+    }
+
+    d.step(&format!(
+        "The founders start their nodes; {HUB} is the hub everyone bootstraps from"
+    ));
+    let hub_addr = d.start(HUB, &["run"])?;
+    d.say(&format!("      {HUB} listens on {hub_addr}"));
+    for (short, _, _) in &FOUNDERS[1..] {
+        d.start(short, &["run", "--bootstrap", &hub_addr])?;
+    }
+    let founders: Vec<&str> = FOUNDERS.iter().map(|t| t.0).collect();
+    let took = d.converge(&founders, "/peers", |v| {
+        v["peers"]
+            .as_array()
+            .is_some_and(|l| l.iter().filter(|p| p["open"] == true).count() >= 2)
+    });
+    d.check_converged("the three founders are connected to each other", took);
+
+    d.step("Lithuania applies; Estonia and Finland sponsor it from their running nodes");
+    d.run(
+        Some(APPLICANT.0),
+        &[
+            "apply",
+            "--charter",
+            "charter.json",
+            "--out",
+            "lt.application.json",
+        ],
+    )?;
+    d.run(
+        Some("DEMO-EE"),
+        &[
+            "sponsor",
+            "lt.application.json",
+            "--note",
+            "worked together on a 2025 incident",
+            "--out",
+            "lt.intro.ee.json",
+        ],
+    )?;
+    let lv = d.api("DEMO-LV", "/members").unwrap_or(Value::Null);
+    let pending = member_status(&lv, APPLICANT.0);
+    d.say(&format!(
+        "      at DEMO-LV after one introduction, {}: {}",
+        APPLICANT.0,
+        shown(&pending)
+    ));
+    d.run(
+        Some("DEMO-FI"),
+        &[
+            "sponsor",
+            "lt.application.json",
+            "--note",
+            "known through the regional forum",
+            "--out",
+            "lt.intro.fi.json",
+        ],
+    )?;
+    let took = d.converge(&founders, "/members", |v| {
+        member_status(v, APPLICANT.0).is_some_and(|(s, r)| s == "admitted" && r.contains("2 of 2"))
+    });
+    d.check_converged(
+        "every founder's node admitted DEMO-LT, introduced by 2 of 2 sponsors",
+        took,
+    );
+
+    d.step("Lithuania joins with its two introductions, through the hub");
+    d.start(
+        APPLICANT.0,
+        &[
+            "join",
+            "--charter",
+            "charter.json",
+            "--introduction",
+            "lt.intro.ee.json",
+            "--introduction",
+            "lt.intro.fi.json",
+            "--bootstrap",
+            &hub_addr,
+        ],
+    )?;
+    let took = d.converge(&[APPLICANT.0], "/status", |v| {
+        v["member"] == true && v["members"] == 4
+    });
+    d.check_converged(
+        "DEMO-LT's node is a member and knows all four members",
+        took,
+    );
+
+    d.step("Sweden applies; Latvia and Lithuania (a member since a moment ago) sponsor it");
+    d.run(
+        Some(SECOND.0),
+        &[
+            "apply",
+            "--charter",
+            "charter.json",
+            "--out",
+            "se.application.json",
+        ],
+    )?;
+    d.run(
+        Some("DEMO-LV"),
+        &[
+            "sponsor",
+            "se.application.json",
+            "--out",
+            "se.intro.lv.json",
+        ],
+    )?;
+    d.run(
+        Some(APPLICANT.0),
+        &[
+            "sponsor",
+            "se.application.json",
+            "--out",
+            "se.intro.lt.json",
+        ],
+    )?;
+    d.start(
+        SECOND.0,
+        &[
+            "join",
+            "--charter",
+            "charter.json",
+            "--introduction",
+            "se.intro.lv.json",
+            "--introduction",
+            "se.intro.lt.json",
+            "--bootstrap",
+            &hub_addr,
+        ],
+    )?;
+    let took = d.converge(&all, "/members", |v| {
+        v["members"].as_array().map(Vec::len) == Some(5)
+    });
+    d.check_converged("all five nodes compute the same five members", took);
+    let took = d.converge(&all, "/peers", |v| {
+        v["peers"]
+            .as_array()
+            .is_some_and(|l| l.iter().filter(|p| p["open"] == true).count() >= 3)
+    });
+    d.check_converged(
+        "every node found at least three members by peer exchange, not just the hub",
+        took,
+    );
+
+    d.step("Every team publishes its contact entry; Lithuania publishes a tool");
+    for (short, _, country) in FOUNDERS.iter().chain([&APPLICANT, &SECOND]) {
+        let email = format!("cert@{}.example", country.to_ascii_lowercase());
+        let phone = format!("+{} 555 0100", country.len() * 100);
+        d.run(
+            Some(short),
+            &[
+                "contact",
+                "set",
+                "--email",
+                &email,
+                "--emergency-phone",
+                &phone,
+                "--time-zone",
+                "Europe/Tallinn",
+                "--business-hours",
+                "Mon-Fri 08:00-17:00",
+            ],
+        )?;
+    }
+    d.run(
+        Some(APPLICANT.0),
+        &[
+            "tool",
+            "add",
+            "--name",
+            "pcap-triage",
+            "--version",
+            "1.4.0",
+            "--description",
+            "Sorts packet captures by indicator hits",
+            "--homepage",
+            "https://tools.cert.lt.example/pcap-triage",
+            "--download-url",
+            "https://tools.cert.lt.example/pcap-triage-1.4.0.tar.gz",
+            "--sha256",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "--license",
+            "Apache-2.0",
+            "--tag",
+            "forensics",
+        ],
+    )?;
+    let took = d.converge(&all, "/contacts", |v| {
+        v["contacts"].as_array().map(Vec::len) == Some(5)
+    });
+    d.check_converged("every node holds all five contact entries", took);
+    let took = d.converge(&all, "/tools", |v| {
+        v["tools"].as_array().map(Vec::len) == Some(1)
+    });
+    d.check_converged("every node holds DEMO-LT's tool registry", took);
+
+    d.step("Finland publishes a critical alert");
+    d.run(
+        Some("DEMO-FI"),
+        &[
+            "advisory",
+            "publish",
+            "--id",
+            "DEMO-FI-2026-0001",
+            "--title",
+            "Remote code execution in ExampleVPN gateways exploited",
+            "--category",
+            "alert",
+            "--severity",
+            "critical",
+            "--tlp",
+            "clear",
+            "--cve",
+            "CVE-2026-12345",
+            "--summary",
+            "Unauthenticated RCE is being exploited against government VPN gateways; patch now.",
+            "--indicator",
+            "ipv4:192.0.2.66",
+        ],
+    )?;
+    let took = d.converge(&all, "/advisories", advisory_seen("DEMO-FI-2026-0001"));
+    d.check_converged("the alert reached all five nodes", took);
+
+    d.step(&format!("The hub {HUB} fails (SIGKILL)"));
+    if let Some(s) = d.api(HUB, "/status") {
+        d.say(&format!(
+            "      {HUB} had {} peers, handled {} sync and {} gossip messages",
+            s["peers"]["connected"], s["net"]["sync_in"], s["net"]["gossip_in"]
+        ));
+    }
+    d.kill(HUB);
+    let live: Vec<&str> = all.iter().copied().filter(|t| *t != HUB).collect();
+
+    d.step("Latvia publishes a warning while the hub is down");
+    d.run(
+        Some("DEMO-LV"),
+        &[
+            "advisory",
+            "publish",
+            "--id",
+            "DEMO-LV-2026-0007",
+            "--title",
+            "Phishing wave impersonating national tax authorities",
+            "--category",
+            "warning",
+            "--severity",
+            "high",
+            "--tlp",
+            "green",
+            "--indicator",
+            "domain:tax-refund.example",
+        ],
+    )?;
+    let took = d.converge(&live, "/advisories", advisory_seen("DEMO-LV-2026-0007"));
+    d.check_converged("the warning reached every live node without the hub", took);
+
+    d.step(&format!(
+        "The hub {HUB} restarts from its data directory and catches up"
+    ));
+    d.start(HUB, &["run"])?;
+    let took = d.converge(&[HUB], "/advisories", advisory_seen("DEMO-LV-2026-0007"));
+    d.check_converged(
+        &format!("{HUB} received the warning published while it was down"),
+        took,
+    );
+    let t0 = Instant::now();
+    let mut digests = vec![];
+    while t0.elapsed() < CONVERGE {
+        digests = all
+            .iter()
+            .map(|t| d.api(t, "/status").map(|v| v["digest"].clone()))
+            .collect();
+        if digests.iter().all(|x| x.is_some() && *x == digests[0]) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let same = digests.iter().all(|x| x.is_some() && *x == digests[0]);
+    d.say(&format!(
+        "      replica digest {}",
+        digests
+            .first()
+            .cloned()
+            .flatten()
+            .and_then(|v| v.as_str().map(|s| s[..16].to_owned()))
+            .unwrap_or_default()
+    ));
+    d.check(
+        &format!(
+            "all five replicas are identical (same statements and documents) after {:.2} s",
+            t0.elapsed().as_secs_f64()
+        ),
+        same,
+    );
+
+    d.step("A tampered introduction is refused");
+    let text = std::fs::read_to_string(d.path("lt.intro.fi.json"))?;
+    std::fs::write(
+        d.path("tampered.json"),
+        text.replace("known through the regional forum", "never met them"),
+    )?;
+    let refused = d.run(None, &["verify", "tampered.json"]).is_err();
+    d.check("verify rejects an edited introduction", refused);
+    Ok(())
 }

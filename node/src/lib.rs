@@ -5,10 +5,19 @@
 //! `trustmesh-bootstrap`. The binary is `cli::main()` and nothing else, so
 //! tests can build the same program.
 
+pub mod api;
 pub mod cli;
+mod client;
+pub mod config;
 mod datadir;
 mod demo;
+pub mod engine;
+mod gate;
+pub mod net;
+pub mod peers;
+mod run;
 mod store;
+pub mod views;
 
 pub use datadir::{DataDir, DataDirError};
 pub use store::{RocksStore, StoreError};

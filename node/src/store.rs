@@ -3,9 +3,9 @@
 //! Every write that acknowledges something to a user or a peer is made with
 //! a synced WAL, so a crash after the acknowledgement never loses it.
 
-use std::path::Path;
-
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
 use rocksdb::{ColumnFamilyDescriptor, DB, IteratorMode, Options, WriteBatch, WriteOptions};
 use thiserror::Error;
@@ -54,9 +54,11 @@ pub enum StoreError {
     },
 }
 
-/// The RocksDB store of one node.
+/// The RocksDB store of one node. Clones share the database (the engine's
+/// peer book writes through a clone beside the core).
+#[derive(Clone)]
 pub struct RocksStore {
-    db: DB,
+    db: Arc<DB>,
 }
 
 impl std::fmt::Debug for RocksStore {
@@ -83,7 +85,7 @@ impl RocksStore {
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        let store = Self { db };
+        let store = Self { db: Arc::new(db) };
         match store.get(CF_META, META_SCHEMA)? {
             None => store.put(CF_META, META_SCHEMA, SCHEMA_VERSION)?,
             Some(v) if v == SCHEMA_VERSION => {}
@@ -162,6 +164,34 @@ impl RocksStore {
             }
         }
         Ok(set)
+    }
+}
+
+impl RocksStore {
+    /// The peer book: PeerId bytes and multiaddr strings of each member
+    /// this node can dial. Entries that do not decode are skipped.
+    pub fn peers(&self) -> Result<Vec<(Vec<u8>, Vec<String>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_PEERS), IteratorMode::Start) {
+            let (key, value) = item?;
+            match serde_json::from_slice::<Vec<String>>(&value) {
+                Ok(addrs) => out.push((key.into_vec(), addrs)),
+                Err(e) => {
+                    tracing::warn!(key = %hex::encode(&key), error = %e, "skipping a peer record that does not decode")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces the peer book. It is a cache, so the write is not synced.
+    pub fn put_peers(&self, peers: &[(Vec<u8>, Vec<String>)]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        for (peer, addrs) in peers {
+            let value = serde_json::to_vec(addrs).unwrap_or_default();
+            batch.put_cf(self.cf(CF_PEERS), peer, value);
+        }
+        Ok(self.db.write(batch)?)
     }
 }
 

@@ -161,20 +161,20 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("sync_{docs}_docs"));
     g.sample_size(10);
     g.bench_function("round_in_agreement", |bch| {
-        bch.iter_batched(
+        bch.iter_batched_ref(
             || (a.clone(), b.clone()),
-            |(mut a, mut b)| black_box(round(&mut a, &mut b)),
+            |(a, b)| black_box(round(a, b)),
             BatchSize::LargeInput,
         )
     });
     g.bench_function("round_after_1pct_divergence", |bch| {
-        bch.iter_batched(
+        bch.iter_batched_ref(
             || {
                 let (mut a, b) = (a.clone(), b.clone());
                 diverge(&mut a, changed, docs / changed);
                 (a, b)
             },
-            |(mut a, mut b)| black_box(round(&mut a, &mut b)),
+            |(a, b)| black_box(round(a, b)),
             BatchSize::LargeInput,
         )
     });
@@ -182,9 +182,9 @@ fn bench(c: &mut Criterion) {
     // keeps what is new (here, the 1% of revised documents).
     let state = full_state(&a2);
     g.bench_function("full_state_transfer_after_1pct_divergence", |bch| {
-        bch.iter_batched(
+        bch.iter_batched_ref(
             || b.clone(),
-            |mut b| {
+            |b| {
                 for m in &state {
                     let msg = Message::decode(m).expect("decodes");
                     let _ = b.handle_message(0, key(1).id(), msg);

@@ -54,6 +54,7 @@
 mod codec;
 mod document;
 mod identity;
+mod join;
 mod membership;
 pub mod reconcile;
 mod statement;
@@ -69,6 +70,7 @@ pub use document::{
     SchemaError, Severity, SignedChange, Tlp, Tool, ToolRegistry, is_cve_id,
 };
 pub use identity::{IdentityError, Signature, TeamId, TeamKey};
+pub use join::{JoinRequest, JoinResponse, MAX_ADMISSION_STATEMENTS, MAX_JOIN_STATEMENTS};
 pub use membership::{
     Ignored, IntroductionNote, Membership, RevocationNote, Standing, StatementSet, Status,
 };
@@ -79,8 +81,8 @@ pub use statement::{
 };
 pub use store::{Loaded, MemStore, Store};
 pub use sync::{
-    Config, Destination, Event, Millis, Node, NodeError, OpenReport, Rejection, Stats, Transmit,
-    Verdict,
+    Config, Destination, Event, JoinOutcome, Millis, Node, NodeError, OpenReport, Rejection, Stats,
+    Transmit, Verdict,
 };
 pub use wire::{MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, MessageError, Sync, Want};
 

@@ -239,6 +239,10 @@ pub struct Stats {
     pub events_dropped: u64,
     /// Store writes that failed.
     pub store_failures: u64,
+    /// Join requests answered with an admission.
+    pub joins_admitted: u64,
+    /// Join requests refused.
+    pub joins_refused: u64,
 }
 
 /// What the node found in its store when it opened.
@@ -1239,6 +1243,9 @@ impl SetDigest {
         h.finalize().into()
     }
 }
+
+mod join;
+pub use join::JoinOutcome;
 
 #[cfg(test)]
 mod tests;

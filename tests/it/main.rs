@@ -2,4 +2,5 @@
 
 mod cli_flow;
 mod kill;
+mod mesh;
 mod support;

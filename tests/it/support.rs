@@ -1,7 +1,8 @@
 //! Running the trustmesh binary from tests.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -13,6 +14,9 @@ pub fn exe() -> &'static str {
 /// A scratch directory where teams keep their data directories and files.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
+    /// Each team's TCP port, picked once, so a restarted node listens where
+    /// the others' peer books expect it.
+    ports: std::cell::RefCell<std::collections::BTreeMap<String, u16>>,
 }
 
 impl Workspace {
@@ -22,7 +26,22 @@ impl Workspace {
                 .prefix("trustmesh-it-")
                 .tempdir()
                 .expect("tempdir"),
+            ports: Default::default(),
         }
+    }
+
+    /// A free loopback port for `team`, the same on every call.
+    pub fn port(&self, team: &str) -> u16 {
+        *self
+            .ports
+            .borrow_mut()
+            .entry(team.to_owned())
+            .or_insert_with(|| {
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .expect("a free port")
+                    .port()
+            })
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -105,13 +124,138 @@ impl Workspace {
             .to_owned()
     }
 
+    /// The team id of a team, from its card.
+    pub fn team_id(&self, short: &str) -> String {
+        self.ok(Some(short), &["card"])["team_id"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_default()
+    }
+
     /// The standing of the team with this short name, as `members` reports it.
     pub fn standing(&self, viewer: &str, short: &str) -> Option<Value> {
         let v = self.ok(Some(viewer), &["members"]);
         v["standings"]
             .as_array()?
             .iter()
-            .find(|s| s["profile"]["short_name"] == short)
+            .find(|s| s["short_name"] == short)
             .cloned()
     }
+}
+
+/// A running `trustmesh run` process, killed when dropped.
+pub struct Running {
+    pub team: String,
+    pub child: Child,
+    /// Its TCP listen address with /p2p.
+    pub addr: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    /// Kills the process with SIGKILL.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How long a test waits for the mesh to converge.
+pub const CONVERGE: Duration = Duration::from_secs(60);
+
+impl Workspace {
+    /// Starts a node (`run` or `join` with `args`) on loopback ports the
+    /// system picks, syncing every second; waits until it listens.
+    pub fn start(&self, team: &str, args: &[&str]) -> Running {
+        let dir = self.path(team);
+        let _ = std::fs::remove_file(dir.join("node.json"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path(&format!("{team}.log")))
+            .expect("log file");
+        let listen = format!("/ip4/127.0.0.1/tcp/{}", self.port(team));
+        let child = Command::new(exe())
+            .current_dir(self.dir.path())
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(args)
+            .args([
+                "--listen",
+                &listen,
+                "--api",
+                "127.0.0.1:0",
+                "--sync-interval-ms",
+                "1000",
+            ])
+            .env("TRUSTMESH_LOG", "info")
+            .env_remove("TRUSTMESH_DATA_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the binary starts");
+        let mut running = Running {
+            team: team.to_owned(),
+            child,
+            addr: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(text) = std::fs::read_to_string(dir.join("node.json"))
+                && let Ok(v) = serde_json::from_str::<Value>(&text)
+                && let Some(a) = v["listen"]
+                    .as_array()
+                    .and_then(|l| l.first())
+                    .and_then(Value::as_str)
+            {
+                running.addr = a.to_owned();
+                return running;
+            }
+            if let Ok(Some(status)) = running.child.try_wait() {
+                panic!("{team}'s node exited with {status}: {}", self.log(team));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{team}'s node did not start: {}", self.log(team));
+    }
+
+    /// A node's log so far.
+    pub fn log(&self, team: &str) -> String {
+        std::fs::read_to_string(self.path(&format!("{team}.log"))).unwrap_or_default()
+    }
+
+    /// Polls `trustmesh --json args` on `team` until `ok` holds; returns the
+    /// last value. Panics with the node logs after [`CONVERGE`].
+    pub fn wait(&self, team: &str, args: &[&str], ok: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + CONVERGE;
+        let mut last = Value::Null;
+        while Instant::now() < deadline {
+            let out = self.raw(Some(team), args);
+            if out.status.success() {
+                last = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+                if ok(&last) {
+                    return last;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "{team}: `{args:?}` did not reach the expected state; last: {last:#}\n--- log ---\n{}",
+            self.log(team)
+        );
+    }
+}
+
+/// Whether an advisory list holds `id`.
+pub fn has_advisory(v: &Value, id: &str) -> bool {
+    v["advisories"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|a| a["id"] == id))
 }

@@ -1,0 +1,221 @@
+//! The libp2p side: the composed behaviour, its protocols and the swarm.
+//!
+//! | protocol | who may use it | carries |
+//! |---|---|---|
+//! | identify, ping | anyone connected | libp2p housekeeping |
+//! | `/trustmesh/join/1` | anyone connected | [`JoinRequest`] / [`JoinResponse`] |
+//! | `/trustmesh/sync/1` | members only ([`MembersOnly`]) | core [`Message`]s, peer exchange |
+//! | gossipsub topic `trustmesh/v1/<network>` | members only ([`MembersOnly`]) | core `Statements` and `Changes` of CLEAR/GREEN documents |
+//!
+//! [`JoinRequest`]: trustmesh_protocol::JoinRequest
+//! [`JoinResponse`]: trustmesh_protocol::JoinResponse
+//! [`Message`]: trustmesh_protocol::Message
+
+use std::time::Duration;
+
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::{
+    PeerId, StreamProtocol, Swarm, allow_block_list, connection_limits, gossipsub, identify,
+    identity, mdns, noise, ping, request_response, tcp, yamux,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use trustmesh_protocol::{NetworkId, TeamId, TeamKey};
+
+use crate::config::Settings;
+use crate::gate::MembersOnly;
+
+/// The sync protocol's name.
+pub const SYNC_PROTOCOL: &str = "/trustmesh/sync/1";
+/// The join protocol's name.
+pub const JOIN_PROTOCOL: &str = "/trustmesh/join/1";
+
+/// A request on the sync protocol (members only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum SyncRequest {
+    /// One encoded core message.
+    Core(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Which members the peer knows addresses of.
+    Peers,
+}
+
+/// A response on the sync protocol.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum SyncResponse {
+    /// Received (core messages are one-way; answers come as requests).
+    Ack,
+    /// Refused: the sender is over its rate.
+    Busy,
+    /// Members and their addresses (multiaddr strings).
+    Peers(Vec<PeerRecord>),
+}
+
+/// A member and where it listens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerRecord {
+    /// The member's PeerId bytes.
+    #[serde(with = "serde_bytes")]
+    pub peer: Vec<u8>,
+    /// Its addresses.
+    pub addrs: Vec<String>,
+}
+
+/// Encoded join request or response ([`trustmesh_protocol::JoinRequest`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Frame(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+/// Everything a trustmesh node speaks.
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    /// Peers banned for invalid data, and revoked keys.
+    pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    /// Connection counts.
+    pub limits: connection_limits::Behaviour,
+    /// identify: listen addresses and protocols.
+    pub identify: identify::Behaviour,
+    /// ping: liveness.
+    pub ping: ping::Behaviour,
+    /// The join exchange, open to anyone.
+    pub join: request_response::cbor::Behaviour<Frame, Frame>,
+    /// Anti-entropy and point-to-point pushes, members only.
+    pub sync: MembersOnly<request_response::cbor::Behaviour<SyncRequest, SyncResponse>>,
+    /// Push of statements and CLEAR/GREEN changes, members only.
+    pub gossip: MembersOnly<gossipsub::Behaviour>,
+    /// Local network discovery, when enabled.
+    pub mdns: Toggle<mdns::tokio::Behaviour>,
+}
+
+/// Why the network could not start.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// The team key could not become a libp2p key.
+    #[error("team key: {0}")]
+    Key(#[from] identity::DecodingError),
+    /// A transport or behaviour could not be built.
+    #[error("building the network: {0}")]
+    Build(String),
+    /// Listening failed.
+    #[error("cannot listen on {addr}: {why}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// The gossip topic of a network.
+pub fn topic(network: &NetworkId) -> gossipsub::IdentTopic {
+    gossipsub::IdentTopic::new(format!("trustmesh/v1/{}", hex::encode(network.as_bytes())))
+}
+
+/// The libp2p PeerId of a team (the same ed25519 key).
+pub fn peer_id(team: &TeamId) -> PeerId {
+    // A TeamId is a valid ed25519 key, so its PeerId encoding always parses.
+    PeerId::from_bytes(&team.to_peer_id_bytes()).expect("a team id is an ed25519 PeerId")
+}
+
+/// The team of a PeerId, if it is an ed25519 PeerId.
+pub fn team_of(peer: &PeerId) -> Option<TeamId> {
+    TeamId::from_peer_id_bytes(&peer.to_bytes()).ok()
+}
+
+/// Builds the swarm for `key` in `network`.
+pub fn swarm(
+    key: &TeamKey,
+    network: &NetworkId,
+    settings: &Settings,
+) -> Result<Swarm<Behaviour>, NetError> {
+    let keypair = identity::Keypair::ed25519_from_bytes(key.secret_bytes())?;
+    let limits = settings.limits.clone();
+    let mdns_on = settings.mdns;
+    let max_bytes = limits.max_message_bytes;
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| NetError::Build(e.to_string()))?
+        .with_quic()
+        .with_behaviour(
+            |key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+                let local = key.public().to_peer_id();
+                let gossip_config = gossipsub::ConfigBuilder::default()
+                    .validation_mode(gossipsub::ValidationMode::Strict)
+                    .validate_messages()
+                    .message_id_fn(|m: &gossipsub::Message| {
+                        gossipsub::MessageId::from(Sha256::digest(&m.data).to_vec())
+                    })
+                    .max_transmit_size(max_bytes)
+                    .heartbeat_interval(Duration::from_secs(1))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let gossip = gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Signed(key.clone()),
+                    gossip_config,
+                )?;
+                let rr_config = request_response::Config::default()
+                    .with_request_timeout(Duration::from_secs(30))
+                    .with_max_concurrent_streams(256);
+                let sync = request_response::cbor::Behaviour::with_codec(
+                    request_response::cbor::codec::Codec::default()
+                        .set_request_size_maximum(max_bytes as u64 + 1024)
+                        .set_response_size_maximum(max_bytes as u64 + 1024),
+                    [(
+                        StreamProtocol::new(SYNC_PROTOCOL),
+                        request_response::ProtocolSupport::Full,
+                    )],
+                    rr_config.clone(),
+                );
+                let join = request_response::cbor::Behaviour::with_codec(
+                    request_response::cbor::codec::Codec::default()
+                        .set_request_size_maximum(128 << 10)
+                        .set_response_size_maximum(max_bytes as u64 + 1024),
+                    [(
+                        StreamProtocol::new(JOIN_PROTOCOL),
+                        request_response::ProtocolSupport::Full,
+                    )],
+                    rr_config.with_max_concurrent_streams(4),
+                );
+                let mdns = if mdns_on {
+                    Some(mdns::tokio::Behaviour::new(mdns::Config::default(), local)?)
+                } else {
+                    None
+                };
+                Ok(Behaviour {
+                    blocked: Default::default(),
+                    limits: connection_limits::Behaviour::new(
+                        connection_limits::ConnectionLimits::default()
+                            .with_max_established(Some(limits.max_connections))
+                            .with_max_established_per_peer(Some(limits.max_connections_per_peer))
+                            .with_max_pending_incoming(Some(64)),
+                    ),
+                    identify: identify::Behaviour::new(
+                        identify::Config::new("/trustmesh/1".into(), key.public())
+                            .with_agent_version(format!("trustmesh/{}", env!("CARGO_PKG_VERSION"))),
+                    ),
+                    ping: ping::Behaviour::default(),
+                    join,
+                    sync: MembersOnly::new(sync),
+                    gossip: MembersOnly::new(gossip),
+                    mdns: mdns.into(),
+                })
+            },
+        )
+        .map_err(|e| NetError::Build(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    let mut swarm = swarm;
+    swarm
+        .behaviour_mut()
+        .gossip
+        .inner_mut()
+        .subscribe(&topic(network))
+        .map_err(|e| NetError::Build(e.to_string()))?;
+    Ok(swarm)
+}
