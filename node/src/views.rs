@@ -111,17 +111,18 @@ pub fn members_json(charter: &trustmesh_protocol::Charter, membership: &Membersh
     let standings: Vec<Value> = membership
         .standings()
         .map(|s| {
-            json!({
-                "team": s.team,
-                "status": status_name(s.status),
-                "member": membership.is_member(&s.team),
-                "short_name": s.profile.as_ref().map(|p| p.short_name.clone()),
-                "name": s.profile.as_ref().map(|p| p.name.clone()),
-                "country": s.profile.as_ref().map(|p| p.country.clone()),
-                "reason": s.reason(),
-                "sponsors": s.sponsors().collect::<Vec<_>>(),
-                "revokers": s.revokers().collect::<Vec<_>>(),
-            })
+            // The whole standing (introductions and revocations with whether
+            // each counts), plus what people and scripts look for first.
+            let mut v = serde_json::to_value(s).unwrap_or_else(|_| json!({ "team": s.team }));
+            v["status"] = json!(status_name(s.status));
+            v["member"] = json!(membership.is_member(&s.team));
+            v["short_name"] = json!(s.profile.as_ref().map(|p| p.short_name.clone()));
+            v["name"] = json!(s.profile.as_ref().map(|p| p.name.clone()));
+            v["country"] = json!(s.profile.as_ref().map(|p| p.country.clone()));
+            v["reason"] = json!(s.reason());
+            v["sponsors"] = json!(s.sponsors().collect::<Vec<_>>());
+            v["revokers"] = json!(s.revokers().collect::<Vec<_>>());
+            v
         })
         .collect();
     let policy = charter.body().policy();
