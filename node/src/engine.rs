@@ -39,6 +39,9 @@ pub fn now_ms() -> Millis {
         .map_or(0, |d| d.as_millis() as Millis)
 }
 
+/// Called with the listen addresses whenever they change.
+type ListenHook = Box<dyn FnMut(&[Multiaddr]) + Send>;
+
 /// A job the API runs on the engine.
 pub type Job = Box<dyn FnOnce(&mut Engine) + Send>;
 
@@ -128,7 +131,7 @@ pub struct Engine {
     stats: NetStats,
     /// Called after every drain with the listen addresses, so the node can
     /// publish them (node.json).
-    on_listen: Option<Box<dyn FnMut(&[Multiaddr]) + Send>>,
+    on_listen: Option<ListenHook>,
 }
 
 impl Engine {
@@ -468,17 +471,15 @@ impl Engine {
             } => self.on_connected(peer, &endpoint, connection_id),
             SwarmEvent::ConnectionClosed {
                 peer_id: peer,
-                num_established,
+                num_established: 0,
                 ..
             } => {
-                if num_established == 0 {
-                    self.conns.remove(&peer);
-                    self.join_pending.remove(&peer);
-                    if let Some(team) = team_of(&peer) {
-                        self.node.peer_disconnected(&team);
-                    }
-                    debug!(%peer, "disconnected");
+                self.conns.remove(&peer);
+                self.join_pending.remove(&peer);
+                if let Some(team) = team_of(&peer) {
+                    self.node.peer_disconnected(&team);
                 }
+                debug!(%peer, "disconnected");
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!(peer = ?peer_id, error = %error, "dial failed");

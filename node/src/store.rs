@@ -167,10 +167,13 @@ impl RocksStore {
     }
 }
 
+/// Peer book records: PeerId bytes and multiaddr strings.
+pub type PeerRecords = Vec<(Vec<u8>, Vec<String>)>;
+
 impl RocksStore {
     /// The peer book: PeerId bytes and multiaddr strings of each member
     /// this node can dial. Entries that do not decode are skipped.
-    pub fn peers(&self) -> Result<Vec<(Vec<u8>, Vec<String>)>, StoreError> {
+    pub fn peers(&self) -> Result<PeerRecords, StoreError> {
         let mut out = Vec::new();
         for item in self.db.iterator_cf(self.cf(CF_PEERS), IteratorMode::Start) {
             let (key, value) = item?;

@@ -145,7 +145,6 @@ impl Workspace {
 
 /// A running `trustmesh run` process, killed when dropped.
 pub struct Running {
-    pub team: String,
     pub child: Child,
     /// Its TCP listen address with /p2p.
     pub addr: String,
@@ -202,7 +201,6 @@ impl Workspace {
             .spawn()
             .expect("the binary starts");
         let mut running = Running {
-            team: team.to_owned(),
             child,
             addr: String::new(),
         };

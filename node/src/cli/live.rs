@@ -108,7 +108,7 @@ pub(super) struct ListArgs {
 #[derive(Debug, Subcommand)]
 pub(super) enum ContactCommand {
     /// Set this team's entry in the contacts directory (fields not given keep their value).
-    Set(ContactArgs),
+    Set(Box<ContactArgs>),
     /// List every team's entry.
     List,
     /// Show one team's entry.
