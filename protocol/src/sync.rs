@@ -336,9 +336,25 @@ impl<S: Store> Node<S> {
         store: S,
         now: Millis,
     ) -> Result<(Self, OpenReport), S::Error> {
+        Self::open_with_statements(config, key, suffix, StatementSet::new(charter), store, now)
+    }
+
+    /// Opens the core like [`Node::open`], starting from `statements`, a
+    /// set verified already (a [`StatementSet`] only holds statements that
+    /// verified when inserted). The store's statements are added on top;
+    /// those already in the set are not verified again. Many nodes sharing
+    /// one large set (the simulator's initial membership) open without
+    /// each verifying every signature.
+    pub fn open_with_statements(
+        config: Config,
+        key: TeamKey,
+        suffix: ActorSuffix,
+        mut statements: StatementSet,
+        store: S,
+        now: Millis,
+    ) -> Result<(Self, OpenReport), S::Error> {
         let loaded = store.load()?;
         let mut report = OpenReport::default();
-        let mut statements = StatementSet::new(charter);
         for s in loaded.statements {
             match statements.insert(s) {
                 Ok(_) => report.statements += 1,

@@ -614,3 +614,33 @@ fn reopening_uses_snapshots_instead_of_replaying() {
         Some("1.9".to_owned())
     );
 }
+
+/// A node opened from a pre-built statement set holds the same replica as
+/// one that verified the same statements from its store.
+#[test]
+fn opening_from_a_prebuilt_statement_set_equals_opening_from_the_store() {
+    let f = founders();
+    let charter = charter(&[&f[0], &f[1], &f[2]], 2, 2);
+    let mut set = StatementSet::new(charter.clone());
+    let mut store = MemStore::new();
+    let joined = admission(charter.network_id(), &key(4), &[&f[0], &f[1]]);
+    for s in &joined {
+        set.insert(s.clone()).expect("valid statement");
+    }
+    // The store holds one statement of the set and one beyond it.
+    let extra = admission(charter.network_id(), &key(5), &[&f[1], &f[2]]);
+    store
+        .put_statements(&[joined[0].clone(), extra[0].clone()])
+        .expect("memory");
+    let config = Config::default().with_seed(7);
+    let (prebuilt, report) =
+        Node::open_with_statements(config.clone(), key(4), suffix(4), set, store.clone(), 0)
+            .expect("memory");
+    let mut full = MemStore::new();
+    full.put_statements(&joined).expect("memory");
+    full.put_statements(&extra[..1]).expect("memory");
+    let (verified, _) = Node::open(config, key(4), suffix(4), charter, full, 0).expect("memory");
+    assert_eq!(prebuilt.digest(), verified.digest());
+    assert!(prebuilt.is_member());
+    assert_eq!((report.statements, report.bad_statements), (2, 0));
+}
