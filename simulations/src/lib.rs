@@ -1,6 +1,53 @@
 //! trustmesh-simulations: many nodes of the sans-IO core at once, under a
-//! virtual clock and network.
+//! virtual clock and network (DESIGN.md section 2).
 //!
-//! Not built yet: the simulator arrives with the replication core it drives
-//! (see the "Simulations" issue). Until then this crate only reserves its
-//! place in the workspace; it exports nothing.
+//! Every simulated node is the real `trustmesh_protocol::Node` over a
+//! `MemStore`; the simulator plays the part of the node's engine
+//! (connections, gossipsub, request-response) over a seeded virtual
+//! network with latency, bandwidth, loss, partitions, churn and Byzantine
+//! members. The same seed replays the same run: the trace hash of every
+//! delivered message proves it.
+//!
+//! ```
+//! use trustmesh_simulations::{Scenario, Simulation, Topology};
+//!
+//! let scenario = Scenario::parse(r#"
+//! name = "tiny"
+//! version = 1
+//! nodes = 6
+//! duration_s = 120
+//! settle_s = 60
+//! "#)?;
+//! let metrics = Simulation::new(&scenario, Topology::Mesh, 42)?.run();
+//! assert!(metrics.passed());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod byzantine;
+mod clock;
+mod gossip;
+mod metrics;
+mod net;
+mod plot;
+mod report;
+mod rng;
+mod scenario;
+mod simulation;
+mod workload;
+
+pub use clock::EventQueue;
+pub use gossip::GossipConfig;
+pub use metrics::{Check, Percentiles, RunMetrics, Sample, peak_rss_kib};
+pub use net::NetConfig;
+pub use plot::{Series, line_chart};
+pub use report::{ScenarioReport, render_markdown};
+pub use rng::SimRng;
+pub use scenario::{
+    Action, Behaviour, ByzantineSpec, Scenario, ScenarioError, TimedEvent, Workload,
+};
+pub use simulation::{
+    BAN_MS, CONTROL_OVERHEAD, GOSSIP_OVERHEAD, ID_BYTES, Role, SYNC_OVERHEAD, SetupError,
+    Simulation, Topology,
+};
