@@ -48,6 +48,6 @@ pub use scenario::{
     Action, Behaviour, ByzantineSpec, Scenario, ScenarioError, TimedEvent, Workload,
 };
 pub use simulation::{
-    BAN_MS, CONTROL_OVERHEAD, GOSSIP_OVERHEAD, ID_BYTES, Role, SYNC_OVERHEAD, SetupError,
-    Simulation, Topology,
+    BAN_MS, CONTROL_OVERHEAD, GOSSIP_OVERHEAD, ID_BYTES, REDIAL_MS, Role, SYNC_OVERHEAD,
+    SetupError, Simulation, Topology,
 };

@@ -42,6 +42,10 @@ pub const ID_BYTES: usize = 34;
 /// default `ban_secs`).
 pub const BAN_MS: Millis = 600_000;
 
+/// How often, on average, a node with enough connections still dials a
+/// random member.
+pub const REDIAL_MS: Millis = 60_000;
+
 /// Which dissemination a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Topology {
@@ -488,7 +492,7 @@ impl<'a> Simulation<'a> {
 
     fn max_links(&self) -> usize {
         match self.topology {
-            Topology::Mesh => 3 * self.scenario.connections.max(1),
+            Topology::Mesh => 2 * self.scenario.connections.max(1),
             Topology::Hub => usize::MAX,
         }
     }
@@ -926,7 +930,13 @@ impl<'a> Simulation<'a> {
             Topology::Mesh => self.scenario.connections,
             Topology::Hub => 1,
         };
-        if self.nodes[i].links.len() < want && self.nodes[i].member_since.is_some() {
+        // Below the target it dials at every heartbeat; at the target it
+        // still dials one random member every `REDIAL_MS` (as discovery
+        // keeps finding peers), so a healed partition reconnects even when
+        // every node filled its links on its own side.
+        let below = self.nodes[i].links.len() < want;
+        let explore = self.rng.below(REDIAL_MS / self.gossip_config.heartbeat_ms) == 0;
+        if (below || explore) && self.nodes[i].member_since.is_some() {
             let target = match self.topology {
                 Topology::Hub => (i != 0).then_some(0),
                 Topology::Mesh => self.nodes[i].core.as_ref().and_then(|c| {
@@ -985,7 +995,10 @@ impl<'a> Simulation<'a> {
         let n = self.published;
         let now = self.now();
         if self.nodes[author].role == Role::Byzantine(Behaviour::Unauthorized) {
-            let victim = live[self.rng.below(live.len() as u64) as usize];
+            let others: Vec<usize> = live.iter().copied().filter(|&v| v != author).collect();
+            let Some(victim) = self.rng.index(others.len()).map(|v| others[v]) else {
+                return;
+            };
             let node = &self.nodes[author];
             let suffix = ActorSuffix::from_bytes([0xEE; 16]);
             if let Some(change) = byzantine::unauthorized_change(
