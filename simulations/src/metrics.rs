@@ -90,7 +90,7 @@ pub struct RunMetrics {
     pub checks: Vec<Check>,
     /// Counters worth a line in the report (rejections, drops, bans).
     pub counters: BTreeMap<String, u64>,
-    /// Wall-clock time of the run, ms.
+    /// Wall-clock time of the run (setup included), ms.
     pub wall_ms: u64,
     /// Peak resident memory of the process after the run, KiB (VmHWM).
     pub peak_rss_kib: Option<u64>,

@@ -212,6 +212,7 @@ pub struct Simulation<'a> {
     published: u64,
     end_ms: Millis,
     events: u64,
+    created: std::time::Instant,
 }
 
 fn profile(n: usize) -> Profile {
@@ -320,6 +321,7 @@ impl<'a> Simulation<'a> {
             published: 0,
             end_ms,
             events: 0,
+            created: std::time::Instant::now(),
         };
         for (i, key) in keys.into_iter().enumerate() {
             sim.by_team.insert(key.id(), i);
@@ -359,15 +361,25 @@ impl<'a> Simulation<'a> {
     }
 
     /// Runs to the end and returns the metrics, with the checks filled.
-    pub fn run(mut self) -> RunMetrics {
-        let started = std::time::Instant::now();
+    pub fn run(self) -> RunMetrics {
+        self.run_with_progress(|_, _| {})
+    }
+
+    /// Like [`Simulation::run`], calling `progress(now, end)` at every
+    /// timeline sample (a hundred times a run).
+    pub fn run_with_progress(mut self, mut progress: impl FnMut(Millis, Millis)) -> RunMetrics {
         while let Some((at, ev)) = self.queue.pop_until(self.end_ms) {
             self.events += 1;
+            let sample = matches!(ev, Ev::Sample);
             self.step(at, ev);
+            if sample {
+                progress(at, self.end_ms);
+            }
         }
         self.queue.advance(self.end_ms);
         self.sample();
-        self.finish(started.elapsed().as_millis() as u64)
+        let wall = self.created.elapsed().as_millis() as u64;
+        self.finish(wall)
     }
 
     fn now(&self) -> Millis {

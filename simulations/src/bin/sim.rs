@@ -53,9 +53,20 @@ fn main() -> anyhow::Result<()> {
         let mut runs = vec![];
         for t in topologies {
             eprintln!("running {} ({}) seed {seed}", scenario.name, t.label());
+            let started = std::time::Instant::now();
             let metrics = Simulation::new(&scenario, t, seed)
                 .with_context(|| format!("setting up {}", scenario.name))?
-                .run();
+                .run_with_progress(|now, end| {
+                    if now % (end / 10).max(1) < (end / 100).max(1000) && now > 0 {
+                        eprintln!(
+                            "  {}: {:.0}% of {} s virtual, {:.1} s wall",
+                            t.label(),
+                            now as f64 * 100.0 / end as f64,
+                            end / 1000,
+                            started.elapsed().as_secs_f64()
+                        );
+                    }
+                });
             let p = metrics.convergence();
             eprintln!(
                 "  {}: items {} p50 {} ms p99 {} ms max {} ms, {:.0} B/node, wall {} ms, {}",
