@@ -82,6 +82,15 @@ fn documents(honest: &[(usize, &Node<MemStore>)]) -> Check {
                 leaked += 1;
             }
         }
+        // A document none of whose changes apply (its author was revoked
+        // with nothing kept) has no audience to read: it counts as its
+        // owner's alone, yet honest nodes rightly got it while it applied.
+        let readable = honest
+            .iter()
+            .any(|(_, c)| !c.documents().heads(doc).is_empty());
+        if !readable {
+            leaked = 0;
+        }
         if states.len() > 1 || states.keys().any(Option::is_none) || leaked > 0 {
             bad.push(format!(
                 "{}: {} states, {} missing, {leaked} outside audience",
