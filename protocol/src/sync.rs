@@ -35,8 +35,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use thiserror::Error;
 
 use crate::document::{
-    ActorSuffix, Advisory, Contact, DocId, DocRef, Documents, EditError, Inserted, SignedChange,
-    Tool,
+    ActorSuffix, Advisory, ChangeStatus, Contact, DocId, DocRef, Documents, EditError, Inserted,
+    SignedChange, Tool,
 };
 use crate::identity::{TeamId, TeamKey};
 use crate::membership::{Membership, StatementSet};
@@ -231,6 +231,9 @@ pub struct Stats {
     pub changes_new: u64,
     /// Changes received that were already stored.
     pub changes_duplicate: u64,
+    /// Changes dropped unstored because their author is neither a member
+    /// nor a revoked member in this node's view.
+    pub changes_unknown_author: u64,
     /// Refused messages, by reason.
     pub rejected: BTreeMap<&'static str, u64>,
     /// Outgoing messages dropped because the queue was full.
@@ -664,6 +667,17 @@ impl<S: Store> Node<S> {
     }
 
     fn on_statements(&mut self, list: Vec<SignedStatement>) -> Verdict {
+        match self.add_statements(list) {
+            (_, Some(r)) => Verdict::Reject(r),
+            (0, None) => Verdict::Ignore,
+            (_, None) => Verdict::Accept,
+        }
+    }
+
+    /// Verifies and adds statements, stores the new ones and applies them.
+    /// Stops at the first that does not verify (a peer that sends one is
+    /// refused). Returns how many were new, and the refusal.
+    fn add_statements(&mut self, list: Vec<SignedStatement>) -> (usize, Option<Rejection>) {
         let mut new = Vec::new();
         let mut rejection = None;
         for s in list {
@@ -679,18 +693,13 @@ impl<S: Store> Node<S> {
                 }
             }
         }
-        let accepted = !new.is_empty();
-        if accepted {
+        if !new.is_empty() {
             if let Err(e) = self.store.put_statements(&new) {
                 self.store_failed(e.to_string());
             }
             self.statements_added(&new);
         }
-        match rejection {
-            Some(r) => Verdict::Reject(r),
-            None if accepted => Verdict::Accept,
-            None => Verdict::Ignore,
-        }
+        (new.len(), rejection)
     }
 
     fn on_changes(&mut self, from: TeamId, list: Vec<SignedChange>) -> Verdict {
@@ -704,6 +713,17 @@ impl<S: Store> Node<S> {
                 self.stats.changes_duplicate += 1;
                 continue;
             }
+            // A stranger's change could never apply here, and storing it
+            // would let anyone fill every node's disk with throwaway keys.
+            // Dropped, not refused: an honest relay may know of an admission
+            // this node has not seen yet, and anti-entropy (statements
+            // first) brings the change again once it has.
+            let author = c.author();
+            if !self.membership.is_member(&author) && self.membership.kept_heads(&author).is_none()
+            {
+                self.stats.changes_unknown_author += 1;
+                continue;
+            }
             match self.docs.insert(c.clone(), &self.membership) {
                 Ok(ins) => {
                     new.push(c);
@@ -715,8 +735,13 @@ impl<S: Store> Node<S> {
                 }
             }
         }
-        let accepted = !new.is_empty();
-        if accepted {
+        // Gossip forwards only what counts or may count once its
+        // dependencies arrive; changes kept aside (a revoked author outside
+        // its kept heads) or refused by the document rules stay here.
+        let accepted = inserted
+            .iter()
+            .any(|i| matches!(i.status, ChangeStatus::Applied | ChangeStatus::MissingDeps));
+        if !new.is_empty() {
             if let Err(e) = self.store.put_changes(&new) {
                 self.store_failed(e.to_string());
             }
@@ -875,7 +900,7 @@ impl<S: Store> Node<S> {
             doc,
             hash: change.hash(),
             new: true,
-            status: crate::document::ChangeStatus::Applied,
+            status: ChangeStatus::Applied,
             changed: true,
         }]);
         self.push(change.clone());

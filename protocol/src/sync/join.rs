@@ -131,31 +131,14 @@ impl<S: Store> Node<S> {
             JoinResponse::Refused { reason } => return JoinOutcome::Refused(reason),
             JoinResponse::Admitted { statements } => statements,
         };
-        let mut new = Vec::new();
-        let mut rejection = None;
-        for s in statements {
-            match self.statements.insert(s.clone()) {
-                Ok(true) => new.push(s),
-                Ok(false) => {}
-                Err(e) => {
-                    rejection = Some(Rejection::Statement(e));
-                    break;
-                }
-            }
-        }
-        if !new.is_empty() {
-            if let Err(e) = self.store.put_statements(&new) {
-                self.store_failed(e.to_string());
-            }
-            self.statements_added(&new);
-        }
+        let (new_statements, rejection) = self.add_statements(statements);
         match rejection {
             Some(r) => {
                 *self.stats.rejected.entry(r.name()).or_default() += 1;
                 JoinOutcome::Invalid(r)
             }
             None => JoinOutcome::Admitted {
-                new_statements: new.len(),
+                new_statements,
                 member: self.is_member(),
             },
         }

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::document::fixtures::{admission, advisory, contact, suffix, tool};
 use crate::fixtures::{charter, key};
-use crate::{MemStore, Tlp};
+use crate::{DocKind, MemStore, Tlp};
 
 /// A handful of nodes joined by a lossless in-memory network, delivering
 /// in flights: every message queued during one flight is delivered in the
@@ -643,4 +643,65 @@ fn opening_from_a_prebuilt_statement_set_equals_opening_from_the_store() {
     assert_eq!(prebuilt.digest(), verified.digest());
     assert!(prebuilt.is_member());
     assert_eq!((report.statements, report.bad_statements), (2, 0));
+}
+
+#[test]
+fn a_strangers_change_is_dropped_unstored_and_not_forwarded() {
+    let mut net = Net::new(2);
+    let stranger = key(9);
+    let doc = DocRef::new(DocKind::Contacts, stranger.id(), "").expect("doc");
+    let change = crate::document::fixtures::raw_change(
+        net.nodes[0].documents(),
+        &stranger,
+        suffix(9),
+        doc,
+        |tx| {
+            automerge::transaction::Transactable::put(tx, automerge::ROOT, "name", "spam")
+                .map(|_| ())
+        },
+    );
+    // A member relays it: not a rejection (the relay may know of an
+    // admission this node lacks), but nothing is kept or forwarded.
+    let verdict = net.nodes[1].handle_message(0, key(1).id(), Message::Changes(vec![change]));
+    assert_eq!(verdict, Verdict::Ignore);
+    assert_eq!(net.nodes[1].stats().changes_unknown_author, 1);
+    assert_eq!(net.nodes[1].store().change_count(), 0);
+    assert_eq!(net.nodes[1].documents().docs().count(), 0);
+}
+
+#[test]
+fn a_revoked_authors_new_change_is_kept_aside_and_not_forwarded() {
+    let mut net = Net::new(4);
+    let network = net.nodes[0].statements().network_id();
+    for s in admission(network, &key(4), &[&key(1), &key(2)]) {
+        net.nodes[0].submit_statement(s).expect("valid statement");
+    }
+    for by in [1, 2] {
+        let r = crate::document::fixtures::revoke(network, &key(by), &key(4), vec![]);
+        net.nodes[0].submit_statement(r).expect("valid statement");
+    }
+    assert!(!net.nodes[0].membership().is_member(&key(4).id()));
+    let doc = DocRef::new(DocKind::Contacts, key(4).id(), "").expect("doc");
+    let change = crate::document::fixtures::raw_change(
+        net.nodes[0].documents(),
+        &key(4),
+        suffix(4),
+        doc.clone(),
+        |tx| {
+            automerge::transaction::Transactable::put(
+                tx,
+                automerge::ROOT,
+                "name",
+                "after revocation",
+            )
+            .map(|_| ())
+        },
+    );
+    let verdict =
+        net.nodes[0].handle_message(0, key(2).id(), Message::Changes(vec![change.clone()]));
+    assert_eq!(verdict, Verdict::Ignore, "gossip must not forward it");
+    assert_eq!(
+        net.nodes[0].documents().status(&doc.id(), &change.hash()),
+        Some(ChangeStatus::OutsideRevocationFrontier)
+    );
 }
