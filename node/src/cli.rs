@@ -563,25 +563,9 @@ fn sponsor(dir: &DataDir, app_path: &Path, out: &Path, note: &str) -> Result<Rep
 }
 
 /// Finds a team by full id, PeerId or a unique prefix of a known id.
+/// A team by id, id prefix or short name: the same rules as the API.
 fn resolve_team(set: &StatementSet, text: &str) -> Result<TeamId> {
-    if let Ok(id) = text.parse::<TeamId>() {
-        return Ok(id);
-    }
-    let prefix = text.trim().to_ascii_lowercase();
-    let membership = set.membership();
-    let found: Vec<TeamId> = membership
-        .standings()
-        .map(|s| s.team)
-        .filter(|id| !prefix.is_empty() && id.to_string().starts_with(&prefix))
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(*one),
-        [] => bail!("no known team matches {text:?}"),
-        _ => bail!(
-            "{text:?} matches {} teams; give more of the id",
-            found.len()
-        ),
-    }
+    crate::views::resolve_team(&set.membership(), text).map_err(|e| anyhow::anyhow!(e.message))
 }
 
 fn revoke(dir: &DataDir, team: &str, reason: &str, out: &Path, keep_none: bool) -> Result<Report> {

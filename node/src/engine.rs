@@ -653,6 +653,10 @@ impl Engine {
                             SyncResponse::Ack
                         }
                         SyncRequest::Peers => SyncResponse::Peers(self.peer_records()),
+                        SyncRequest::Refused(why) => {
+                            self.penalize(peer, why.name());
+                            SyncResponse::Busy
+                        }
                     }
                 };
                 let _ = self

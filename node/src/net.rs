@@ -27,6 +27,9 @@ use trustmesh_protocol::{NetworkId, TeamId, TeamKey};
 use crate::config::Settings;
 use crate::gate::MembersOnly;
 
+mod codec;
+pub use codec::{Bounded, Refusable, Refused};
+
 /// The sync protocol's name.
 pub const SYNC_PROTOCOL: &str = "/trustmesh/sync/1";
 /// The join protocol's name.
@@ -39,6 +42,15 @@ pub enum SyncRequest {
     Core(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Which members the peer knows addresses of.
     Peers,
+    /// A request this node's codec refused (never on the wire).
+    #[serde(skip)]
+    Refused(Refused),
+}
+
+impl Refusable for SyncRequest {
+    fn refused(why: Refused) -> Self {
+        SyncRequest::Refused(why)
+    }
 }
 
 /// A response on the sync protocol.
@@ -66,6 +78,14 @@ pub struct PeerRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Frame(#[serde(with = "serde_bytes")] pub Vec<u8>);
 
+impl Refusable for Frame {
+    /// An empty frame, which no join message decodes from: the engine
+    /// counts it as a malformed join request.
+    fn refused(_: Refused) -> Self {
+        Frame(Vec::new())
+    }
+}
+
 /// Everything a trustmesh node speaks.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
@@ -78,9 +98,9 @@ pub struct Behaviour {
     /// ping: liveness.
     pub ping: ping::Behaviour,
     /// The join exchange, open to anyone.
-    pub join: request_response::cbor::Behaviour<Frame, Frame>,
+    pub join: request_response::Behaviour<Bounded<Frame, Frame>>,
     /// Anti-entropy and point-to-point pushes, members only.
-    pub sync: MembersOnly<request_response::cbor::Behaviour<SyncRequest, SyncResponse>>,
+    pub sync: MembersOnly<request_response::Behaviour<Bounded<SyncRequest, SyncResponse>>>,
     /// Push of statements and CLEAR/GREEN changes, members only.
     pub gossip: MembersOnly<gossipsub::Behaviour>,
     /// Local network discovery, when enabled.
@@ -162,20 +182,20 @@ pub fn swarm(
                 let rr_config = request_response::Config::default()
                     .with_request_timeout(Duration::from_secs(30))
                     .with_max_concurrent_streams(256);
-                let sync = request_response::cbor::Behaviour::with_codec(
-                    request_response::cbor::codec::Codec::default()
-                        .set_request_size_maximum(max_bytes as u64 + 1024)
-                        .set_response_size_maximum(max_bytes as u64 + 1024),
+                // The limits leave room for the CBOR framing around a core
+                // message of `max_bytes`.
+                let sync = request_response::Behaviour::with_codec(
+                    Bounded::new(max_bytes as u64 + 1024, max_bytes as u64 + 1024),
                     [(
                         StreamProtocol::new(SYNC_PROTOCOL),
                         request_response::ProtocolSupport::Full,
                     )],
                     rr_config.clone(),
                 );
-                let join = request_response::cbor::Behaviour::with_codec(
-                    request_response::cbor::codec::Codec::default()
-                        .set_request_size_maximum(128 << 10)
-                        .set_response_size_maximum(max_bytes as u64 + 1024),
+                // A join request is one application and a few introductions;
+                // the response carries the statement set.
+                let join = request_response::Behaviour::with_codec(
+                    Bounded::new(128 << 10, max_bytes as u64 + 1024),
                     [(
                         StreamProtocol::new(JOIN_PROTOCOL),
                         request_response::ProtocolSupport::Full,

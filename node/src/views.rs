@@ -91,6 +91,7 @@ pub fn status(e: &Engine) -> Value {
             "statements_new": s.statements_new,
             "changes_new": s.changes_new,
             "changes_duplicate": s.changes_duplicate,
+            "changes_unknown_author": s.changes_unknown_author,
             "rejected": s.rejected,
             "transmits_dropped": s.transmits_dropped,
             "store_failures": s.store_failures,

@@ -1,6 +1,11 @@
 //! End-to-end tests: real `trustmesh` processes, real data directories.
 
+mod byzantine;
 mod cli_flow;
+mod disk;
+mod foreign;
+mod fuzz_corpus;
 mod kill;
+mod load;
 mod mesh;
 mod support;

@@ -193,7 +193,10 @@ impl Workspace {
                 "--sync-interval-ms",
                 "1000",
             ])
-            .env("TRUSTMESH_LOG", "info")
+            .env(
+                "TRUSTMESH_LOG",
+                std::env::var("TRUSTMESH_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .env_remove("TRUSTMESH_DATA_DIR")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -1,0 +1,226 @@
+//! A member gone bad, against real nodes.
+//!
+//! Founders AA, BB, DD and RR (two sponsors needed). AA and BB run; DD's key
+//! is driven by `trustmesh-attacker`, which speaks the real sync protocol
+//! over the real transport; RR is revoked. Every attack must be refused and
+//! counted by AA, nothing of it may apply on AA or reach BB, and both must
+//! keep serving.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Workspace, has_advisory};
+
+fn attack(w: &Workspace, target: &str, name: &str, arg: Option<&str>) -> Value {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trustmesh-attacker"));
+    cmd.arg(w.path("DD")).arg(target).arg(name).args(arg);
+    let out = cmd.output().expect("the attacker runs");
+    assert!(
+        out.status.success(),
+        "attacker {name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("the attacker prints JSON");
+    assert_eq!(v["connected"], true, "{name}: {v:#}");
+    v
+}
+
+fn status(w: &Workspace, team: &str) -> Value {
+    w.ok(Some(team), &["status"])
+}
+
+fn invalid(s: &Value, reason: &str) -> u64 {
+    s["net"]["invalid"][reason].as_u64().unwrap_or(0)
+}
+
+/// Waits out AA's one-second ban (lifted by its once-a-second housekeeping)
+/// so the next attack can connect.
+fn after_ban() {
+    std::thread::sleep(Duration::from_millis(2500));
+}
+
+fn publish(w: &Workspace, team: &str, id: &str, extra: &[&str]) {
+    let mut args = vec![
+        "advisory",
+        "publish",
+        "--id",
+        id,
+        "--title",
+        "Honest advisory",
+        "--severity",
+        "medium",
+    ];
+    args.extend(extra);
+    w.ok(Some(team), &args);
+}
+
+#[test]
+fn attacks_by_a_member_are_refused_counted_and_not_relayed() {
+    let w = Workspace::new();
+    for (t, c) in [("AA", "AA"), ("BB", "BB"), ("DD", "DD"), ("RR", "RR")] {
+        w.init(t, c);
+    }
+    w.found(&["AA", "BB", "DD", "RR"], 2);
+    std::fs::write(
+        w.path("AA").join("config.toml"),
+        "[limits]\nban_secs = 1\nrequests_per_second = 20\nrequest_burst = 40\n\
+         max_message_bytes = 1048576\n",
+    )
+    .expect("config");
+    let a = w.start("AA", &["run"]);
+    let _b = w.start("BB", &["run", "--bootstrap", &a.addr]);
+    publish(&w, "AA", "AA-clear", &["--tlp", "clear"]);
+    publish(
+        &w,
+        "AA",
+        "AA-amber",
+        &["--tlp", "amber", "--audience", "AA", "--audience", "BB"],
+    );
+    w.wait("BB", &["advisory", "list"], |v| {
+        has_advisory(v, "AA-clear") && has_advisory(v, "AA-amber")
+    });
+    // RR's key is compromised: it revokes itself and AA spreads that.
+    w.ok(
+        Some("RR"),
+        &[
+            "revoke",
+            "RR",
+            "--reason",
+            "key compromised",
+            "--out",
+            "rr.rev.json",
+        ],
+    );
+    w.ok(Some("AA"), &["import", "rr.rev.json"]);
+    for t in ["AA", "BB"] {
+        w.wait(t, &["members"], |v| {
+            v["members"].as_array().map(Vec::len) == Some(3)
+        });
+    }
+    let amber_doc = w.ok(Some("AA"), &["advisory", "show", "AA/AA-amber"])["meta"]["doc"].clone();
+    let clear_doc = w.ok(Some("AA"), &["advisory", "show", "AA/AA-clear"])["meta"]["doc"].clone();
+    let before = status(&w, "AA");
+    let statements = before["statements"].clone();
+    let documents = before["documents"].as_u64().unwrap_or(0);
+
+    // 1. A change whose signature was altered.
+    let s0 = status(&w, "AA");
+    let out = attack(&w, &a.addr, "forged-signature", None);
+    let s1 = w.wait("AA", &["status"], |s| {
+        invalid(s, "bad_change") > invalid(&s0, "bad_change")
+    });
+    assert!(s1["net"]["bans"].as_u64() > s0["net"]["bans"].as_u64());
+    assert_eq!(
+        out["disconnected"], true,
+        "a peer that sent a forgery is cut off: {out:#}"
+    );
+    after_ban();
+
+    // 2. A statement signed for another network.
+    let s0 = status(&w, "AA");
+    attack(&w, &a.addr, "other-network", None);
+    w.wait("AA", &["status"], |s| {
+        invalid(s, "bad_statement") > invalid(&s0, "bad_statement")
+    });
+    after_ban();
+
+    // 3. Replayed statements: nothing new, nothing refused, no ban.
+    let s0 = status(&w, "AA");
+    let out = attack(&w, &a.addr, "replay", None);
+    assert_eq!(out["acks"], 1, "{out:#}");
+    let s1 = status(&w, "AA");
+    assert_eq!(s1["statements"], statements);
+    assert_eq!(
+        s1["net"]["bans"], s0["net"]["bans"],
+        "replaying valid data is not punished"
+    );
+
+    // 4. A validly signed change by a key that is no member: dropped unstored.
+    let s0 = status(&w, "AA");
+    attack(&w, &a.addr, "stranger-change", None);
+    w.wait("AA", &["status"], |s| {
+        s["sync"]["changes_unknown_author"].as_u64() > s0["sync"]["changes_unknown_author"].as_u64()
+    });
+
+    // 5. A member writing the target's own contacts entry.
+    let s0 = status(&w, "AA");
+    attack(&w, &a.addr, "not-owner", None);
+    w.wait("AA", &["status"], |s| {
+        invalid(s, "bad_change") > invalid(&s0, "bad_change")
+    });
+    after_ban();
+
+    // 6. A change signed by the revoked key: kept aside, never applied.
+    attack(
+        &w,
+        &a.addr,
+        "revoked-author",
+        Some(w.path("RR").to_str().expect("utf-8 path")),
+    );
+
+    // 7. Automerge bytes altered after signing (the change no longer parses).
+    let s0 = status(&w, "AA");
+    attack(&w, &a.addr, "malformed-automerge", None);
+    w.wait("AA", &["status"], |s| {
+        invalid(s, "malformed") > invalid(&s0, "malformed")
+    });
+    after_ban();
+
+    // 8. One request twice the size limit.
+    let s0 = status(&w, "AA");
+    attack(&w, &a.addr, "oversized", Some("2097152"));
+    w.wait("AA", &["status"], |s| {
+        invalid(s, "oversized") > invalid(&s0, "oversized")
+    });
+    after_ban();
+
+    // 9. A flood far beyond 20 requests per second (burst 40).
+    let s0 = status(&w, "AA");
+    let out = attack(&w, &a.addr, "flood", Some("2000"));
+    assert!(
+        out["busy"].as_u64() > Some(0),
+        "nothing was refused: {out:#}"
+    );
+    let s1 = status(&w, "AA");
+    assert!(s1["net"]["rate_limited"].as_u64() > s0["net"]["rate_limited"].as_u64());
+
+    // 10. A member outside an AMBER advisory's audience syncing like a node:
+    // it gets the CLEAR advisory, never the AMBER one, not even its id.
+    let out = attack(&w, &a.addr, "restricted", None);
+    let got = |doc: &Value| {
+        out["received_docs"]
+            .as_array()
+            .is_some_and(|l| l.contains(doc))
+    };
+    assert!(
+        got(&clear_doc),
+        "the control document did not arrive: {out:#}"
+    );
+    assert!(
+        !got(&amber_doc),
+        "an AMBER advisory reached a member outside its audience"
+    );
+
+    // Nothing of it applied anywhere, and the honest nodes still serve.
+    for t in ["AA", "BB"] {
+        let list = w.ok(Some(t), &["advisory", "list"]);
+        assert!(!has_advisory(&list, "EVIL-2026-0001"), "{t}: {list:#}");
+        assert!(!has_advisory(&list, "EVIL-2026-0002"), "{t}: {list:#}");
+        let contacts = w.ok(Some(t), &["contact", "list"]).to_string();
+        for bad in ["spam", "hijacked", "after revocation"] {
+            assert!(!contacts.contains(bad), "{t} applied {bad:?}: {contacts}");
+        }
+        assert_eq!(status(&w, t)["statements"], statements, "{t}");
+    }
+    assert_eq!(
+        status(&w, "BB")["net"]["bans"],
+        0,
+        "BB never saw invalid data"
+    );
+    let after = status(&w, "AA");
+    assert!(after["documents"].as_u64() <= Some(documents + 1));
+    publish(&w, "BB", "BB-after", &["--tlp", "clear"]);
+    w.wait("AA", &["advisory", "list"], |v| has_advisory(v, "BB-after"));
+}
