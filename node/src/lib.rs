@@ -12,6 +12,7 @@ pub mod config;
 mod datadir;
 mod demo;
 pub mod engine;
+pub mod export;
 mod gate;
 pub mod net;
 pub mod peers;
