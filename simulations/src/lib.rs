@@ -31,6 +31,7 @@ mod gossip;
 mod metrics;
 mod net;
 mod plot;
+mod real;
 mod report;
 mod rng;
 mod scenario;
@@ -42,6 +43,7 @@ pub use gossip::GossipConfig;
 pub use metrics::{Check, Percentiles, RunMetrics, Sample, peak_rss_kib};
 pub use net::NetConfig;
 pub use plot::{Series, line_chart};
+pub use real::{RealConfig, RealError, run as run_real};
 pub use report::{ScenarioReport, render_markdown};
 pub use rng::SimRng;
 pub use scenario::{

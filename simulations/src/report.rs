@@ -121,6 +121,13 @@ impl ScenarioReport {
 pub fn render_markdown(reports: &[ScenarioReport]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# trustmesh simulation report\n");
+    let real = |m: &RunMetrics| m.label.starts_with("real");
+    if reports.iter().flat_map(|r| &r.runs).any(real) {
+        let _ = writeln!(s, "{}\n", crate::real::NOTE);
+    }
+    if !reports.iter().flat_map(|r| &r.runs).any(|m| !real(m)) {
+        return render_scenarios(s, reports);
+    }
     let _ = writeln!(
         s,
         "Each simulated node runs the real `trustmesh_protocol::Node` core over a `MemStore`. \
@@ -133,6 +140,10 @@ pub fn render_markdown(reports: &[ScenarioReport]) -> String {
          per-peer rate limits are not modelled. The hub baseline runs the same cores in a star: \
          every node connects only to node 0, which relays every new item it accepts to all.\n"
     );
+    render_scenarios(s, reports)
+}
+
+fn render_scenarios(mut s: String, reports: &[ScenarioReport]) -> String {
     for r in reports {
         let _ = writeln!(s, "## {} (v{}), seed {}\n", r.name, r.version, r.seed);
         if !r.description.is_empty() {

@@ -8,4 +8,5 @@ mod fuzz_corpus;
 mod kill;
 mod load;
 mod mesh;
+mod real_stack;
 mod support;
