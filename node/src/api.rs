@@ -83,8 +83,12 @@ pub fn router(client: Client, token: String) -> Router {
         .route("/members", get(members))
         .route("/peers", get(peers))
         .route("/advisories", get(advisories).post(publish))
+        .route("/advisories/import-csaf", post(import_csaf))
         .route("/advisories/{owner}/{id}", get(advisory).put(update))
+        .route("/advisories/{owner}/{id}/csaf", get(advisory_csaf))
+        .route("/advisories/{owner}/{id}/stix", get(advisory_stix))
         .route("/contacts", get(contacts).put(set_contact))
+        .route("/contacts/export", get(contacts_export))
         .route("/contacts/{team}", get(contact))
         .route("/tools", get(tools).post(add_tool))
         .route("/tools/{name}", put(update_tool).delete(remove_tool))
@@ -156,6 +160,40 @@ async fn update(
         )));
     }
     run(&s, move |e| views::update_advisory(e, &owner, &a)).await
+}
+
+async fn advisory_csaf(
+    State(s): State<ApiState>,
+    Path((owner, id)): Path<(String, String)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    run(&s, move |e| views::advisory_csaf(e, &owner, &id)).await
+}
+
+async fn advisory_stix(
+    State(s): State<ApiState>,
+    Path((owner, id)): Path<(String, String)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    run(&s, move |e| views::advisory_stix(e, &owner, &id)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct IdQuery {
+    id: Option<String>,
+}
+
+/// The body is the CSAF document itself, so files post as they are.
+async fn import_csaf(
+    State(s): State<ApiState>,
+    Query(q): Query<IdQuery>,
+    bytes: axum::body::Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| ApiError::bad("the CSAF document is not UTF-8"))?;
+    run(&s, move |e| views::import_csaf(e, &text, q.id.as_deref())).await
+}
+
+async fn contacts_export(State(s): State<ApiState>) -> Result<axum::Json<Value>, ApiError> {
+    run(&s, |e| views::contacts_export(e)).await
 }
 
 async fn contacts(State(s): State<ApiState>) -> Result<axum::Json<Value>, ApiError> {

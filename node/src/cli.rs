@@ -23,7 +23,7 @@ use crate::datadir::DataDir;
 use crate::store::RocksStore;
 
 mod live;
-use live::{AdvisoryCommand, ContactCommand, ToolCommand};
+use live::{AdvisoryCommand, ContactCommand, ExportCommand, ToolCommand};
 
 /// trustmesh: the node national CSIRTs run to share contacts, advisories and
 /// tools with each other without a central hub.
@@ -127,6 +127,10 @@ enum Command {
     /// Tool registries (through the running node).
     #[command(subcommand)]
     Tool(ToolCommand),
+    /// Export an advisory as CSAF 2.0 or STIX 2.1, or the contacts directory
+    /// (through the running node).
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// The running node's connected peers.
     Peers,
     /// The running node's health: membership, peers, sync counters.
@@ -368,6 +372,7 @@ fn run(cli: Cli) -> Result<Report> {
         Command::Advisory(c) => live::advisory(dir.path(), c),
         Command::Contact(c) => live::contact(dir.path(), c),
         Command::Tool(c) => live::tool(dir.path(), c),
+        Command::Export(c) => live::export(dir.path(), c),
         Command::Peers => live::peers(dir.path()),
         Command::Status => live::status(dir.path()),
         Command::Demo { keep } => crate::demo::run(keep, cli.json),

@@ -549,3 +549,85 @@ pub fn import(e: &mut Engine, files: &[String]) -> ApiResult {
     let (added, known) = submit(e, statements)?;
     Ok(json!({ "added": added, "already_known": known }))
 }
+
+/// The team an export speaks for: its contact entry, else its membership
+/// profile, else just its id.
+fn export_author(e: &Engine, team: TeamId) -> crate::export::Author {
+    let node = e.node();
+    let contact = node
+        .documents()
+        .get::<Contact>(&DocRef::contacts(team).id())
+        .ok()
+        .flatten();
+    let profile = node
+        .membership()
+        .standing(&team)
+        .and_then(|s| s.profile.clone());
+    let (name, website, email) = match (contact, profile) {
+        (Some(c), _) => (c.name, c.website, c.email),
+        (None, Some(p)) => (p.name, p.website, p.email),
+        (None, None) => Default::default(),
+    };
+    crate::export::Author {
+        team,
+        name,
+        website,
+        email,
+    }
+}
+
+fn read_advisory(e: &Engine, owner: &str, id: &str) -> Result<(TeamId, DocId, Advisory), ApiError> {
+    let owner = resolve_team(e.node().membership(), owner)?;
+    let doc = DocRef::advisory(owner, id).map_err(ApiError::bad)?.id();
+    let a = e
+        .node()
+        .documents()
+        .get::<Advisory>(&doc)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no advisory {id} by {}", owner.short())))?;
+    Ok((owner, doc, a))
+}
+
+/// An advisory as a CSAF 2.0 document.
+pub fn advisory_csaf(e: &Engine, owner: &str, id: &str) -> ApiResult {
+    let (owner, _, a) = read_advisory(e, owner, id)?;
+    let doc = crate::export::csaf::export(&a, &export_author(e, owner), now_ms() / 1000);
+    serde_json::to_value(doc).map_err(ApiError::internal)
+}
+
+/// An advisory's indicators as a STIX 2.1 bundle.
+pub fn advisory_stix(e: &Engine, owner: &str, id: &str) -> ApiResult {
+    let (owner, doc, a) = read_advisory(e, owner, id)?;
+    Ok(crate::export::stix::export(
+        &a,
+        &doc.to_string(),
+        &export_author(e, owner),
+        now_ms() / 1000,
+    ))
+}
+
+/// The contacts directory as one JSON document with every RFC 2350 field.
+pub fn contacts_export(e: &Engine) -> ApiResult {
+    let node = e.node();
+    let entries: Vec<(TeamId, bool, Contact)> = node
+        .documents()
+        .docs()
+        .filter(|(_, r)| r.kind() == DocKind::Contacts)
+        .filter_map(|(doc, r)| {
+            let c = node.documents().get::<Contact>(doc).ok().flatten()?;
+            Some((r.owner(), node.membership().is_member(&r.owner()), c))
+        })
+        .collect();
+    serde_json::to_value(crate::export::contacts(&entries, now_ms() / 1000))
+        .map_err(ApiError::internal)
+}
+
+/// Reads a CSAF 2.0 document into an advisory of this team (under `id`
+/// if given) and publishes it.
+pub fn import_csaf(e: &mut Engine, csaf: &str, id: Option<&str>) -> ApiResult {
+    let owner = e.node().team();
+    let a = crate::export::csaf::import(csaf, &owner, id).map_err(ApiError::bad)?;
+    let mut out = publish_advisory(e, &a)?;
+    out["advisory"] = serde_json::to_value(&a).map_err(ApiError::internal)?;
+    Ok(out)
+}

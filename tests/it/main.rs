@@ -3,6 +3,7 @@
 mod byzantine;
 mod cli_flow;
 mod disk;
+mod exports;
 mod foreign;
 mod fuzz_corpus;
 mod kill;

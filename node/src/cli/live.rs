@@ -35,6 +35,45 @@ pub(super) enum AdvisoryCommand {
         /// OWNER/ID.
         target: String,
     },
+    /// Import a CSAF 2.0 file as a new advisory of this team.
+    Import {
+        /// The CSAF 2.0 JSON file (`-` for standard input).
+        file: PathBuf,
+        /// Publish under this tracking id instead of the file's.
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+/// `trustmesh export ...`
+#[derive(Debug, Subcommand)]
+pub(super) enum ExportCommand {
+    /// An advisory (OWNER/ID) as CSAF 2.0, or its indicators as a STIX 2.1 bundle.
+    Advisory {
+        /// OWNER/ID: the owner team (id, prefix or short name) and the advisory id.
+        target: String,
+        /// csaf or stix.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Write the document to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The contacts directory as JSON, with every RFC 2350 field.
+    Contacts {
+        /// Write the document to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// What `export advisory` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum ExportFormat {
+    /// A CSAF 2.0 document.
+    Csaf,
+    /// A STIX 2.1 bundle of the indicators.
+    Stix,
 }
 
 /// Fields of an advisory.
@@ -199,13 +238,16 @@ pub(super) struct ToolArgs {
     maintainer: Option<String>,
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = if path == Path::new("-") {
-        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+fn read_text(path: &Path) -> Result<String> {
+    if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")
     } else {
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-    };
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    serde_json::from_str(&read_text(path)?).with_context(|| format!("parsing {}", path.display()))
 }
 
 fn split_target(target: &str) -> Result<(&str, &str)> {
@@ -492,6 +534,67 @@ pub(super) fn advisory(dir: &Path, cmd: AdvisoryCommand) -> Result<Report> {
                     .join(", ")
             );
             Ok(Report::new(human, r))
+        }
+        AdvisoryCommand::Import { file, id } => {
+            let doc: Value = read_json(&file)?;
+            let path = match &id {
+                Some(id) => format!("/advisories/import-csaf?id={}", segment(id)),
+                None => "/advisories/import-csaf".into(),
+            };
+            let r = api
+                .send("POST", &path, &doc)
+                .with_context(|| format!("importing {}", file.display()))?;
+            Ok(Report::new(
+                format!(
+                    "imported {} as advisory {} (TLP:{}) in document {}\n",
+                    file.display(),
+                    r["id"].as_str().unwrap_or("?"),
+                    r["advisory"]["tlp"].as_str().unwrap_or("?").to_uppercase(),
+                    r["doc"].as_str().unwrap_or("?")
+                ),
+                r,
+            ))
+        }
+    }
+}
+
+/// Writes an exported document to `out`, or reports it for standard output.
+fn exported(doc: Value, out: Option<&Path>, what: &str) -> Result<Report> {
+    let Some(out) = out else {
+        return Ok(Report::new(format!("{doc:#}\n"), doc));
+    };
+    std::fs::write(out, format!("{doc:#}\n"))
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(Report::new(
+        format!("wrote {what} to {}\n", out.display()),
+        json!({ "written": out, "what": what }),
+    ))
+}
+
+pub(super) fn export(dir: &Path, cmd: ExportCommand) -> Result<Report> {
+    let api = ApiClient::require(dir)?;
+    match cmd {
+        ExportCommand::Advisory {
+            target,
+            format,
+            out,
+        } => {
+            let (owner, id) = split_target(&target)?;
+            let (route, what) = match format {
+                ExportFormat::Csaf => ("csaf", format!("the CSAF 2.0 document of {id}")),
+                ExportFormat::Stix => ("stix", format!("the STIX 2.1 bundle of {id}")),
+            };
+            let doc = api.get(&format!(
+                "/advisories/{}/{}/{route}",
+                segment(owner),
+                segment(id)
+            ))?;
+            exported(doc, out.as_deref(), &what)
+        }
+        ExportCommand::Contacts { out } => {
+            let doc = api.get("/contacts/export")?;
+            let n = doc["contacts"].as_array().map_or(0, Vec::len);
+            exported(doc, out.as_deref(), &format!("{n} contact entries"))
         }
     }
 }

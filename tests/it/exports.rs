@@ -1,0 +1,324 @@
+//! Exports checked by the ecosystem's own validators: CSAF 2.0 by the
+//! secvisogram csaf-validator-lib (schema and mandatory tests), STIX 2.1 by
+//! the OASIS stix2-validator. The test installs both on first use:
+//! `npm ci` in tests/js-csaf, and a Python venv in
+//! `$HOME/.cache/trustmesh-py`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::support::Workspace;
+
+/// The stix2-validator release the test pins.
+const STIX2_VALIDATOR: &str = "stix2-validator==3.3.2";
+
+fn run(cmd: &mut Command, what: &str) -> std::process::Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// tests/js-csaf with its node_modules installed from the lock file.
+fn csaf_validator() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("js-csaf");
+    let lib = dir.join("node_modules/@secvisogram/csaf-validator-lib/package.json");
+    if !lib.exists() {
+        run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&dir),
+            "npm ci in tests/js-csaf",
+        );
+    }
+    dir
+}
+
+/// The stix2_validator script of the test's venv, installed if missing.
+fn stix_validator() -> PathBuf {
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    let venv = PathBuf::from(home).join(".cache/trustmesh-py");
+    let bin = venv.join("bin/stix2_validator");
+    if !bin.exists() {
+        if !venv.join("bin/pip").exists() {
+            run(
+                Command::new("python3").arg("-m").arg("venv").arg(&venv),
+                "python3 -m venv (on Debian/Ubuntu this needs python3-venv)",
+            );
+        }
+        run(
+            Command::new(venv.join("bin/pip")).args(["install", "--quiet", STIX2_VALIDATOR]),
+            "pip install stix2-validator",
+        );
+    }
+    bin
+}
+
+/// Runs the CSAF validator on `file`; returns its report.
+fn validate_csaf(file: &Path) -> Value {
+    let out = Command::new("node")
+        .arg("validate.mjs")
+        .arg(file)
+        .current_dir(csaf_validator())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "csaf-validator-lib rejects {}:\n{stdout}\n{}\n--- document ---\n{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(file).unwrap_or_default()
+    );
+    let report: Value = serde_json::from_str(&stdout).expect("the validator prints JSON");
+    assert_eq!(report["isValid"], true, "{report:#}");
+    assert_eq!(report["tests_run"], report["tests_passed"], "{report:#}");
+    report
+}
+
+/// Runs stix2-validator on `file`; returns its output.
+fn validate_stix(file: &Path) -> String {
+    let out = Command::new(stix_validator())
+        .args(["--version", "2.1"])
+        .arg(file)
+        .output()
+        .expect("stix2_validator runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("STIX JSON: Valid") && !text.contains("Invalid"),
+        "stix2-validator rejects {} ({}):\n{text}\n--- bundle ---\n{}",
+        file.display(),
+        out.status,
+        std::fs::read_to_string(file).unwrap_or_default()
+    );
+    text
+}
+
+fn advisory(aa: &str, bb: &str) -> Value {
+    let mut audience = vec![aa.to_owned(), bb.to_owned()];
+    audience.sort();
+    json!({
+        "id": "AA-2026-0001",
+        "title": "Backdoor in a compression library",
+        "category": "vulnerability",
+        "tlp": "amber",
+        "audience": audience,
+        "co_authors": [],
+        "severity": "critical",
+        "status": "updated",
+        "revisions": [
+            { "number": "1", "date": 1_711_843_200u64, "summary": "Initial release" },
+            { "number": "2", "date": 1_711_929_600u64, "summary": "Affected versions added" }
+        ],
+        "cves": ["CVE-2024-3094", "CVE-2024-0001"],
+        "products": [
+            { "vendor": "Tukaani", "product": "xz", "versions": ["5.6.0", "5.6.1"] },
+            { "vendor": "Tukaani", "product": "liblzma", "versions": ["versions before 5.6.2"] },
+            { "vendor": "", "product": "sshd with systemd notify patches", "versions": [] }
+        ],
+        "indicators": [
+            { "kind": "ipv4", "value": "192.0.2.7" },
+            { "kind": "ipv4", "value": "198.51.100.0/24" },
+            { "kind": "ipv6", "value": "2001:db8::7" },
+            { "kind": "domain", "value": "bad.example" },
+            { "kind": "url", "value": "https://bad.example/payload?id=1&x='y'" },
+            { "kind": "sha256", "value": "a".repeat(64) },
+            { "kind": "sha1", "value": "B".repeat(40) },
+            { "kind": "md5", "value": "c".repeat(32) },
+            { "kind": "email", "value": "phish@bad.example" },
+            { "kind": "other", "value": "mutex Global\\xz-backdoor" }
+        ],
+        "summary": "A backdoor in liblzma lets an attacker run code through sshd.",
+        "body": "Versions 5.6.0 and 5.6.1 carry a backdoor.\nDowngrade to 5.4.6.",
+        "references": [
+            { "url": "https://www.openwall.com/lists/oss-security/2024/03/29/4", "summary": "oss-security" },
+            { "url": "https://nvd.nist.gov/vuln/detail/CVE-2024-3094", "summary": "" }
+        ],
+        "acknowledgements": ["Andres Freund"]
+    })
+}
+
+#[test]
+fn exports_pass_the_csaf_and_stix_validators_and_csaf_imports_back() {
+    let w = Workspace::new();
+    w.init("AA", "AA");
+    w.init("BB", "BB");
+    w.found(&["AA", "BB"], 2);
+    let (aa, bb) = (w.team_id("AA"), w.team_id("BB"));
+    let _a = w.start("AA", &["run"]);
+    w.ok(
+        Some("AA"),
+        &[
+            "contact",
+            "set",
+            "--email",
+            "cert@aa.example",
+            "--phone",
+            "+49 30 1234567",
+            "--emergency-phone",
+            "+49 170 7654321",
+            "--website",
+            "https://www.aa.example/cert/",
+            "--time-zone",
+            "Europe/Berlin",
+            "--business-hours",
+            "Mo-Fr 08:00-17:00",
+            "--postal-address",
+            "1 Main Street\nAA City",
+            "--constituency",
+            "Everyone in AA",
+        ],
+    );
+
+    let original = advisory(&aa, &bb);
+    std::fs::write(w.path("advisory.json"), original.to_string()).expect("write");
+    w.ok(
+        Some("AA"),
+        &["advisory", "publish", "--file", "advisory.json"],
+    );
+
+    // CSAF, through the CLI and the running node's API.
+    let csaf_file = w.path("advisory.csaf.json");
+    let v = w.ok(
+        Some("AA"),
+        &[
+            "export",
+            "advisory",
+            "AA/AA-2026-0001",
+            "--format",
+            "csaf",
+            "--out",
+            "advisory.csaf.json",
+        ],
+    );
+    assert!(v["written"].is_string(), "{v:#}");
+    let csaf: Value =
+        serde_json::from_str(&std::fs::read_to_string(&csaf_file).expect("read")).expect("JSON");
+    let d = &csaf["document"];
+    assert_eq!(d["category"], "csaf_security_advisory");
+    assert_eq!(d["distribution"]["tlp"]["label"], "AMBER");
+    assert_eq!(d["publisher"]["category"], "coordinator");
+    assert_eq!(d["publisher"]["namespace"], "https://www.aa.example");
+    assert_eq!(d["tracking"]["status"], "interim");
+    assert_eq!(d["tracking"]["version"], "2");
+    assert_eq!(
+        d["tracking"]["initial_release_date"],
+        "2024-03-31T00:00:00Z"
+    );
+    assert_eq!(csaf["vulnerabilities"].as_array().map(Vec::len), Some(2));
+    let report = validate_csaf(&csaf_file);
+    eprintln!(
+        "csaf-validator-lib: {} of {} schema and mandatory tests passed; optional warnings {}",
+        report["tests_passed"], report["tests_run"], report["optional_warnings"]
+    );
+
+    // STIX, twice: the same bundle.
+    for out in ["advisory.stix.json", "again.stix.json"] {
+        w.ok(
+            Some("AA"),
+            &[
+                "export",
+                "advisory",
+                "AA/AA-2026-0001",
+                "--format",
+                "stix",
+                "--out",
+                out,
+            ],
+        );
+    }
+    let stix_text = std::fs::read_to_string(w.path("advisory.stix.json")).expect("read");
+    assert_eq!(
+        stix_text,
+        std::fs::read_to_string(w.path("again.stix.json")).expect("read"),
+        "re-exports are stable"
+    );
+    let bundle: Value = serde_json::from_str(&stix_text).expect("JSON");
+    let objects = bundle["objects"].as_array().expect("objects");
+    let of_type = |t: &str| objects.iter().filter(|o| o["type"] == t).count();
+    assert_eq!(of_type("identity"), 1);
+    assert_eq!(of_type("marking-definition"), 1);
+    assert_eq!(of_type("indicator"), 9, "every kind but other");
+    let stix_report = validate_stix(&w.path("advisory.stix.json"));
+    eprintln!(
+        "stix2-validator: valid, {} warning(s)",
+        stix_report.matches("Warning").count()
+    );
+
+    // Without --out the document itself is the output.
+    let printed = w.ok(
+        Some("AA"),
+        &["export", "advisory", "AA/AA-2026-0001", "--format", "stix"],
+    );
+    assert_eq!(printed, bundle);
+
+    // The CSAF file imports back, under another id, as the same advisory.
+    let imported = w.ok(
+        Some("AA"),
+        &[
+            "advisory",
+            "import",
+            "advisory.csaf.json",
+            "--id",
+            "AA-2026-0001-COPY",
+        ],
+    );
+    assert_eq!(imported["id"], "AA-2026-0001-COPY");
+    let shown = w.ok(Some("AA"), &["advisory", "show", "AA/AA-2026-0001-COPY"]);
+    let mut want = original.clone();
+    want["id"] = json!("AA-2026-0001-COPY");
+    assert_eq!(shown["advisory"], want);
+
+    // Importing it again under its own id collides with the original;
+    // something that is not CSAF is refused with a clear message.
+    let err = w.fails(Some("AA"), &["advisory", "import", "advisory.csaf.json"]);
+    assert!(err.contains("exists"), "{err}");
+    let err = w.fails(Some("AA"), &["advisory", "import", "advisory.stix.json"]);
+    assert!(err.contains("csaf_version"), "{err}");
+
+    // Contacts keep every RFC 2350 field.
+    w.ok(
+        Some("AA"),
+        &["export", "contacts", "--out", "contacts.json"],
+    );
+    let contacts: Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("contacts.json")).expect("read"))
+            .expect("JSON");
+    assert_eq!(contacts["format"], "trustmesh-contacts/1");
+    let entry = contacts["contacts"]
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["team"] == aa.as_str()))
+        .unwrap_or_else(|| panic!("AA's entry: {contacts:#}"));
+    for (field, value) in [
+        ("short_name", json!("AA")),
+        ("country", json!("AA")),
+        ("kind", json!("national")),
+        ("constituency", json!("Everyone in AA")),
+        ("postal_address", json!("1 Main Street\nAA City")),
+        ("time_zone", json!("Europe/Berlin")),
+        ("business_hours", json!("Mo-Fr 08:00-17:00")),
+        ("email", json!("cert@aa.example")),
+        ("phone", json!("+49 30 1234567")),
+        ("emergency_phone", json!("+49 170 7654321")),
+        ("website", json!("https://www.aa.example/cert/")),
+        ("pgp_keys", json!([])),
+        ("representatives", json!([])),
+        ("member", json!(true)),
+    ] {
+        assert_eq!(entry[field], value, "{field} in {entry:#}");
+    }
+    assert!(entry["name"].as_str().is_some_and(|n| n.contains("AA")));
+}
