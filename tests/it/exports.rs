@@ -225,6 +225,51 @@ fn exports_pass_the_csaf_and_stix_validators_and_csaf_imports_back() {
         report["tests_passed"], report["tests_run"], report["optional_warnings"]
     );
 
+    // The other shapes: csaf_base (CVEs, no products) under TLP:CLEAR, and a
+    // draft under TLP:RED with products but no CVE and revision numbers CSAF
+    // does not accept as they are.
+    let mut base = original.clone();
+    base["id"] = json!("AA-2026-0002");
+    base["tlp"] = json!("clear");
+    base["audience"] = json!([]);
+    base["products"] = json!([]);
+    base["status"] = json!("withdrawn");
+    let mut draft = original.clone();
+    draft["id"] = json!("AA-2026-0003");
+    draft["tlp"] = json!("red");
+    draft["cves"] = json!([]);
+    draft["status"] = json!("draft");
+    draft["revisions"] = json!([
+        { "number": "0.9", "date": 1_711_843_200u64, "summary": "" },
+        { "number": "1.0.0-rc1", "date": 1_711_929_600u64, "summary": "Candidate" }
+    ]);
+    for (a, category) in [(&base, "csaf_base"), (&draft, "csaf_security_advisory")] {
+        let id = a["id"].as_str().expect("id");
+        std::fs::write(w.path("other.json"), a.to_string()).expect("write");
+        w.ok(Some("AA"), &["advisory", "publish", "--file", "other.json"]);
+        let out = format!("{id}.csaf.json");
+        let target = format!("AA/{id}");
+        w.ok(
+            Some("AA"),
+            &[
+                "export", "advisory", &target, "--format", "csaf", "--out", &out,
+            ],
+        );
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(w.path(&out)).expect("read"))
+                .expect("JSON");
+        assert_eq!(doc["document"]["category"], category, "{doc:#}");
+        validate_csaf(&w.path(&out));
+        let out = format!("{id}.stix.json");
+        w.ok(
+            Some("AA"),
+            &[
+                "export", "advisory", &target, "--format", "stix", "--out", &out,
+            ],
+        );
+        validate_stix(&w.path(&out));
+    }
+
     // STIX, twice: the same bundle.
     for out in ["advisory.stix.json", "again.stix.json"] {
         w.ok(
