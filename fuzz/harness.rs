@@ -47,6 +47,14 @@ fn profile(short: &str) -> Profile {
     }
 }
 
+/// Replaces libFuzzer's panic hook, which aborts at the panic itself, with
+/// a silent one: the node catches the panics of a dependency it cannot fix
+/// (see `parse_change`), and only a panic that escapes the target is a
+/// finding (libfuzzer-sys aborts on those). Fuzz targets call it once.
+pub fn let_the_node_catch_panics() {
+    std::panic::set_hook(Box::new(|_| {}));
+}
+
 /// The world, built once per process.
 pub fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();

@@ -383,8 +383,14 @@ fn parse_change(bytes: &[u8], author: &TeamId, doc: &DocId) -> Result<Change, Ch
         Some(n) if n == 1 || bytes[9 + n - 1] != 0 => {}
         _ => return Err(malformed("chunk length is not minimally encoded")),
     }
-    let change =
-        Change::try_from(bytes).map_err(|e| ChangeError::MalformedChange(e.to_string()))?;
+    // automerge 0.12 panics on some malformed op columns (an op counter
+    // over u32::MAX reaches `OpId::new`'s unwrap) instead of returning an
+    // error. These bytes come from peers: a panic must not take the node
+    // down, so it is caught and the change refused like any malformed one.
+    // (Found by `fuzz/` target `change`; the input is a regression there.)
+    let change = std::panic::catch_unwind(|| Change::try_from(bytes))
+        .map_err(|_| malformed("automerge could not parse the change"))?
+        .map_err(|e| ChangeError::MalformedChange(e.to_string()))?;
     if bytes[4..8] != change.hash().0[..4] {
         return Err(malformed("checksum does not match the change hash"));
     }
