@@ -50,7 +50,7 @@ async fn run(
 }
 
 /// Compares without an early exit, so timing does not reveal the token.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -98,10 +98,12 @@ pub fn router(client: Client, token: String) -> Router {
         .route("/dial", post(dial))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth))
         .route("/openapi.json", get(openapi));
+    let web = crate::web::router(state.client.clone(), state.token.clone());
     Router::new()
         .nest("/api/v1", api)
         .layer(axum::extract::DefaultBodyLimit::max(4 << 20))
         .with_state(state)
+        .merge(web)
 }
 
 async fn openapi() -> impl IntoResponse {

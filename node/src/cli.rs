@@ -135,6 +135,8 @@ enum Command {
     Peers,
     /// The running node's health: membership, peers, sync counters.
     Status,
+    /// Print the address of the running node's web page, with a login link.
+    Web,
     /// Walk through founding a network and admitting a team, in a temporary directory.
     Demo {
         /// Keep the demo's directory instead of deleting it.
@@ -375,6 +377,7 @@ fn run(cli: Cli) -> Result<Report> {
         Command::Export(c) => live::export(dir.path(), c),
         Command::Peers => live::peers(dir.path()),
         Command::Status => live::status(dir.path()),
+        Command::Web => live::web(dir.path()),
         Command::Demo { keep } => crate::demo::run(keep, cli.json),
     }
 }

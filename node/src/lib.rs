@@ -19,6 +19,7 @@ pub mod peers;
 mod run;
 mod store;
 pub mod views;
+pub mod web;
 
 pub use datadir::{DataDir, DataDirError};
 pub use store::{RocksStore, StoreError};

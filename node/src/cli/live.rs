@@ -838,3 +838,43 @@ pub(super) fn status(dir: &Path) -> Result<Report> {
     );
     Ok(Report::new(human, r))
 }
+
+/// `trustmesh web`: the running node's web page, and a link that logs a
+/// browser in with the API token (it sets an HttpOnly cookie and redirects).
+pub(super) fn web(dir: &Path) -> Result<Report> {
+    let api = ApiClient::require(dir)?;
+    let status = api.get("/status")?;
+    let file = crate::run::node_file(dir);
+    let info: Value = serde_json::from_str(
+        &std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?,
+    )
+    .with_context(|| format!("reading {}", file.display()))?;
+    let mut addr: std::net::SocketAddr = info["api"]
+        .as_str()
+        .ok_or_else(|| anyhow!("{} names no API address", file.display()))?
+        .parse()
+        .with_context(|| format!("the API address in {}", file.display()))?;
+    if addr.ip().is_unspecified() {
+        // Bound to every interface: the browser on this host uses loopback.
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let token_path = crate::run::token_file(dir);
+    let token = std::fs::read_to_string(&token_path)
+        .with_context(|| format!("reading {}", token_path.display()))?;
+    let base = format!("http://{addr}/");
+    let login = format!("{base}login?token={}", segment(token.trim()));
+    let human = format!(
+        "The web page of team {} in network \"{}\":\n  {login}\nOpen it in a browser on this host; the link holds the API token, so keep it to yourself.\n",
+        status["team_id"]
+            .as_str()
+            .map_or("?", |s| &s[..8.min(s.len())]),
+        status["network"].as_str().unwrap_or("?"),
+    );
+    Ok(Report::new(
+        human,
+        json!({ "url": base, "login_url": login }),
+    ))
+}

@@ -1,0 +1,300 @@
+use axum::http::{HeaderMap, HeaderValue, header};
+use expect_test::{Expect, expect};
+use serde_json::{Value, json};
+
+use super::*;
+
+fn check(actual: &str, expect: Expect) {
+    expect.assert_eq(actual);
+}
+
+const HOSTILE: &str = r#"<script>alert("x")</script> & 'quoted' <img src=x onerror=alert(1)>"#;
+
+#[test]
+fn escape_neutralises_markup() {
+    check(
+        &escape(HOSTILE),
+        expect![[
+            r#"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quoted&#39; &lt;img src=x onerror=alert(1)&gt;"#
+        ]],
+    );
+    check(
+        &escape("CERT-XY-2026 ünïcode"),
+        expect!["CERT-XY-2026 ünïcode"],
+    );
+    check(&escape(""), expect![""]);
+}
+
+#[test]
+fn links_are_only_made_of_http_urls() {
+    check(
+        &link("https://example.org/a?b=1&c=\"2\""),
+        expect![[
+            r#"<a href="https://example.org/a?b=1&amp;c=&quot;2&quot;" rel="noopener noreferrer">https://example.org/a?b=1&amp;c=&quot;2&quot;</a>"#
+        ]],
+    );
+    check(&link("javascript:alert(1)"), expect!["javascript:alert(1)"]);
+    check(
+        &link(" JaVaScRiPt:alert('<x>')"),
+        expect![" JaVaScRiPt:alert(&#39;&lt;x&gt;&#39;)"],
+    );
+}
+
+#[test]
+fn dates_are_utc() {
+    check(&date(0), expect!["1970-01-01 00:00 UTC"]);
+    check(&date(951_782_400), expect!["2000-02-29 00:00 UTC"]);
+    check(&date(1_767_225_599), expect!["2025-12-31 23:59 UTC"]);
+}
+
+#[test]
+fn fill_does_not_rescan_what_it_inserts() {
+    check(
+        &fill(
+            "<p>{{a}}|{{b}}|{{unknown}}|{{open",
+            &[("a", "{{b}}"), ("b", "B")],
+        ),
+        expect!["<p>{{b}}|B|{{unknown}}|{{open"],
+    );
+}
+
+fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(k, HeaderValue::from_str(v).expect("header"));
+    }
+    h
+}
+
+#[test]
+fn the_token_comes_from_the_bearer_header_or_the_cookie() {
+    let token = "00ff";
+    let cases = [
+        (headers(&[]), false),
+        (headers(&[(header::AUTHORIZATION, "Bearer 00ff")]), true),
+        (headers(&[(header::AUTHORIZATION, "Bearer 00fe")]), false),
+        (headers(&[(header::COOKIE, "trustmesh_token=00ff")]), true),
+        (
+            headers(&[(header::COOKIE, "a=1; trustmesh_token=00ff; b=2")]),
+            true,
+        ),
+        (headers(&[(header::COOKIE, "trustmesh_token=00f")]), false),
+        (headers(&[(header::COOKIE, "xtrustmesh_token=00ff")]), false),
+        (headers(&[(header::COOKIE, "trustmesh_token=")]), false),
+        (
+            headers(&[
+                (header::COOKIE, "a=1"),
+                (header::COOKIE, "trustmesh_token=00ff"),
+            ]),
+            true,
+        ),
+    ];
+    for (h, want) in cases {
+        assert_eq!(authorized(&h, token), want, "{h:?}");
+    }
+}
+
+#[test]
+fn empty_form_fields_are_no_filter() {
+    let f = WebFilter {
+        q: Some("  ".into()),
+        category: Some(String::new()),
+        severity: Some("high".into()),
+        tlp: None,
+        team: Some(" AA ".into()),
+    }
+    .to_filter();
+    check(
+        &format!("{f:?}"),
+        expect![[
+            r#"AdvisoryFilter { category: None, severity: Some("high"), tlp: None, owner: Some("AA"), status: None, q: None }"#
+        ]],
+    );
+}
+
+const AA: &str = "aa00000000000000000000000000000000000000000000000000000000000000";
+const BB: &str = "bb00000000000000000000000000000000000000000000000000000000000000";
+
+fn members() -> Value {
+    json!({
+        "network": "Test <Network>",
+        "network_id": "1234567890abcdef",
+        "sponsors_required": 2,
+        "revocation_quorum": 2,
+        "standings": [
+            { "team": AA, "short_name": "AA", "name": "AA CSIRT", "country": "AA",
+              "status": "founder", "reason": "founder named in the charter", "sponsors": [] },
+            { "team": BB, "short_name": "B<b>", "name": "BB CSIRT", "country": "BB",
+              "status": "admitted", "reason": "introduced by aa000000 (2 of 2 required)",
+              "sponsors": [AA] },
+        ],
+    })
+}
+
+fn hostile_advisory() -> Value {
+    json!({
+        "owner": AA,
+        "owner_name": "AA",
+        "advisory": {
+            "id": "AA-1",
+            "title": HOSTILE,
+            "category": "alert",
+            "tlp": "clear",
+            "severity": "critical",
+            "status": "updated",
+            "audience": [],
+            "co_authors": [BB],
+            "cves": ["CVE-2026-0001"],
+            "products": [],
+            "indicators": [{ "kind": "ipv4", "value": "192.0.2.7" }],
+            "summary": "</div><script>1</script>",
+            "body": "",
+            "references": [{ "url": "javascript:alert(1)", "summary": "bad" }],
+            "acknowledgements": [],
+            "revisions": [
+                { "number": "1", "date": 1_767_225_600u64, "summary": "Initial" },
+                { "number": "2", "date": 1_767_312_000u64, "summary": "<b>More</b> indicators" },
+            ],
+        },
+        "meta": { "doc": "d0c", "heads": ["abcd"], "changes_applied": 2, "changes_held": 0,
+                  "signed_by": [AA, BB] },
+    })
+}
+
+/// No string from a document reaches the page as markup.
+fn assert_inert(html: &str) {
+    for bad in [
+        "<script",
+        "<img",
+        "<b>",
+        "javascript:alert(1)\"",
+        "href=\"javascript",
+    ] {
+        assert!(!html.contains(bad), "{bad:?} in:\n{html}");
+    }
+}
+
+#[test]
+fn the_advisory_page_escapes_and_shows_history_and_signers() {
+    let html = advisory_html(&hostile_advisory(), &members());
+    assert_inert(&html);
+    assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+    let revisions = html
+        .split(r#"<table id="revisions">"#)
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_default();
+    check(
+        revisions,
+        expect![[
+            r#"<thead><tr><th>Revision</th><th>Date</th><th>Summary</th></tr></thead><tbody><tr><td>1</td><td>2026-01-01 00:00 UTC</td><td>Initial</td></tr><tr><td>2</td><td>2026-01-02 00:00 UTC</td><td>&lt;b&gt;More&lt;/b&gt; indicators</td></tr></tbody>"#
+        ]],
+    );
+    let signed = html
+        .split(r#"<td id="signed-by">"#)
+        .nth(1)
+        .and_then(|t| t.split("</td>").next())
+        .unwrap_or_default();
+    check(
+        signed,
+        expect![[
+            r#"<span title="aa00000000000000000000000000000000000000000000000000000000000000">AA</span>, <span title="bb00000000000000000000000000000000000000000000000000000000000000">B&lt;b&gt;</span>"#
+        ]],
+    );
+    assert!(html.contains(r#"<span class="badge tlp tlp-clear">TLP:CLEAR</span>"#));
+}
+
+#[test]
+fn the_list_escapes_titles_and_keeps_the_filters() {
+    let list = json!({ "advisories": [{
+        "doc": "d", "owner": AA, "owner_name": "AA", "id": "AA/1 <x>", "title": HOSTILE,
+        "category": "alert", "tlp": "amber_strict", "severity": "high", "status": "final",
+        "cves": ["CVE-2026-0001"], "revision": "1", "updated": 0,
+    }]});
+    let f = WebFilter {
+        q: Some("\"><script>".into()),
+        severity: Some("high".into()),
+        ..Default::default()
+    };
+    let html = advisories_html(&list, &members(), &f);
+    assert_inert(&html);
+    assert!(
+        html.contains(r#"value="&quot;&gt;&lt;script&gt;""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<option value="high" selected>high</option>"#));
+    assert!(html.contains(r#"href="/advisories/aa00000000000000000000000000000000000000000000000000000000000000/AA%2F1%20%3Cx%3E""#));
+    assert!(html.contains("TLP:AMBER+STRICT"));
+    assert!(html.contains(r#"<p class="muted" id="count">1 advisory</p>"#));
+}
+
+#[test]
+fn members_show_why() {
+    let html = members_html(&members());
+    assert_inert(&html);
+    assert!(html.contains("Test &lt;Network&gt;"));
+    assert!(html.contains(r#"<td class="reason">introduced by aa000000 (2 of 2 required)</td>"#));
+    assert!(html.contains(r#"<span class="badge st-admitted">admitted</span>"#));
+}
+
+#[test]
+fn contacts_and_tools_escape_and_link_safely() {
+    let contacts = json!({ "contacts": [{ "team": AA, "member": true, "contact": {
+        "name": HOSTILE, "short_name": "AA", "country": "AA", "kind": "national",
+        "constituency": "", "email": "a\"@example.org", "phone": "", "emergency_phone": "",
+        "website": "javascript:alert(1)", "time_zone": "UTC", "business_hours": "9-17",
+        "pgp_keys": [{ "fingerprint": "<F>" }], "representatives": [{ "name": "<R>", "role": "lead" }],
+    }}]});
+    let html = contacts_html(&contacts);
+    assert_inert(&html);
+    assert!(html.contains(r#"<a href="mailto:a&quot;@example.org">"#));
+    let tools = json!({ "tools": [{ "team": AA, "team_name": "AA", "tool": {
+        "name": "<t>", "version": "1", "description": HOSTILE, "homepage": "https://example.org/t",
+        "download_url": "", "sha256": "", "license": "MIT", "tags": ["<x>"], "maintainer": "",
+    }}]});
+    let html = tools_html(&tools);
+    assert_inert(&html);
+    assert!(html.contains(r#"<a href="https://example.org/t" rel="noopener noreferrer">"#));
+    check(
+        &tools_html(&json!({ "tools": [] })),
+        expect![[r#"<p class="muted">No team has registered a tool yet.</p>"#]],
+    );
+}
+
+#[test]
+fn peers_flatten_counters() {
+    let status = json!({
+        "team_id": AA, "peer_id": "12D3<", "listen": ["/ip4/127.0.0.1/tcp/1"], "member": true,
+        "members": 2, "statements": 3, "documents": 4, "digest": "ff", "uptime_secs": 5,
+        "sync": { "rounds_finished": 7, "rejected": { "bad<sig>": 1 } },
+        "net": { "gossip_in": 2 },
+    });
+    let peers = json!({ "peers": [{ "peer_id": "12D3KooB", "team": BB, "member": true,
+        "open": true, "address": null, "agent": "<agent>", "connected_secs": 9 }], "known_addresses": 1 });
+    let html = peers_html(&status, &peers, &members());
+    assert_inert(&html);
+    let sync = html
+        .split(r#"<table class="kv" id="sync"><tbody>"#)
+        .nth(1)
+        .and_then(|t| t.split("</tbody>").next())
+        .unwrap_or_default();
+    check(
+        sync,
+        expect![[
+            r#"<tr><th>rejected.bad&lt;sig&gt;</th><td>1</td></tr><tr><th>rounds finished</th><td>7</td></tr>"#
+        ]],
+    );
+    assert!(html.contains("(inbound)"));
+}
+
+#[test]
+fn pages_have_the_nav_bar_and_an_escaped_title() {
+    let html = layout("<T>", "/tools", &Value::Null, "<p>body</p>");
+    assert!(html.contains("<title>&lt;T&gt; · trustmesh</title>"));
+    assert!(html.contains(r#"<a href="/tools" class="active">Tools</a>"#));
+    assert!(html.contains(r#"<a href="/members">Members</a>"#));
+    assert!(html.contains("<p>body</p>"));
+    let login = login_html(Some("<no>"));
+    assert!(login.contains(r#"<form class="login" method="post" action="/login">"#));
+    assert!(login.contains("&lt;no&gt;"));
+}
