@@ -98,12 +98,29 @@ pub fn router(client: Client, token: String) -> Router {
         .route("/dial", post(dial))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth))
         .route("/openapi.json", get(openapi));
+    // Prometheus scrapes /metrics by default; same token as the API.
+    let metrics = Router::new()
+        .route("/metrics", get(metrics_text))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
     let web = crate::web::router(state.client.clone(), state.token.clone());
     Router::new()
         .nest("/api/v1", api)
+        .merge(metrics)
         .layer(axum::extract::DefaultBodyLimit::max(4 << 20))
         .with_state(state)
         .merge(web)
+}
+
+/// Prometheus metrics in the text exposition format.
+async fn metrics_text(State(s): State<ApiState>) -> Response {
+    match s.client.call(|e| crate::metrics::render(e)).await {
+        Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
+        Err(e) => ApiError {
+            status: 503,
+            message: e.to_string(),
+        }
+        .into_response(),
+    }
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -23,6 +23,15 @@
 //! request_burst = 1000
 //! ban_secs = 600                # how long a peer that sent invalid data is blocked
 //! join_grace_secs = 30          # how long a non-member may stay connected
+//!
+//! [[alerts]]                    # any number of rules (see `alerts.rs`)
+//! name = "critical-alerts"
+//! categories = ["alert", "vulnerability"]   # optional, any by default
+//! min_severity = "high"                     # optional
+//! tlp = ["clear", "green", "amber"]         # optional
+//! teams = ["CERT-XX", "3f2a..."]            # optional: short names or ids
+//! command = ["/usr/local/bin/page-oncall", "--json"]  # or webhook = "http://..."
+//! timeout_secs = 30
 //! ```
 
 use std::net::SocketAddr;
@@ -32,6 +41,9 @@ use std::time::Duration;
 use libp2p::Multiaddr;
 use serde::Deserialize;
 use thiserror::Error;
+use trustmesh_protocol::{AdvisoryCategory, Severity, Tlp};
+
+use crate::alerts::{Action, Rule, TeamSpec};
 
 /// Why the configuration is unusable.
 #[derive(Debug, Error)]
@@ -119,6 +131,116 @@ impl Default for LimitsSection {
     }
 }
 
+/// One `[[alerts]]` rule as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSection {
+    /// Unique name; the delivery cursor is kept under it.
+    pub name: String,
+    /// Categories to match (`alert`, `warning`, `current_activity`,
+    /// `vulnerability`, `other`); empty for any.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// The lowest severity to match (`none` .. `critical`).
+    pub min_severity: Option<String>,
+    /// TLP labels to match (`clear`, `green`, `amber`, `amber_strict`, `red`).
+    #[serde(default)]
+    pub tlp: Vec<String>,
+    /// Owner teams to match: short names or team ids.
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// A program and its arguments (no shell), run with the alert on stdin.
+    pub command: Option<Vec<String>>,
+    /// An `http://` URL the alert is POSTed to.
+    pub webhook: Option<String>,
+    /// Seconds one attempt may take (default 30).
+    pub timeout_secs: Option<u64>,
+}
+
+impl AlertSection {
+    /// Checks the rule and types it.
+    pub fn validate(&self) -> Result<Rule, ConfigError> {
+        let bad = |why: String| ConfigError::Invalid { key: "alerts", why };
+        let name = self.name.trim();
+        if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+            return Err(bad(format!(
+                "rule name {:?} must be 1 to 64 printable characters",
+                self.name
+            )));
+        }
+        let of = |what: &str, v: &str| bad(format!("rule {name:?}: unknown {what} {v:?}"));
+        let lower = |v: &str| v.trim().to_ascii_lowercase().replace(['-', '+'], "_");
+        let categories = self
+            .categories
+            .iter()
+            .map(|c| {
+                lower(c)
+                    .parse::<AdvisoryCategory>()
+                    .map_err(|_| of("category", c))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let min_severity = self
+            .min_severity
+            .as_ref()
+            .map(|s| lower(s).parse::<Severity>().map_err(|_| of("severity", s)))
+            .transpose()?;
+        let tlp = self
+            .tlp
+            .iter()
+            .map(|t| {
+                lower(t.trim_start_matches("TLP:").trim_start_matches("tlp:"))
+                    .parse::<Tlp>()
+                    .map_err(|_| of("TLP label", t))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let action = match (&self.command, &self.webhook) {
+            (Some(_), Some(_)) => {
+                return Err(bad(format!(
+                    "rule {name:?} has both command and webhook; give exactly one"
+                )));
+            }
+            (None, None) => {
+                return Err(bad(format!("rule {name:?} needs a command or a webhook")));
+            }
+            (Some(argv), None) => {
+                if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                    return Err(bad(format!(
+                        "rule {name:?}: command must name a program, as [\"prog\", \"arg\"]"
+                    )));
+                }
+                Action::Command(argv.clone())
+            }
+            (None, Some(url)) => {
+                let rest = url.strip_prefix("http://").ok_or_else(|| {
+                    bad(format!(
+                        "rule {name:?}: webhook {url:?} must be an http:// URL (this build has no TLS; relay https through a local proxy)"
+                    ))
+                })?;
+                if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace)
+                {
+                    return Err(bad(format!("rule {name:?}: webhook {url:?} names no host")));
+                }
+                Action::Webhook(url.clone())
+            }
+        };
+        let timeout = self.timeout_secs.unwrap_or(30);
+        if timeout == 0 || timeout > 3600 {
+            return Err(bad(format!(
+                "rule {name:?}: timeout_secs must be between 1 and 3600"
+            )));
+        }
+        Ok(Rule {
+            name: name.to_owned(),
+            categories,
+            min_severity,
+            tlp,
+            teams: self.teams.iter().map(|t| TeamSpec::parse(t)).collect(),
+            action,
+            timeout: Duration::from_secs(timeout),
+        })
+    }
+}
+
 /// The settings file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -135,6 +257,8 @@ pub struct NodeConfig {
     pub sync: SyncSection,
     /// `[limits]`.
     pub limits: LimitsSection,
+    /// `[[alerts]]` rules.
+    pub alerts: Vec<AlertSection>,
 }
 
 impl Default for NodeConfig {
@@ -149,6 +273,7 @@ impl Default for NodeConfig {
             mdns: false,
             sync: SyncSection::default(),
             limits: LimitsSection::default(),
+            alerts: vec![],
         }
     }
 }
@@ -170,6 +295,8 @@ pub struct Settings {
     pub sync_fanout: usize,
     /// `[limits]`, checked.
     pub limits: LimitsSection,
+    /// Alert rules, checked.
+    pub alerts: Vec<Rule>,
 }
 
 impl NodeConfig {
@@ -239,7 +366,22 @@ impl NodeConfig {
                 ),
             });
         }
+        let alerts = self
+            .alerts
+            .iter()
+            .map(AlertSection::validate)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut names = std::collections::BTreeSet::new();
+        for r in &alerts {
+            if !names.insert(r.name.as_str()) {
+                return Err(ConfigError::Invalid {
+                    key: "alerts",
+                    why: format!("two rules are named {:?}", r.name),
+                });
+            }
+        }
         Ok(Settings {
+            alerts,
             listen: addrs("listen", &self.listen)?,
             bootstrap: addrs("bootstrap", &self.bootstrap)?,
             api,

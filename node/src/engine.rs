@@ -7,7 +7,7 @@
 //! are drained: a transmit becomes a gossipsub publish or a sync request,
 //! an event becomes a disconnection, a gate update or a log line.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
@@ -21,11 +21,13 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 use trustmesh_protocol::{
-    Destination, Event, JoinOutcome, JoinRequest, JoinResponse, Message, Millis, NetworkId, Node,
-    Statement, TeamId, TeamKey, Transmit, Verdict,
+    Advisory, Destination, DocId, DocKind, Event, JoinOutcome, JoinRequest, JoinResponse, Message,
+    Millis, NetworkId, Node, Statement, TeamId, TeamKey, Transmit, Verdict,
 };
 
+use crate::alerts::{self, AlertStats, Alerts, Candidate};
 use crate::config::Settings;
+use crate::metrics::{Histogram, LATENCY_BUCKETS};
 use crate::net::{
     self, Behaviour, BehaviourEvent, Frame, PeerRecord, SyncRequest, SyncResponse, peer_id, team_of,
 };
@@ -132,6 +134,33 @@ pub struct Engine {
     /// Called after every drain with the listen addresses, so the node can
     /// publish them (node.json).
     on_listen: Option<ListenHook>,
+    /// Receive time minus stated time of changes arriving by gossip.
+    gossip_latency: Histogram,
+    /// When an anti-entropy round last finished.
+    last_round: Option<Instant>,
+    /// What arrived in the last sampling window (catch-up progress).
+    progress: Progress,
+    sample: (Instant, Progress),
+    /// The alert dispatcher, when rules are configured.
+    alerts: Option<Alerts>,
+    /// Advisories changed since they were last offered to the dispatcher.
+    alerts_dirty: BTreeSet<DocId>,
+}
+
+/// Seconds between progress samples.
+const PROGRESS_WINDOW: Duration = Duration::from_secs(10);
+
+/// What arrived over a window: the catch-up progress `status` shows.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Progress {
+    /// The window's length in seconds.
+    pub window_secs: u64,
+    /// New changes stored.
+    pub changes: u64,
+    /// New statements stored.
+    pub statements: u64,
+    /// New documents.
+    pub documents: u64,
 }
 
 impl Engine {
@@ -169,7 +198,14 @@ impl Engine {
             last_exchange: Instant::now(),
             stats: NetStats::default(),
             on_listen: None,
+            gossip_latency: Histogram::new(&LATENCY_BUCKETS),
+            last_round: None,
+            progress: Progress::default(),
+            sample: (Instant::now(), Progress::default()),
+            alerts: None,
+            alerts_dirty: BTreeSet::new(),
         };
+        engine.sample.1.documents = engine.node.documents().docs().count() as u64;
         engine.refresh_gates();
         Ok(engine)
     }
@@ -177,6 +213,44 @@ impl Engine {
     /// Calls `f` with the listen addresses whenever they change.
     pub fn on_listen(&mut self, f: impl FnMut(&[Multiaddr]) + Send + 'static) {
         self.on_listen = Some(Box::new(f));
+    }
+
+    /// Hands advisories to `alerts` from now on, every one at once first,
+    /// so alerts missed while the node was down go out.
+    pub fn set_alerts(&mut self, alerts: Alerts) {
+        self.alerts_dirty = self
+            .node
+            .documents()
+            .docs()
+            .filter(|(_, r)| r.kind() == DocKind::Advisory)
+            .map(|(d, _)| *d)
+            .collect();
+        self.alerts = Some(alerts);
+    }
+
+    /// Alert delivery counters (zero when no rule is configured).
+    pub fn alert_stats(&self) -> AlertStats {
+        self.alerts.as_ref().map(Alerts::stats).unwrap_or_default()
+    }
+
+    /// The gossip latency histogram.
+    pub fn gossip_latency(&self) -> &Histogram {
+        &self.gossip_latency
+    }
+
+    /// How long ago an anti-entropy round last finished.
+    pub fn last_sync(&self) -> Option<Duration> {
+        self.last_round.map(|t| t.elapsed())
+    }
+
+    /// What arrived in the last sampling window.
+    pub fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    /// The sync interval configured.
+    pub fn sync_interval(&self) -> Duration {
+        self.settings.sync_interval
     }
 
     /// The replication core.
@@ -275,6 +349,7 @@ impl Engine {
                 () = &mut shutdown => break,
             }
             self.drain();
+            self.offer_alerts();
         }
         self.book.save();
         info!("engine stopped");
@@ -364,11 +439,81 @@ impl Engine {
                 }
             }
             Event::Disconnect(team) => self.drop_peer(peer_id(&team), "not a member"),
-            Event::DocumentChanged(doc) => debug!(%doc, "document changed"),
-            Event::RoundFinished { peer, round } => debug!(%peer, round, "round finished"),
+            Event::DocumentChanged(doc) => {
+                debug!(%doc, "document changed");
+                let advisory = self
+                    .node
+                    .documents()
+                    .doc_ref(&doc)
+                    .is_some_and(|r| r.kind() == DocKind::Advisory);
+                if advisory && self.alerts.is_some() {
+                    self.alerts_dirty.insert(doc);
+                }
+            }
+            Event::RoundFinished { peer, round } => {
+                self.last_round = Some(Instant::now());
+                debug!(%peer, round, "round finished");
+            }
             Event::StoreFailed(e) => warn!(error = %e, "store write failed"),
             _ => {}
         }
+    }
+
+    /// Offers changed advisories to the alert dispatcher while its queue has
+    /// room; the rest wait for the next turn of the loop.
+    fn offer_alerts(&mut self) {
+        let Some(alerts) = self.alerts.clone() else {
+            return;
+        };
+        while let Some(doc) = self.alerts_dirty.first().copied() {
+            let permit = match alerts.reserve() {
+                Ok(Some(p)) => p,
+                Ok(None) => return,
+                Err(e) => {
+                    warn!(error = %e, "alerts stop");
+                    self.alerts = None;
+                    self.alerts_dirty.clear();
+                    return;
+                }
+            };
+            self.alerts_dirty.remove(&doc);
+            if let Some(c) = self.alert_candidate(&doc) {
+                permit.send(c);
+            }
+        }
+    }
+
+    fn alert_candidate(&self, doc: &DocId) -> Option<Candidate> {
+        let docs = self.node.documents();
+        let r = docs.doc_ref(doc)?;
+        let advisory = match docs.get::<Advisory>(doc) {
+            Ok(Some(a)) => a,
+            Ok(None) => return None,
+            Err(e) => {
+                warn!(%doc, error = %e, "advisory unreadable; no alert");
+                return None;
+            }
+        };
+        let heads = docs.heads(doc);
+        let stated = heads
+            .iter()
+            .filter_map(|h| docs.change(doc, h).map(|c| c.timestamp()))
+            .max()
+            .unwrap_or(0);
+        let owner = r.owner();
+        Some(Candidate {
+            doc: *doc,
+            version: alerts::version_of(heads.iter().map(|h| h.as_bytes())),
+            stated,
+            owner,
+            owner_name: self
+                .node
+                .membership()
+                .standing(&owner)
+                .and_then(|s| s.profile.as_ref())
+                .map(|p| p.short_name.clone()),
+            advisory,
+        })
     }
 
     /// Tells the gates who the members are; blocks revoked keys for good.
@@ -623,8 +768,18 @@ impl Engine {
                 return MessageAcceptance::Reject;
             }
         };
-        match self.node.handle_message(now_ms(), team, message) {
-            Verdict::Accept => MessageAcceptance::Accept,
+        let stated: Vec<i64> = match &message {
+            Message::Changes(cs) => cs.iter().map(|c| c.timestamp()).collect(),
+            _ => vec![],
+        };
+        let now = now_ms();
+        match self.node.handle_message(now, team, message) {
+            Verdict::Accept => {
+                for t in stated {
+                    self.gossip_latency.observe(now as f64 / 1000.0 - t as f64);
+                }
+                MessageAcceptance::Accept
+            }
             Verdict::Ignore => MessageAcceptance::Ignore,
             Verdict::Reject(r) => {
                 self.penalize(from, r.name());
@@ -823,6 +978,23 @@ impl Engine {
     /// keep enough members connected, exchange addresses now and then.
     fn housekeeping(&mut self) {
         let now = Instant::now();
+        if now.duration_since(self.sample.0) >= PROGRESS_WINDOW {
+            let s = self.node.stats();
+            let current = Progress {
+                window_secs: now.duration_since(self.sample.0).as_secs(),
+                changes: s.changes_new,
+                statements: s.statements_new,
+                documents: self.node.documents().docs().count() as u64,
+            };
+            let before = self.sample.1;
+            self.progress = Progress {
+                window_secs: current.window_secs,
+                changes: current.changes.saturating_sub(before.changes),
+                statements: current.statements.saturating_sub(before.statements),
+                documents: current.documents.saturating_sub(before.documents),
+            };
+            self.sample = (now, current);
+        }
         let expired: Vec<PeerId> = self
             .bans
             .iter()

@@ -5,6 +5,7 @@
 //! `trustmesh-bootstrap`. The binary is `cli::main()` and nothing else, so
 //! tests can build the same program.
 
+pub mod alerts;
 pub mod api;
 pub mod cli;
 mod client;
@@ -14,6 +15,7 @@ mod demo;
 pub mod engine;
 pub mod export;
 mod gate;
+pub mod metrics;
 pub mod net;
 pub mod peers;
 mod run;

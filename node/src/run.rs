@@ -16,6 +16,7 @@ use serde_json::json;
 use tracing::info;
 use trustmesh_protocol::{ActorSuffix, Config, Node};
 
+use crate::alerts::Cursor;
 use crate::config::Settings;
 use crate::datadir::DataDir;
 use crate::engine::{self, Engine, now_ms};
@@ -130,7 +131,14 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
     if !api_addr.ip().is_loopback() {
         tracing::warn!(%api_addr, "the API listens beyond loopback; keep api.token secret");
     }
+    let rules = settings.alerts.clone();
     let mut engine = Engine::new(node, key.clone(), settings, book)?;
+    if !rules.is_empty() {
+        let cursor = Cursor::open(&Cursor::file(dir.path()), &rules, now_ms() as i64 / 1000)
+            .context("opening the alerts cursor")?;
+        info!(rules = rules.len(), "alerts on");
+        engine.set_alerts(crate::alerts::start(rules, cursor));
+    }
     let peer_id = engine.local_peer_id().to_string();
     let base = json!({
         "pid": std::process::id(),

@@ -99,6 +99,75 @@ pub fn status(e: &Engine) -> Value {
             "joins_refused": s.joins_refused,
         },
         "net": e.stats(),
+        "last_sync_secs": e.last_sync().map(|d| d.as_secs()),
+        "progress": e.progress(),
+        "alerts": e.alert_stats(),
+        "health": health(e),
+    })
+}
+
+/// Whether the node is doing its job, with the reasons when it is not,
+/// and a one-line summary such as "healthy: member, 6 peers (5 members),
+/// last sync 3 s ago, 0 store failures".
+pub fn health(e: &Engine) -> Value {
+    let node = e.node();
+    let peers = e.connections();
+    let open = peers.iter().filter(|p| p.open).count();
+    let others = node.membership().members().len().saturating_sub(1);
+    let store_failures = node.stats().store_failures;
+    let last_sync = e.last_sync().map(|d| d.as_secs());
+    // A few missed rounds are normal (fanout picks random members).
+    let stale_after = (e.sync_interval().as_secs() * 6).max(60);
+    let alerts = e.alert_stats();
+    let mut reasons = Vec::new();
+    if !node.is_member() {
+        reasons.push("not a member".to_owned());
+    }
+    if others > 0 && open == 0 {
+        reasons.push("no member peer connected".to_owned());
+    }
+    if store_failures > 0 {
+        reasons.push(format!("{store_failures} store failures"));
+    }
+    match last_sync {
+        Some(s) if others > 0 && s > stale_after => reasons.push(format!("last sync {s} s ago")),
+        None if others > 0 && e.uptime().as_secs() > stale_after => {
+            reasons.push("no sync round finished yet".to_owned());
+        }
+        _ => {}
+    }
+    if alerts.pending > 0 && alerts.failed > 0 {
+        reasons.push(format!(
+            "{} alert deliveries pending after failures",
+            alerts.pending
+        ));
+    }
+    let sync = last_sync.map_or_else(
+        || "no sync yet".to_owned(),
+        |s| format!("last sync {s} s ago"),
+    );
+    let mut summary = format!(
+        "{}: {}, {} peers ({} members), {sync}, {store_failures} store failures",
+        if reasons.is_empty() {
+            "healthy"
+        } else {
+            "degraded"
+        },
+        if node.is_member() {
+            "member"
+        } else {
+            "not a member"
+        },
+        peers.len(),
+        open,
+    );
+    if !reasons.is_empty() {
+        summary.push_str(&format!(" [{}]", reasons.join("; ")));
+    }
+    json!({
+        "state": if reasons.is_empty() { "healthy" } else { "degraded" },
+        "reasons": reasons,
+        "summary": summary,
     })
 }
 

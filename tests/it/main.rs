@@ -9,5 +9,6 @@ mod fuzz_corpus;
 mod kill;
 mod load;
 mod mesh;
+mod ops;
 mod real_stack;
 mod support;

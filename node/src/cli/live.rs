@@ -805,7 +805,28 @@ pub(super) fn peers(dir: &Path) -> Result<Report> {
 
 pub(super) fn status(dir: &Path) -> Result<Report> {
     let r = ApiClient::require(dir)?.get("/status")?;
-    let human = format!(
+    let mut human = format!(
+        "{}\n",
+        r["health"]["summary"].as_str().unwrap_or("health: unknown")
+    );
+    let p = &r["progress"];
+    let received = ["changes", "statements", "documents"].map(|k| p[k].as_u64().unwrap_or(0));
+    if received.iter().any(|n| *n > 0) {
+        human.push_str(&format!(
+            "  receiving: +{} changes, +{} statements, +{} documents in the last {} s\n",
+            received[0], received[1], received[2], p["window_secs"]
+        ));
+    }
+    if r["alerts"]["rules"].as_u64().unwrap_or(0) > 0 {
+        human.push_str(&format!(
+            "  alerts: {} rules, {} delivered, {} failed attempts, {} pending\n",
+            r["alerts"]["rules"],
+            r["alerts"]["delivered"],
+            r["alerts"]["failed"],
+            r["alerts"]["pending"]
+        ));
+    }
+    human += &format!(
         "node {} in network \"{}\" ({})\n  {}; {} member(s); {} statement(s); {} document(s)\n  peers: {} connected, {} with member protocols; up {} s\n  listening: {}\n  sync: {} rounds, {} changes received, {} rejected\n",
         r["team_id"].as_str().map_or("?", |s| &s[..8.min(s.len())]),
         r["network"].as_str().unwrap_or("?"),

@@ -1,0 +1,293 @@
+//! Prometheus metrics: the text exposition format (version 0.0.4), written
+//! by hand, and the one histogram the engine keeps.
+//!
+//! `GET /metrics` on the API listener renders [`render`] on the engine, so
+//! every value comes from one consistent state. The writer is small on
+//! purpose: counters, gauges, labelled counters and histograms are all the
+//! node needs, and a client library would bring far more.
+
+use std::fmt::Write as _;
+
+use crate::engine::Engine;
+
+/// The content type of the text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Upper bounds (seconds) of the gossip latency buckets.
+pub const LATENCY_BUCKETS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0, 600.0, 3600.0];
+
+/// A cumulative histogram over fixed buckets.
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    /// Observations per bucket (not cumulative; summed when rendered).
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    /// An empty histogram with these upper bounds (ascending).
+    pub fn new(bounds: &'static [f64]) -> Self {
+        assert!(
+            bounds.windows(2).all(|w| w[0] < w[1]),
+            "histogram bounds must ascend"
+        );
+        Self {
+            bounds,
+            counts: vec![0; bounds.len()],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    /// Records one value; negative and NaN values count as 0.
+    pub fn observe(&mut self, v: f64) {
+        let v = if v.is_nan() { 0.0 } else { v.max(0.0) };
+        if let Some(i) = self.bounds.iter().position(|b| v <= *b) {
+            self.counts[i] += 1;
+        }
+        self.sum += v;
+        self.count += 1;
+    }
+
+    /// How many values were recorded.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+/// A text exposition being written.
+#[derive(Debug, Default)]
+pub struct Text {
+    out: String,
+}
+
+/// Escapes a label value (backslash, double quote, line feed).
+fn escape_label(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// Escapes HELP text (backslash, line feed).
+fn escape_help(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// Formats a float as Prometheus reads it.
+fn float(v: f64) -> String {
+    if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        format!("{v}")
+    }
+}
+
+impl Text {
+    fn header(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.out, "# HELP {name} {}", escape_help(help));
+        let _ = writeln!(self.out, "# TYPE {name} {kind}");
+    }
+
+    /// A counter (`name` should end in `_total`).
+    pub fn counter(&mut self, name: &str, help: &str, v: u64) {
+        self.header(name, "counter", help);
+        let _ = writeln!(self.out, "{name} {v}");
+    }
+
+    /// A gauge.
+    pub fn gauge(&mut self, name: &str, help: &str, v: u64) {
+        self.header(name, "gauge", help);
+        let _ = writeln!(self.out, "{name} {v}");
+    }
+
+    /// A counter with one label; an empty `values` still declares the metric.
+    pub fn labelled<'a>(
+        &mut self,
+        name: &str,
+        help: &str,
+        label: &str,
+        values: impl IntoIterator<Item = (&'a str, u64)>,
+    ) {
+        self.header(name, "counter", help);
+        for (l, v) in values {
+            let _ = writeln!(self.out, "{name}{{{label}=\"{}\"}} {v}", escape_label(l));
+        }
+    }
+
+    /// A histogram.
+    pub fn histogram(&mut self, name: &str, help: &str, h: &Histogram) {
+        self.header(name, "histogram", help);
+        let mut cumulative = 0;
+        for (b, c) in h.bounds.iter().zip(&h.counts) {
+            cumulative += c;
+            let _ = writeln!(
+                self.out,
+                "{name}_bucket{{le=\"{}\"}} {cumulative}",
+                float(*b)
+            );
+        }
+        let _ = writeln!(self.out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
+        let _ = writeln!(self.out, "{name}_sum {}", float(h.sum));
+        let _ = writeln!(self.out, "{name}_count {}", h.count);
+    }
+
+    /// The finished text.
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// Every metric of a running node.
+pub fn render(e: &Engine) -> String {
+    let node = e.node();
+    let s = node.stats();
+    let n = e.stats();
+    let peers = e.connections();
+    let mut t = Text::default();
+    t.gauge(
+        "trustmesh_peers_connected",
+        "Connected peers.",
+        peers.len() as u64,
+    );
+    t.gauge(
+        "trustmesh_peers_members",
+        "Connected peers the member protocols run with.",
+        peers.iter().filter(|p| p.open).count() as u64,
+    );
+    t.gauge(
+        "trustmesh_members",
+        "Members in this node's view.",
+        node.membership().members().len() as u64,
+    );
+    t.gauge(
+        "trustmesh_member",
+        "1 when this node is a member in its own view.",
+        u64::from(node.is_member()),
+    );
+    t.gauge(
+        "trustmesh_documents",
+        "Documents held.",
+        node.documents().docs().count() as u64,
+    );
+    t.gauge(
+        "trustmesh_statements",
+        "Statements held.",
+        node.statements().len() as u64,
+    );
+    t.gauge(
+        "trustmesh_uptime_seconds",
+        "Seconds since the engine started.",
+        e.uptime().as_secs(),
+    );
+    t.counter(
+        "trustmesh_changes_applied_total",
+        "New changes stored.",
+        s.changes_new,
+    );
+    t.counter(
+        "trustmesh_changes_duplicate_total",
+        "Changes received that were already stored.",
+        s.changes_duplicate,
+    );
+    t.counter(
+        "trustmesh_statements_new_total",
+        "New statements stored.",
+        s.statements_new,
+    );
+    t.labelled(
+        "trustmesh_rejected_total",
+        "Messages the core refused, by reason.",
+        "reason",
+        s.rejected.iter().map(|(k, v)| (*k, *v)),
+    );
+    t.labelled(
+        "trustmesh_invalid_total",
+        "Messages that did not decode or verify (the sender was banned), by reason.",
+        "reason",
+        n.invalid.iter().map(|(k, v)| (k.as_str(), *v)),
+    );
+    t.counter(
+        "trustmesh_store_failures_total",
+        "Store writes that failed.",
+        s.store_failures,
+    );
+    t.counter(
+        "trustmesh_sync_rounds_total",
+        "Anti-entropy rounds finished.",
+        s.rounds_finished,
+    );
+    t.counter(
+        "trustmesh_sync_requests_in_total",
+        "Sync requests received.",
+        n.sync_in,
+    );
+    t.counter(
+        "trustmesh_sync_requests_out_total",
+        "Sync requests sent.",
+        n.sync_out,
+    );
+    t.counter(
+        "trustmesh_bytes_in_total",
+        "Bytes of core messages received (gossip and sync).",
+        n.bytes_in,
+    );
+    t.counter(
+        "trustmesh_bytes_out_total",
+        "Bytes of core messages sent (gossip and sync).",
+        n.bytes_out,
+    );
+    t.counter(
+        "trustmesh_gossip_in_total",
+        "Gossip messages received.",
+        n.gossip_in,
+    );
+    t.counter(
+        "trustmesh_gossip_out_total",
+        "Gossip messages published.",
+        n.gossip_out,
+    );
+    t.counter(
+        "trustmesh_bans_total",
+        "Peers banned for invalid data.",
+        n.bans,
+    );
+    t.counter(
+        "trustmesh_rate_limited_total",
+        "Requests and gossip refused for exceeding a peer's rate.",
+        n.rate_limited,
+    );
+    let a = e.alert_stats();
+    t.counter(
+        "trustmesh_alerts_delivered_total",
+        "Alert deliveries that succeeded.",
+        a.delivered,
+    );
+    t.counter(
+        "trustmesh_alerts_failed_total",
+        "Alert delivery attempts that failed.",
+        a.failed,
+    );
+    t.gauge(
+        "trustmesh_alerts_pending",
+        "Alert deliveries waiting, running or parked for a retry.",
+        a.pending,
+    );
+    t.histogram(
+        "trustmesh_gossip_latency_seconds",
+        "Receive time minus the change's stated time, for changes arriving by gossip.",
+        e.gossip_latency(),
+    );
+    t.finish()
+}
+
+#[cfg(test)]
+mod tests;
