@@ -600,7 +600,7 @@ pub fn advisories_html(list_v: &Value, members: &Value, f: &WebFilter) -> String
         let cves: Vec<String> = list(&a["cves"]).map(|c| escape(text(c))).collect();
         let _ = write!(
             out,
-            r#"<tr><td>{}</td><td class="mono">{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="mono">{}</td><td>{}</td></tr>"#,
+            r#"<tr><td>{}</td><td class="mono nowrap">{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="mono nowrap">{}</td><td>{}</td></tr>"#,
             a["updated"].as_u64().map(date).unwrap_or_default(),
             escape(id),
             escape(&href),

@@ -12,3 +12,4 @@ mod mesh;
 mod ops;
 mod real_stack;
 mod support;
+mod web;
