@@ -51,3 +51,45 @@ fn bad_files_and_values_are_clear_errors() {
         .expect_err("zero interval");
     assert!(err.to_string().contains("sync.interval_ms"), "{err}");
 }
+
+#[test]
+fn the_example_config_is_valid() {
+    let example = include_str!("../../dist/config.example.toml");
+    let config: NodeConfig = toml::from_str(example).expect("the example parses");
+    let s = config.validate().expect("the example is valid");
+    assert_eq!(s.api.to_string(), "127.0.0.1:7701");
+    assert_eq!(s.alerts.len(), 1);
+    assert_eq!(s.alerts[0].min_severity, Some(Severity::High));
+    // The commented-out webhook rule is valid too.
+    let uncommented: String = example
+        .lines()
+        .map(|l| {
+            l.strip_prefix("# ")
+                .filter(|r| {
+                    r.starts_with("[[")
+                        || r.split_once(" = ").is_some_and(|(k, _)| {
+                            k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        })
+                })
+                .unwrap_or(l)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config: NodeConfig = toml::from_str(&uncommented).expect("uncommented parses");
+    let s = config.validate().expect("uncommented is valid");
+    assert_eq!(s.alerts.len(), 2);
+    assert!(matches!(&s.alerts[1].action, Action::Webhook(u) if u.starts_with("http://127.0.0.1")));
+}
+
+#[test]
+fn alert_rules_need_distinct_names() {
+    let text = "[[alerts]]\nname = \"a\"\ncommand = [\"true\"]\n[[alerts]]\nname = \"a\"\nwebhook = \"http://h/\"\n";
+    let err = toml::from_str::<NodeConfig>(text)
+        .expect("parses")
+        .validate()
+        .expect_err("duplicate");
+    assert!(
+        err.to_string().contains("two rules are named \"a\""),
+        "{err}"
+    );
+}
