@@ -121,6 +121,12 @@ impl ScenarioReport {
 pub fn render_markdown(reports: &[ScenarioReport]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# trustmesh simulation report\n");
+    let _ = writeln!(
+        s,
+        "*conv.*: per published item, the time until every node that should hold it does \
+         (a node that is down counts once it is back). *delivery*: per (node, item), the time \
+         from publication to arrival.\n"
+    );
     let real = |m: &RunMetrics| m.label.starts_with("real");
     if reports.iter().flat_map(|r| &r.runs).any(real) {
         let _ = writeln!(s, "{}\n", crate::real::NOTE);
@@ -151,14 +157,18 @@ fn render_scenarios(mut s: String, reports: &[ScenarioReport]) -> String {
         }
         let _ = writeln!(
             s,
-            "| run | nodes | items | conv. p50 | p90 | p99 | max | unconverged | bytes/node | msgs/node | wall | peak RSS | checks |"
+            "| run | nodes | items | conv. p50 | p90 | p99 | max | delivery p50 | p90 | p99 | unconverged | bytes/node | msgs/node | wall | peak RSS | checks |"
         );
-        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(
+            s,
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        );
         for m in &r.runs {
             let p: Percentiles = m.convergence();
+            let d = Percentiles::of(&m.delays_ms);
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {} |",
                 m.label,
                 m.nodes,
                 m.items,
@@ -166,6 +176,9 @@ fn render_scenarios(mut s: String, reports: &[ScenarioReport]) -> String {
                 secs(p.p90),
                 secs(p.p99),
                 secs(p.max),
+                secs(d.p50),
+                secs(d.p90),
+                secs(d.p99),
                 m.unconverged,
                 bytes(m.mean_bytes()),
                 m.mean_messages(),
