@@ -18,7 +18,10 @@
 //! target_peers = 8              # members to stay connected to
 //! max_connections = 256         # established connections in all
 //! max_connections_per_peer = 3
+//! max_concurrent_requests = 16  # sync requests in flight per connection
 //! max_message_bytes = 8388608   # largest request or gossip message
+//! # Buffered requests of one peer stay under max_connections_per_peer x
+//! # max_concurrent_requests x max_message_bytes (384 MiB with these).
 //! requests_per_second = 200     # per peer, sync requests and gossip
 //! request_burst = 1000
 //! ban_secs = 600                # how long a peer that sent invalid data is blocked
@@ -104,6 +107,10 @@ pub struct LimitsSection {
     pub max_connections: u32,
     /// Established connections to one peer.
     pub max_connections_per_peer: u32,
+    /// Sync requests one connection may have in flight: with the two
+    /// settings around it, this bounds the memory one peer can make the
+    /// node hold for its requests.
+    pub max_concurrent_requests: usize,
     /// Largest request, response or gossip message.
     pub max_message_bytes: usize,
     /// Sustained requests and gossip messages per second from one peer.
@@ -122,6 +129,7 @@ impl Default for LimitsSection {
             target_peers: 8,
             max_connections: 256,
             max_connections_per_peer: 3,
+            max_concurrent_requests: 16,
             max_message_bytes: trustmesh_protocol::MAX_MESSAGE_BYTES,
             requests_per_second: 200,
             request_burst: 1000,
@@ -352,6 +360,10 @@ impl NodeConfig {
         positive(
             "limits.max_connections_per_peer",
             l.max_connections_per_peer.into(),
+        )?;
+        positive(
+            "limits.max_concurrent_requests",
+            l.max_concurrent_requests as u64,
         )?;
         positive("limits.requests_per_second", l.requests_per_second.into())?;
         positive("limits.request_burst", l.request_burst.into())?;

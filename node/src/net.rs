@@ -181,7 +181,7 @@ pub fn swarm(
                 )?;
                 let rr_config = request_response::Config::default()
                     .with_request_timeout(Duration::from_secs(30))
-                    .with_max_concurrent_streams(256);
+                    .with_max_concurrent_streams(limits.max_concurrent_requests);
                 // The limits leave room for the CBOR framing around a core
                 // message of `max_bytes`.
                 let sync = request_response::Behaviour::with_codec(

@@ -349,12 +349,13 @@ fn doc_meta(e: &Engine, doc: &DocId) -> Value {
         .collect();
     authors.sort();
     authors.dedup();
-    let (applied, held) = docs.counts(doc);
+    let (stored, applied) = docs.counts(doc);
     json!({
         "doc": doc,
         "heads": docs.heads(doc),
         "changes_applied": applied,
-        "changes_held": held,
+        // Stored but not applied: waiting for dependencies, or kept aside.
+        "changes_held": stored - applied,
         "signed_by": authors,
     })
 }

@@ -163,6 +163,8 @@ fn sponsors_admit_a_team_that_joins_and_publishes() {
     w.wait("BB", &["advisory", "list"], |v| has_advisory(v, "DD-1"));
     let shown = w.ok(Some("BB"), &["advisory", "show", "DD/DD-1"]);
     assert_eq!(shown["advisory"]["tlp"], "green");
+    assert_eq!(shown["meta"]["changes_applied"], 1, "{shown:#}");
+    assert_eq!(shown["meta"]["changes_held"], 0, "{shown:#}");
 }
 
 #[test]
