@@ -128,7 +128,8 @@ pub fn stix_time(secs: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.000Z")
 }
 
-fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
+/// Unix seconds as UTC (year, month, day, hour, minute, second).
+pub(crate) fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
     // Bounded above, so the cast cannot wrap.
     let secs = secs.min(MAX_SECS) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));

@@ -362,15 +362,7 @@ fn doc_meta(e: &Engine, doc: &DocId) -> Value {
 
 /// One advisory, in full, with who signed its changes.
 pub fn advisory(e: &Engine, owner: &str, id: &str) -> ApiResult {
-    let owner = resolve_team(e.node().membership(), owner)?;
-    let r = DocRef::advisory(owner, id).map_err(ApiError::bad)?;
-    let doc = r.id();
-    let a = e
-        .node()
-        .documents()
-        .get::<Advisory>(&doc)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found(format!("no advisory {id} by {}", owner.short())))?;
+    let (owner, doc, a) = read_advisory(e, owner, id)?;
     Ok(json!({
         "owner": owner,
         "owner_name": short_name(e.node().membership(), &owner),

@@ -9,38 +9,14 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::Workspace;
+use crate::support::{Workspace, npm_ci, run};
 
 /// The stix2-validator release the test pins.
 const STIX2_VALIDATOR: &str = "stix2-validator==3.3.2";
 
-fn run(cmd: &mut Command, what: &str) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// tests/js-csaf with its node_modules installed from the lock file.
 fn csaf_validator() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("js-csaf");
-    let lib = dir.join("node_modules/@secvisogram/csaf-validator-lib/package.json");
-    if !lib.exists() {
-        run(
-            Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&dir),
-            "npm ci in tests/js-csaf",
-        );
-    }
-    dir
+    npm_ci("js-csaf", "@secvisogram/csaf-validator-lib")
 }
 
 /// The stix2_validator script of the test's venv, installed if missing.

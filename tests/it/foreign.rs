@@ -5,36 +5,15 @@
 //! The test installs the pinned npm packages of `tests/js/` (`npm ci`) the
 //! first time; it needs Node.js and npm (`./x test` installs them).
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::Workspace;
-
-fn js_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("js")
-}
-
-fn install_js() {
-    if js_dir().join("node_modules/libp2p").exists() {
-        return;
-    }
-    let out = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(js_dir())
-        .output()
-        .expect("npm runs (install Node.js and npm)");
-    assert!(
-        out.status.success(),
-        "npm ci failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::support::{Workspace, npm_ci};
 
 #[test]
 fn a_js_libp2p_peer_gets_identify_and_ping_and_nothing_else() {
-    install_js();
+    let js = npm_ci("js", "libp2p");
     let w = Workspace::new();
     w.init("AA", "AA");
     w.init("BB", "BB");
@@ -56,10 +35,10 @@ fn a_js_libp2p_peer_gets_identify_and_ping_and_nothing_else() {
     let before = w.ok(Some("AA"), &["status"]);
 
     let out = Command::new("node")
-        .arg(js_dir().join("foreign-peer.mjs"))
+        .arg(js.join("foreign-peer.mjs"))
         .arg(&a.addr)
         .arg("3000")
-        .current_dir(js_dir())
+        .current_dir(&js)
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

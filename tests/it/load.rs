@@ -6,7 +6,8 @@
 //! `TRUSTMESH_LOAD_SECS` (default 10) set the load; the figures are printed
 //! (`cargo test -p trustmesh-tests --test it load -- --nocapture`).
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -59,18 +60,25 @@ fn a_steady_stream_of_changes_converges_with_bounded_memory() {
 
     // DD's member key pushes the load into AA over the sync protocol.
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_trustmesh-attacker"))
+    // It prints its report once the load is answered and then serves on,
+    // like the member it is, until the test is done with it.
+    let mut generator = Command::new(env!("CARGO_BIN_EXE_trustmesh-attacker"))
         .arg(w.path("DD"))
         .arg(&a.addr)
         .args(["load", &rate.to_string(), &secs.to_string()])
-        .output()
+        .stdout(Stdio::piped())
+        .spawn()
         .expect("the load generator runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mut line = String::new();
+    BufReader::new(generator.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("the generator reports");
+    let _serving = Running {
+        child: generator,
+        addr: String::new(),
+    };
+    let report: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("the generator's report {line:?}: {e}"));
     let sent = report["changes_sent"].as_u64().unwrap_or(0);
     assert!(
         sent >= rate * secs * 9 / 10,

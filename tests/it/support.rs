@@ -254,6 +254,41 @@ impl Workspace {
     }
 }
 
+/// Runs `cmd`; panics with its output unless it succeeds.
+pub fn run(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `tests/<dir>` with its npm packages installed from its lock file
+/// (`npm ci`, the first time: when `node_modules/<package>` is missing).
+pub fn npm_ci(dir: &str, package: &str) -> PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    if !path
+        .join("node_modules")
+        .join(package)
+        .join("package.json")
+        .exists()
+    {
+        run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&path),
+            &format!("npm ci in tests/{dir} (needs Node.js and npm)"),
+        );
+    }
+    path
+}
+
 /// Whether an advisory list holds `id`.
 pub fn has_advisory(v: &Value, id: &str) -> bool {
     v["advisories"]

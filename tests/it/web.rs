@@ -10,23 +10,9 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::Workspace;
+use crate::support::{Workspace, npm_ci, run};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn run(cmd: &mut Command, what: &str) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// tests/js-web with playwright-core installed from the lock file, and
 /// Chromium installed.
@@ -39,19 +25,7 @@ fn browser_driver() -> PathBuf {
             "apt-get install chromium",
         );
     }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("js-web");
-    if !dir
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
-        run(
-            Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&dir),
-            "npm ci in tests/js-web",
-        );
-    }
-    dir
+    npm_ci("js-web", "playwright-core")
 }
 
 /// Where the screenshots go: beside the build, so they outlive the test.

@@ -20,9 +20,10 @@
 //! | `oversized BYTES` | one request of `BYTES` bytes |
 //! | `flood COUNT` | `COUNT` requests as fast as the connection takes them |
 //! | `restricted` | nothing bad: it runs anti-entropy like a node and reports what it received |
-//! | `load RATE SECS` | valid changes, `RATE` a second for `SECS` seconds, in batches |
+//! | `load RATE SECS` | valid changes, `RATE` a second for `SECS` seconds, in batches; it runs anti-entropy like a node, prints its report once the load is answered and serves on until killed |
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
@@ -228,6 +229,36 @@ fn payloads(
     }
 }
 
+/// The one JSON line the attacker prints.
+#[allow(clippy::too_many_arguments)]
+fn report(
+    attack: &str,
+    connected: bool,
+    changes_sent: usize,
+    load_started: Option<Instant>,
+    sent: usize,
+    (acks, busy, failures): (usize, usize, usize),
+    disconnected: bool,
+    messages_in: usize,
+    received: &BTreeSet<String>,
+    core: &Node<MemStore>,
+) -> serde_json::Value {
+    json!({
+        "attack": attack,
+        "connected": connected,
+        "changes_sent": changes_sent,
+        "load_secs": load_started.map(|t| t.elapsed().as_secs_f64()),
+        "sent": sent,
+        "acks": acks,
+        "busy": busy,
+        "failures": failures,
+        "disconnected": disconnected,
+        "messages_in": messages_in,
+        "received_docs": received,
+        "documents": core.documents().docs().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
+    })
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -261,6 +292,8 @@ async fn main() -> Result<()> {
     } else {
         vec![]
     };
+    // The core queued a push of each; the load is sent at its own pace.
+    while core.poll_transmit().is_some() {}
     let keypair = identity::Keypair::ed25519_from_bytes(key.secret_bytes())?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -295,23 +328,48 @@ async fn main() -> Result<()> {
     let started = Instant::now();
     let run_for = match attack.as_str() {
         "restricted" => Duration::from_secs(6),
-        "load" => Duration::from_secs(load_secs + 30),
+        "load" => Duration::from_secs(load_secs + 600),
         _ => Duration::from_secs(20),
     };
     let mut sent = sent;
     let mut changes_sent = 0usize;
     let mut load_started: Option<Instant> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    // These two run anti-entropy like a node: the load generator so that
+    // pushes the target dropped (at capacity) are pulled again, as from any
+    // member. Once its load is sent and answered, the generator prints its
+    // report and goes on serving, like the member it is, until killed.
+    let acts_as_node = attack == "restricted" || attack == "load";
+    let mut reported = false;
     loop {
-        let loading = load_started.is_some_and(|t| t.elapsed() < Duration::from_secs(load_secs));
-        let done = connected && acks + busy + failures >= sent && !loading;
-        let waits = attack == "restricted" || (attack == "load" && load_started.is_none());
-        if (done && !waits) || disconnected || started.elapsed() > run_for {
+        let loading = load_started.is_none_or(|t| t.elapsed() < Duration::from_secs(load_secs));
+        let answered = connected && acks + busy + failures >= sent;
+        if attack == "load" && answered && !loading && !reported {
+            println!(
+                "{}",
+                report(
+                    attack,
+                    connected,
+                    changes_sent,
+                    load_started,
+                    sent,
+                    (acks, busy, failures),
+                    disconnected,
+                    messages_in,
+                    &received,
+                    &core
+                )
+            );
+            std::io::stdout().flush()?;
+            reported = true;
+        }
+        let done = answered && attack != "restricted" && attack != "load";
+        if done || disconnected || started.elapsed() > run_for {
             break;
         }
         tokio::select! {
             _ = tick.tick() => {
-                if connected && attack == "restricted" {
+                if connected && acts_as_node {
                     core.handle_timeout(now_ms());
                 }
                 if connected && attack == "load" {
@@ -328,13 +386,12 @@ async fn main() -> Result<()> {
                             .sync
                             .send_request(&target_peer, SyncRequest::Core(Message::Changes(batch).encode()));
                     }
-                    while core.poll_transmit().is_some() {}
                 }
             }
             event = swarm.select_next_some() => match event {
                 SwarmEvent::ConnectionEstablished { peer_id: p, .. } if p == target_peer => {
                     connected = true;
-                    if attack == "restricted" {
+                    if acts_as_node {
                         core.peer_connected(now_ms(), target_team);
                     }
                     for r in queue.by_ref() {
@@ -373,7 +430,7 @@ async fn main() -> Result<()> {
             }
         }
         while let Some(t) = core.poll_transmit() {
-            if attack == "restricted" {
+            if acts_as_node {
                 swarm.behaviour_mut().sync.send_request(
                     &peer_id(&target_team),
                     SyncRequest::Core(t.message.encode()),
@@ -382,22 +439,22 @@ async fn main() -> Result<()> {
         }
         while core.poll_event().is_some() {}
     }
-    println!(
-        "{}",
-        json!({
-            "attack": attack,
-            "connected": connected,
-            "changes_sent": changes_sent,
-            "load_secs": load_started.map(|t| t.elapsed().as_secs_f64()),
-            "sent": sent,
-            "acks": acks,
-            "busy": busy,
-            "failures": failures,
-            "disconnected": disconnected,
-            "messages_in": messages_in,
-            "received_docs": received,
-            "documents": core.documents().docs().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
-        })
-    );
+    if !reported {
+        println!(
+            "{}",
+            report(
+                attack,
+                connected,
+                changes_sent,
+                load_started,
+                sent,
+                (acks, busy, failures),
+                disconnected,
+                messages_in,
+                &received,
+                &core
+            )
+        );
+    }
     Ok(())
 }
