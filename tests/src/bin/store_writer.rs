@@ -1,21 +1,25 @@
 //! A process that writes through the replication core into a RocksDB store
 //! and prints each change once the core acknowledged it, for the kill test.
 //!
-//! Usage: `trustmesh-store-writer DB COUNT`. Team key 1 founds a one-team
-//! network (adopted on first run); every iteration publishes an advisory or
-//! updates the tool registry (so one document grows long), and prints
-//! `acked <doc> <hash>` after the call returns, which is after the synced
-//! write.
+//! Usage: `trustmesh-store-writer DB COUNT [publish|sync]`. Team key 1
+//! founds a one-team network (adopted on first run); every iteration makes
+//! an advisory or a tool registry update (so one document grows long) and
+//! prints `acked <doc> <hash>` once the stored core returned, which is after
+//! the synced write. `publish` (the default) makes the change in the stored
+//! core, as a local edit; `sync` makes it in another core of the team in
+//! memory and hands it to the stored core as a peer's `Changes` message, the
+//! path a sync or gossip delivery takes.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use trustmesh_node::RocksStore;
 use trustmesh_protocol::{
     ActorSuffix, Advisory, AdvisoryCategory, AdvisoryStatus, Charter, CharterBody, Config, Founder,
-    Node, Policy, Profile, Severity, TeamKey, TeamKind, Tlp, Tool,
+    MemStore, Message, Node, Policy, Profile, Severity, SignedChange, Store, TeamKey, TeamKind,
+    Tlp, Tool, Verdict,
 };
 
 fn charter(key: &TeamKey) -> Result<Charter> {
@@ -44,12 +48,57 @@ fn charter(key: &TeamKey) -> Result<Charter> {
     Ok(Charter::seal(body, &sigs)?)
 }
 
+/// Change `i`: an advisory on even steps, a registry update on odd ones.
+fn make<S: Store>(node: &mut Node<S>, now: u64, i: u64) -> Result<Option<SignedChange>>
+where
+    S::Error: Send + Sync + 'static,
+{
+    if i.is_multiple_of(2) {
+        let advisory = Advisory {
+            id: format!("KILL-{now}-{i}"),
+            title: "Kill test".into(),
+            category: AdvisoryCategory::Alert,
+            tlp: Tlp::Clear,
+            audience: vec![],
+            co_authors: vec![],
+            severity: Severity::Low,
+            status: AdvisoryStatus::Final,
+            revisions: vec![],
+            cves: vec![],
+            products: vec![],
+            indicators: vec![],
+            summary: "written to be killed".into(),
+            body: String::new(),
+            references: vec![],
+            acknowledgements: vec![],
+        };
+        Ok(Some(node.publish_advisory(now + i, &advisory)?))
+    } else {
+        let tool = Tool {
+            name: "collector".into(),
+            version: format!("{now}.{i}"),
+            description: "Collects triage data.".into(),
+            homepage: String::new(),
+            download_url: String::new(),
+            sha256: String::new(),
+            license: "MIT".into(),
+            tags: vec![],
+            maintainer: "KILL".into(),
+        };
+        Ok(node.upsert_tool(now + i, &tool)?)
+    }
+}
+
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
-    let db = args
-        .next()
-        .context("usage: trustmesh-store-writer DB COUNT")?;
-    let count: u64 = args.next().context("missing COUNT")?.parse()?;
+    let usage = "usage: trustmesh-store-writer DB COUNT [publish|sync]";
+    let db = args.next().context(usage)?;
+    let count: u64 = args.next().context(usage)?.parse()?;
+    let sync = match args.next().as_deref() {
+        None | Some("publish") => false,
+        Some("sync") => true,
+        Some(other) => bail!("unknown mode {other:?}; {usage}"),
+    };
     let key = TeamKey::from_secret_bytes([1; 32]);
     let store = RocksStore::open(std::path::Path::new(&db))?;
     let charter = charter(&key)?;
@@ -61,47 +110,35 @@ fn main() -> Result<()> {
     suffix[8..12].copy_from_slice(&std::process::id().to_be_bytes());
     let (mut node, _) = Node::open(
         Config::default(),
-        key,
+        key.clone(),
+        ActorSuffix::from_bytes(suffix),
+        charter.clone(),
+        store,
+        now,
+    )?;
+    // In sync mode the changes come from another node of the team, in
+    // memory, and reach the stored core as a peer's message does.
+    suffix[12] = 1;
+    let (mut peer, _) = Node::open(
+        Config::default(),
+        key.clone(),
         ActorSuffix::from_bytes(suffix),
         charter,
-        store,
+        MemStore::default(),
         now,
     )?;
     let mut out = std::io::stdout().lock();
     for i in 0..count {
-        let change = if i % 2 == 0 {
-            let advisory = Advisory {
-                id: format!("KILL-{now}-{i}"),
-                title: "Kill test".into(),
-                category: AdvisoryCategory::Alert,
-                tlp: Tlp::Clear,
-                audience: vec![],
-                co_authors: vec![],
-                severity: Severity::Low,
-                status: AdvisoryStatus::Final,
-                revisions: vec![],
-                cves: vec![],
-                products: vec![],
-                indicators: vec![],
-                summary: "written to be killed".into(),
-                body: String::new(),
-                references: vec![],
-                acknowledgements: vec![],
+        let change = if sync {
+            let Some(c) = make(&mut peer, now, i)? else {
+                continue;
             };
-            Some(node.publish_advisory(now + i, &advisory)?)
+            match node.handle_message(now + i, key.id(), Message::Changes(vec![c.clone()])) {
+                Verdict::Accept => Some(c),
+                other => bail!("the stored core did not take the change: {other:?}"),
+            }
         } else {
-            let tool = Tool {
-                name: "collector".into(),
-                version: format!("{now}.{i}"),
-                description: "Collects triage data.".into(),
-                homepage: String::new(),
-                download_url: String::new(),
-                sha256: String::new(),
-                license: "MIT".into(),
-                tags: vec![],
-                maintainer: "KILL".into(),
-            };
-            node.upsert_tool(now + i, &tool)?
+            make(&mut node, now, i)?
         };
         if let Some(c) = change {
             writeln!(out, "acked {} {}", c.doc(), c.hash())?;
