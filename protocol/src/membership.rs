@@ -394,6 +394,21 @@ impl Membership {
             judge(id, i, m).is_none()
         });
 
+        // Each applicant's latest application (by stated time, then id),
+        // whose profile its standing shows: one pass, not one per team.
+        let mut latest: BTreeMap<TeamId, (u64, StatementId, &Application)> = BTreeMap::new();
+        for (id, a) in &applications {
+            let key = (a.created_at, *id, *a);
+            latest
+                .entry(a.applicant)
+                .and_modify(|l| {
+                    if (key.0, key.1) > (l.0, l.1) {
+                        *l = key;
+                    }
+                })
+                .or_insert(key);
+        }
+
         let mut named: BTreeSet<TeamId> = founders.clone();
         named.extend(applications.values().map(|a| a.applicant));
         named.extend(intros_of.keys().copied());
@@ -417,13 +432,7 @@ impl Membership {
                     .iter()
                     .find(|f| f.id == team)
                     .map(|f| f.profile.clone())
-                    .or_else(|| {
-                        applications
-                            .iter()
-                            .filter(|(_, a)| a.applicant == team)
-                            .max_by_key(|(id, a)| (a.created_at, **id))
-                            .map(|(_, a)| a.profile.clone())
-                    });
+                    .or_else(|| latest.get(&team).map(|(_, _, a)| a.profile.clone()));
                 let introductions = intros_of
                     .get(&team)
                     .into_iter()
@@ -449,7 +458,7 @@ impl Membership {
                     team,
                     status,
                     profile,
-                    applied: applications.values().any(|a| a.applicant == team),
+                    applied: latest.contains_key(&team),
                     introductions,
                     revocations,
                     policy,
