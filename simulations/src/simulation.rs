@@ -185,6 +185,32 @@ struct SimNode {
 }
 
 impl SimNode {
+    /// A node that has not started yet, with an empty store.
+    fn new(
+        key: TeamKey,
+        role: Role,
+        member_since: Option<Millis>,
+        join: Option<Vec<SignedStatement>>,
+    ) -> Self {
+        Self {
+            key,
+            role,
+            core: None,
+            store: MemStore::new(),
+            processes: 0,
+            epoch: 0,
+            links: BTreeSet::new(),
+            gossip: Gossip::default(),
+            banned: BTreeMap::new(),
+            tick_at: None,
+            member_since,
+            join,
+            bytes_out: 0,
+            messages_out: 0,
+            recent: VecDeque::new(),
+        }
+    }
+
     fn up(&self) -> bool {
         self.core.is_some()
     }
@@ -325,23 +351,7 @@ impl<'a> Simulation<'a> {
         };
         for (i, key) in keys.into_iter().enumerate() {
             sim.by_team.insert(key.id(), i);
-            sim.nodes.push(SimNode {
-                key,
-                role: roles[i],
-                core: None,
-                store: MemStore::new(),
-                processes: 0,
-                epoch: 0,
-                links: BTreeSet::new(),
-                gossip: Gossip::default(),
-                banned: BTreeMap::new(),
-                tick_at: None,
-                member_since: Some(0),
-                join: None,
-                bytes_out: 0,
-                messages_out: 0,
-                recent: VecDeque::new(),
-            });
+            sim.nodes.push(SimNode::new(key, roles[i], Some(0), None));
             sim.start(i);
         }
         sim.initial_links();
@@ -1187,23 +1197,8 @@ impl<'a> Simulation<'a> {
         let idx = self.net.add_node(region);
         debug_assert_eq!(idx, self.nodes.len());
         self.by_team.insert(key.id(), idx);
-        self.nodes.push(SimNode {
-            key,
-            role: Role::Honest,
-            core: None,
-            store: MemStore::new(),
-            processes: 0,
-            epoch: 0,
-            links: BTreeSet::new(),
-            gossip: Gossip::default(),
-            banned: BTreeMap::new(),
-            tick_at: None,
-            member_since: None,
-            join: Some(vec![]),
-            bytes_out: 0,
-            messages_out: 0,
-            recent: VecDeque::new(),
-        });
+        self.nodes
+            .push(SimNode::new(key, Role::Honest, None, Some(vec![])));
         idx
     }
 

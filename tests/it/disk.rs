@@ -9,9 +9,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use trustmesh_node::RocksStore;
-use trustmesh_protocol::{ActorSuffix, Config, Node, Store, TeamKey};
-
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -66,27 +63,8 @@ fn writer(db: &Path, count: &str) -> Output {
         .expect("the writer runs")
 }
 
-/// Opens the store and the core over it; returns the stored change hashes.
 fn reopen(db: &Path) -> BTreeSet<String> {
-    let store = RocksStore::open(db).expect("the store opens");
-    let loaded = store.load().expect("the store reads back");
-    let stored: BTreeSet<String> = loaded
-        .changes
-        .iter()
-        .map(|c| c.hash().to_string())
-        .collect();
-    let charter = store.charter().expect("readable").expect("adopted");
-    let (_, report) = Node::open(
-        Config::default(),
-        TeamKey::from_secret_bytes([1; 32]),
-        ActorSuffix::from_bytes([0xEE; 16]),
-        charter,
-        store,
-        0,
-    )
-    .expect("the core opens the store");
-    assert_eq!(report.bad_changes, 0, "{report:?}");
-    stored
+    crate::kill::reopen(db).0
 }
 
 #[test]

@@ -344,7 +344,10 @@ async fn main() -> Result<()> {
     loop {
         let loading = load_started.is_none_or(|t| t.elapsed() < Duration::from_secs(load_secs));
         let answered = connected && acks + busy + failures >= sent;
-        if attack == "load" && answered && !loading && !reported {
+        let done = answered && attack != "restricted" && attack != "load";
+        let finished = done || disconnected || started.elapsed() > run_for;
+        let load_answered = attack == "load" && answered && !loading;
+        if !reported && (finished || load_answered) {
             println!(
                 "{}",
                 report(
@@ -363,8 +366,7 @@ async fn main() -> Result<()> {
             std::io::stdout().flush()?;
             reported = true;
         }
-        let done = answered && attack != "restricted" && attack != "load";
-        if done || disconnected || started.elapsed() > run_for {
+        if finished {
             break;
         }
         tokio::select! {
@@ -438,23 +440,6 @@ async fn main() -> Result<()> {
             }
         }
         while core.poll_event().is_some() {}
-    }
-    if !reported {
-        println!(
-            "{}",
-            report(
-                attack,
-                connected,
-                changes_sent,
-                load_started,
-                sent,
-                (acks, busy, failures),
-                disconnected,
-                messages_in,
-                &received,
-                &core
-            )
-        );
     }
     Ok(())
 }
