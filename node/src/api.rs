@@ -1,344 +1,562 @@
-//! The local HTTP JSON API (DESIGN.md section 7).
+//! The local API's vocabulary: the body of every request and response,
+//! shared by the server (`http`), the CLI's client, the web page, the demo
+//! and the tests, so a renamed field breaks the build, not a script.
 //!
-//! Bound to loopback by default; every route but `/api/v1/openapi.json`
-//! needs `Authorization: Bearer <token>`, the token being the contents of
-//! `<data-dir>/api.token` (mode 0600). Handlers send a job to the engine
-//! ([`crate::engine::Client`]) and answer with its JSON.
+//! **API Boundary:** these types are the JSON the API speaks; the OpenAPI
+//! document (`http/openapi.json`) is checked against them in a test. A
+//! field added here is a field added to the API.
 
-use axum::Router;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use trustmesh_protocol::{Advisory, Contact, Tool};
+use std::collections::BTreeMap;
 
-use crate::engine::{Client, Engine};
-use crate::views::{self, AdvisoryFilter, ApiError, ApiResult};
+use serde::{Deserialize, Serialize};
+use trustmesh_bootstrap::TrustFile;
+use trustmesh_protocol::{
+    Advisory, AdvisoryCategory, AdvisoryStatus, ChangeHash, Contact, DocId, NetworkId, Policy,
+    Profile, Severity, StatementId, TeamId, Tlp, Tool,
+};
 
-/// The OpenAPI description of this API.
-pub const OPENAPI: &str = include_str!("api/openapi.json");
+pub use crate::alerts::AlertStats;
+pub use crate::engine::{NetStats, PeerView, Progress};
 
-/// What every handler needs.
-#[derive(Clone)]
-pub struct ApiState {
-    client: Client,
-    token: String,
+/// An error answer: `{"error": "..."}` with a 4xx or 5xx status.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: String,
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, axum::Json(json!({ "error": self.message }))).into_response()
+/// `GET /status`: the node's health and counters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    /// This team.
+    pub team_id: TeamId,
+    /// This node's libp2p PeerId.
+    pub peer_id: String,
+    /// The network id.
+    pub network_id: NetworkId,
+    /// The network's name.
+    pub network: String,
+    /// Whether this node is a member in its own view.
+    pub member: bool,
+    /// Members in this node's view.
+    pub members: usize,
+    /// Listen addresses.
+    pub listen: Vec<String>,
+    /// Peer counts.
+    pub peers: PeerCounts,
+    /// Statements held.
+    pub statements: usize,
+    /// Documents held.
+    pub documents: usize,
+    /// Digest of the replica (statements and documents), hex.
+    pub digest: String,
+    /// Seconds since the node started.
+    pub uptime_secs: u64,
+    /// The replication core's counters.
+    pub sync: SyncCounters,
+    /// The network counters.
+    pub net: NetStats,
+    /// Seconds since an anti-entropy round last finished.
+    pub last_sync_secs: Option<u64>,
+    /// What arrived in the last sampling window.
+    pub progress: Progress,
+    /// Alert delivery counters.
+    pub alerts: AlertStats,
+    /// Whether the node is doing its job.
+    pub health: Health,
+}
+
+/// Peer counts in [`Status`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct PeerCounts {
+    /// Connected peers.
+    pub connected: usize,
+    /// Connected peers the member protocols run with.
+    pub members: usize,
+    /// Members this node knows addresses of.
+    pub known_addresses: usize,
+}
+
+/// The replication core's counters in [`Status`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SyncCounters {
+    /// Rounds this node opened.
+    pub rounds_opened: u64,
+    /// Rounds that finished.
+    pub rounds_finished: u64,
+    /// Messages handled.
+    pub messages_in: u64,
+    /// Messages queued for sending.
+    pub messages_out: u64,
+    /// New statements stored.
+    pub statements_new: u64,
+    /// New changes stored.
+    pub changes_new: u64,
+    /// Changes received that were already stored.
+    pub changes_duplicate: u64,
+    /// Changes dropped because their author is not known as a member.
+    pub changes_unknown_author: u64,
+    /// Refused messages, by reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// Outgoing messages dropped because the queue was full.
+    pub transmits_dropped: u64,
+    /// Store writes that failed.
+    pub store_failures: u64,
+    /// Join requests answered with an admission.
+    pub joins_admitted: u64,
+    /// Join requests refused.
+    pub joins_refused: u64,
+}
+
+impl SyncCounters {
+    /// Refused messages of every reason.
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
     }
 }
 
-async fn run(
-    state: &ApiState,
-    f: impl FnOnce(&mut Engine) -> ApiResult + Send + 'static,
-) -> Result<axum::Json<Value>, ApiError> {
-    match state.client.call(f).await {
-        Ok(Ok(v)) => Ok(axum::Json(v)),
-        Ok(Err(e)) => Err(e),
-        Err(e) => Err(ApiError {
-            status: 503,
-            message: e.to_string(),
-        }),
-    }
+/// Healthy, or degraded with reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    /// Doing its job.
+    Healthy,
+    /// Something needs attention (see the reasons).
+    Degraded,
 }
 
-/// Compares without an early exit, so timing does not reveal the token.
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether the node is doing its job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    /// Healthy or degraded.
+    pub state: HealthState,
+    /// Why it is degraded (empty when healthy).
+    pub reasons: Vec<String>,
+    /// One line, such as "healthy: member, 6 peers (5 members), last sync
+    /// 3 s ago, 0 store failures".
+    pub summary: String,
 }
 
-async fn auth(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    req: Request,
-    next: Next,
-) -> Response {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !same(given.trim().as_bytes(), state.token.as_bytes()) {
-        return ApiError {
-            status: 401,
-            message: "missing or wrong API token (see <data-dir>/api.token)".into(),
+/// `GET /peers`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Peers {
+    /// Connected peers.
+    pub peers: Vec<PeerView>,
+    /// Members this node knows addresses of.
+    pub known_addresses: usize,
+}
+
+/// A team's standing, as the API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// A founder named in the charter, not revoked.
+    Founder,
+    /// Admitted through enough introductions.
+    Admitted,
+    /// Known but not admitted.
+    Pending,
+    /// Revoked.
+    Revoked,
+}
+
+impl MemberStatus {
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Founder => "founder",
+            Self::Admitted => "admitted",
+            Self::Pending => "pending",
+            Self::Revoked => "revoked",
         }
-        .into_response();
-    }
-    next.run(req).await
-}
-
-/// The router.
-pub fn router(client: Client, token: String) -> Router {
-    let state = ApiState { client, token };
-    let api = Router::new()
-        .route("/status", get(status))
-        .route("/members", get(members))
-        .route("/peers", get(peers))
-        .route("/advisories", get(advisories).post(publish))
-        .route("/advisories/import-csaf", post(import_csaf))
-        .route("/advisories/{owner}/{id}", get(advisory).put(update))
-        .route("/advisories/{owner}/{id}/csaf", get(advisory_csaf))
-        .route("/advisories/{owner}/{id}/stix", get(advisory_stix))
-        .route("/contacts", get(contacts).put(set_contact))
-        .route("/contacts/export", get(contacts_export))
-        .route("/contacts/{team}", get(contact))
-        .route("/tools", get(tools).post(add_tool))
-        .route("/tools/{name}", put(update_tool).delete(remove_tool))
-        .route("/sponsor", post(sponsor))
-        .route("/revoke", post(revoke))
-        .route("/import", post(import))
-        .route("/dial", post(dial))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth))
-        .route("/openapi.json", get(openapi));
-    // Prometheus scrapes /metrics by default; same token as the API.
-    let metrics = Router::new()
-        .route("/metrics", get(metrics_text))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
-    let web = crate::web::router(state.client.clone(), state.token.clone());
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(metrics)
-        .layer(axum::extract::DefaultBodyLimit::max(4 << 20))
-        .with_state(state)
-        .merge(web)
-}
-
-/// Prometheus metrics in the text exposition format.
-async fn metrics_text(State(s): State<ApiState>) -> Response {
-    match s.client.call(|e| crate::metrics::render(e)).await {
-        Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
-        Err(e) => ApiError {
-            status: 503,
-            message: e.to_string(),
-        }
-        .into_response(),
     }
 }
 
-async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+/// Why an introduction does not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntroductionIgnored {
+    /// The application it vouches for is not known here.
+    UnknownApplication,
+    /// It names another team's application.
+    ApplicationMismatch,
+    /// The sponsor was revoked and no revocation kept it.
+    SponsorRevoked,
+    /// The sponsor is not a member.
+    SponsorNotMember,
 }
 
-async fn status(State(s): State<ApiState>) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, |e| Ok(views::status(e))).await
+/// One introduction of a team.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IntroductionView {
+    /// The introduction statement.
+    pub id: StatementId,
+    /// Its sponsor.
+    pub sponsor: TeamId,
+    /// Why it does not count, if it does not.
+    pub ignored: Option<IntroductionIgnored>,
 }
 
-async fn members(State(s): State<ApiState>) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, |e| Ok(views::members(e))).await
+/// One revocation of a team.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevocationView {
+    /// The revocation statement.
+    pub id: StatementId,
+    /// Who signed it.
+    pub revoker: TeamId,
+    /// Why.
+    pub reason: String,
+    /// Whether it counts.
+    pub counted: bool,
 }
 
-async fn peers(State(s): State<ApiState>) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, |e| Ok(views::peers(e))).await
+/// Where one team stands and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberView {
+    /// The team.
+    pub team: TeamId,
+    /// Its status.
+    pub status: MemberStatus,
+    /// Whether it is a member now.
+    pub member: bool,
+    /// Its profile (the charter's, or its latest application's).
+    pub profile: Option<Profile>,
+    /// The profile's short name.
+    pub short_name: Option<String>,
+    /// The profile's name.
+    pub name: Option<String>,
+    /// The profile's country.
+    pub country: Option<String>,
+    /// Whether an application by it is known.
+    pub applied: bool,
+    /// Its introductions.
+    pub introductions: Vec<IntroductionView>,
+    /// Revocations of it.
+    pub revocations: Vec<RevocationView>,
+    /// The network's policy.
+    pub policy: Policy,
+    /// One line saying why it is or is not a member.
+    pub reason: String,
+    /// Sponsors whose introductions count.
+    pub sponsors: Vec<TeamId>,
+    /// Revokers whose revocations count.
+    pub revokers: Vec<TeamId>,
 }
 
-async fn advisories(
-    State(s): State<ApiState>,
-    Query(f): Query<AdvisoryFilter>,
-) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, move |e| views::advisories(e, &f)).await
+/// `GET /members` (and the offline `trustmesh members --json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Members {
+    /// The network id.
+    pub network_id: NetworkId,
+    /// The network's name.
+    pub network: String,
+    /// Introductions needed to join (k).
+    pub sponsors_required: u16,
+    /// Revocations needed to expel (r).
+    pub revocation_quorum: u16,
+    /// The members now.
+    pub members: Vec<TeamId>,
+    /// Every team known, with its standing.
+    pub standings: Vec<MemberView>,
 }
 
-async fn advisory(
-    State(s): State<ApiState>,
-    Path((owner, id)): Path<(String, String)>,
-) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, move |e| views::advisory(e, &owner, &id)).await
-}
-
-/// A JSON body, with a clear 400 when it does not parse.
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad(format!("invalid JSON body: {e}")))
-}
-
-async fn publish(
-    State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let a: Advisory = body(&bytes)?;
-    run(&s, move |e| views::publish_advisory(e, &a)).await
-}
-
-async fn update(
-    State(s): State<ApiState>,
-    Path((owner, id)): Path<(String, String)>,
-    bytes: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let a: Advisory = body(&bytes)?;
-    if a.id != id {
-        return Err(ApiError::bad(format!(
-            "the body's id {:?} differs from the path's {id:?}; an advisory's id never changes",
-            a.id
-        )));
+impl Members {
+    /// The short name of `team` when known, else its short id.
+    pub fn short_name(&self, team: &TeamId) -> String {
+        self.standings
+            .iter()
+            .find(|s| s.team == *team)
+            .and_then(|s| s.short_name.clone())
+            .unwrap_or_else(|| team.short())
     }
-    run(&s, move |e| views::update_advisory(e, &owner, &a)).await
 }
 
-async fn advisory_csaf(
-    State(s): State<ApiState>,
-    Path((owner, id)): Path<(String, String)>,
-) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, move |e| views::advisory_csaf(e, &owner, &id)).await
+/// The advisory list's filters (`GET /advisories?...`); every field is
+/// optional.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct AdvisoryQuery {
+    /// Category name, such as "alert".
+    pub category: Option<String>,
+    /// Lowest severity name.
+    pub severity: Option<String>,
+    /// TLP label, such as "CLEAR".
+    pub tlp: Option<String>,
+    /// Owner team (id, prefix or short name).
+    pub owner: Option<String>,
+    /// Status name.
+    pub status: Option<String>,
+    /// Text found in the id, title, summary, CVEs or body.
+    pub q: Option<String>,
 }
 
-async fn advisory_stix(
-    State(s): State<ApiState>,
-    Path((owner, id)): Path<(String, String)>,
-) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, move |e| views::advisory_stix(e, &owner, &id)).await
+/// One advisory in a list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdvisorySummary {
+    /// The document.
+    pub doc: DocId,
+    /// Its owner.
+    pub owner: TeamId,
+    /// The owner's short name.
+    pub owner_name: String,
+    /// The advisory id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Category.
+    pub category: AdvisoryCategory,
+    /// TLP label.
+    pub tlp: Tlp,
+    /// Severity.
+    pub severity: Severity,
+    /// Status.
+    pub status: AdvisoryStatus,
+    /// CVE ids.
+    pub cves: Vec<String>,
+    /// The latest revision's number.
+    pub revision: Option<String>,
+    /// The latest revision's date (Unix seconds).
+    pub updated: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
-struct IdQuery {
-    id: Option<String>,
+/// `GET /advisories`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Advisories {
+    /// Newest first.
+    pub advisories: Vec<AdvisorySummary>,
 }
 
-/// The body is the CSAF document itself, so files post as they are.
-async fn import_csaf(
-    State(s): State<ApiState>,
-    Query(q): Query<IdQuery>,
-    bytes: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let text = String::from_utf8(bytes.to_vec())
-        .map_err(|_| ApiError::bad("the CSAF document is not UTF-8"))?;
-    run(&s, move |e| views::import_csaf(e, &text, q.id.as_deref())).await
+/// Who wrote a document and how much of it applies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DocMeta {
+    /// The document.
+    pub doc: DocId,
+    /// Its heads.
+    pub heads: Vec<ChangeHash>,
+    /// Changes applied.
+    pub changes_applied: usize,
+    /// Changes stored but not applied (waiting for dependencies, or kept
+    /// aside).
+    pub changes_held: usize,
+    /// The teams whose changes are stored.
+    pub signed_by: Vec<TeamId>,
 }
 
-async fn contacts_export(State(s): State<ApiState>) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, |e| views::contacts_export(e)).await
+/// `GET /advisories/{owner}/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdvisoryDetail {
+    /// The owner.
+    pub owner: TeamId,
+    /// The owner's short name.
+    pub owner_name: String,
+    /// The advisory.
+    pub advisory: Advisory,
+    /// Its document's changes.
+    pub meta: DocMeta,
 }
 
-async fn contacts(State(s): State<ApiState>) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, |e| Ok(views::contacts(e))).await
+/// `POST /advisories` and `POST /advisories/import-csaf`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Published {
+    /// The new document.
+    pub doc: DocId,
+    /// The change that created it.
+    pub change: ChangeHash,
+    /// Its owner (this team).
+    pub owner: TeamId,
+    /// The advisory id.
+    pub id: String,
+    /// The advisory as imported (import only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisory: Option<Advisory>,
 }
 
-async fn contact(
-    State(s): State<ApiState>,
-    Path(team): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, move |e| views::contact(e, &team)).await
+/// `PUT /advisories/{owner}/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Updated {
+    /// The owner.
+    pub owner: TeamId,
+    /// The advisory id.
+    pub id: String,
+    /// Whether anything changed.
+    pub changed: bool,
+    /// The change made, if any.
+    pub change: Option<ChangeHash>,
 }
 
-async fn set_contact(
-    State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let c: Contact = body(&bytes)?;
-    run(&s, move |e| views::set_contact(e, &c)).await
+/// `?id=` of `POST /advisories/import-csaf`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct ImportCsafQuery {
+    /// The advisory id to use instead of the document's tracking id.
+    pub id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct TeamQuery {
-    team: Option<String>,
+/// One contact entry in `GET /contacts`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContactEntry {
+    /// The team.
+    pub team: TeamId,
+    /// Whether it is a member.
+    pub member: bool,
+    /// Its entry.
+    pub contact: Contact,
 }
 
-async fn tools(
-    State(s): State<ApiState>,
-    Query(q): Query<TeamQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, move |e| views::tools(e, q.team.as_deref())).await
+/// `GET /contacts`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Contacts {
+    /// Every entry held.
+    pub contacts: Vec<ContactEntry>,
 }
 
-async fn add_tool(
-    State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let t: Tool = body(&bytes)?;
-    run(&s, move |e| views::upsert_tool(e, &t, Some(false))).await
+/// `GET /contacts/{team}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContactDetail {
+    /// The team.
+    pub team: TeamId,
+    /// Its entry.
+    pub contact: Contact,
+    /// Its document's changes.
+    pub meta: DocMeta,
 }
 
-async fn update_tool(
-    State(s): State<ApiState>,
-    Path(name): Path<String>,
-    bytes: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let t: Tool = body(&bytes)?;
-    if t.name != name {
-        return Err(ApiError::bad("the body's name differs from the path's"));
-    }
-    run(&s, move |e| views::upsert_tool(e, &t, Some(true))).await
+/// `PUT /contacts`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Changed {
+    /// Whether anything changed.
+    pub changed: bool,
+    /// The change made, if any.
+    pub change: Option<ChangeHash>,
 }
 
-async fn remove_tool(
-    State(s): State<ApiState>,
-    Path(name): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    run(&s, move |e| views::remove_tool(e, &name)).await
+/// `?team=` of `GET /tools`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct TeamQuery {
+    /// A team (id, prefix or short name).
+    pub team: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct SponsorBody {
+/// One tool in `GET /tools`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolEntry {
+    /// The registry's team.
+    pub team: TeamId,
+    /// Its short name.
+    pub team_name: String,
+    /// The tool.
+    pub tool: Tool,
+}
+
+/// `GET /tools`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tools {
+    /// Every tool held.
+    pub tools: Vec<ToolEntry>,
+}
+
+/// `POST /tools` and `PUT /tools/{name}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolChanged {
+    /// The tool's name.
+    pub name: String,
+    /// Whether anything changed.
+    pub changed: bool,
+}
+
+/// `DELETE /tools/{name}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolRemoved {
+    /// The tool's name.
+    pub name: String,
+    /// Always true (an unknown tool is a 404).
+    pub removed: bool,
+}
+
+/// `POST /sponsor`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SponsorRequest {
     /// The application file's JSON text.
-    application: String,
+    pub application: String,
+    /// A note kept in the introduction.
     #[serde(default)]
-    note: String,
+    pub note: String,
 }
 
-async fn sponsor(
-    State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let b: SponsorBody = body(&bytes)?;
-    run(&s, move |e| views::sponsor(e, &b.application, &b.note)).await
+/// The answer to `POST /sponsor`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sponsored {
+    /// The introduction file, to give the applicant.
+    pub introduction: TrustFile,
+    /// The applicant.
+    pub applicant: TeamId,
+    /// Whether the applicant is a member now.
+    pub applicant_is_member: bool,
+    /// Whether this node's team is a member (else the introduction does
+    /// not count yet).
+    pub sponsor_is_member: bool,
 }
 
-#[derive(Debug, Deserialize)]
-struct RevokeBody {
-    team: String,
-    reason: String,
+/// `POST /revoke`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevokeRequest {
+    /// The team (id, prefix or short name).
+    pub team: String,
+    /// Why.
+    pub reason: String,
+    /// Keep nothing of the revoked team (no introductions, no documents).
     #[serde(default)]
-    keep_none: bool,
+    pub keep_none: bool,
 }
 
-async fn revoke(
-    State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let b: RevokeBody = body(&bytes)?;
-    run(&s, move |e| {
-        views::revoke(e, &b.team, &b.reason, b.keep_none)
-    })
-    .await
+/// The answer to `POST /revoke`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Revoked {
+    /// The revocation file.
+    pub revocation: TrustFile,
+    /// The team's status now.
+    pub status: Option<MemberStatus>,
+    /// Why, in one line.
+    pub reason: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct ImportBody {
+/// `POST /import`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportRequest {
     /// The files' JSON texts.
-    files: Vec<String>,
+    pub files: Vec<String>,
 }
 
-async fn import(
-    State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let b: ImportBody = body(&bytes)?;
-    run(&s, move |e| views::import(e, &b.files)).await
+/// The answer to `POST /import`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Imported {
+    /// New statements.
+    pub added: usize,
+    /// Statements already held.
+    pub already_known: usize,
 }
 
-#[derive(Debug, Deserialize)]
-struct DialBody {
-    address: String,
+/// `POST /dial`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DialRequest {
+    /// A multiaddr.
+    pub address: String,
 }
 
-async fn dial(
-    State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let b: DialBody = body(&bytes)?;
-    let addr: libp2p::Multiaddr = b
-        .address
-        .parse()
-        .map_err(|e| ApiError::bad(format!("{:?} is not a multiaddr: {e}", b.address)))?;
-    run(&s, move |e| {
-        e.dial(addr.clone()).map_err(ApiError::bad)?;
-        Ok(json!({ "dialing": addr.to_string() }))
-    })
-    .await
+/// The answer to `POST /dial`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Dialing {
+    /// The address being dialed.
+    pub dialing: String,
+}
+
+/// Percent-encodes one path segment.
+pub fn segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

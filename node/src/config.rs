@@ -308,10 +308,10 @@ pub struct Settings {
 }
 
 impl NodeConfig {
-    /// Reads `config.toml` from `dir`; a missing file gives the defaults.
-    pub fn load(dir: &Path) -> Result<Self, ConfigError> {
-        let path = dir.join("config.toml");
-        let text = match std::fs::read_to_string(&path) {
+    /// Reads the configuration file at `path` (`DataDir::config_path`); a
+    /// missing file gives the defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(source) => {

@@ -1,9 +1,14 @@
-//! The node's data directory: the team key, its profile and the store.
+//! The node's data directory: its file layout is owned here and nowhere
+//! else.
 //!
 //! ```text
 //! <data-dir>/team.key      the secret key, 64 hex digits, mode 0600
 //! <data-dir>/profile.json  the team profile given at init
 //! <data-dir>/db/           the RocksDB store
+//! <data-dir>/config.toml   the node's configuration (optional)
+//! <data-dir>/api.token     the local API token, mode 0600, made on first run
+//! <data-dir>/node.json     where a running node's API listens ([`NodeInfo`])
+//! <data-dir>/alerts.json   the alert delivery cursor
 //! ```
 
 use std::fs::{self, OpenOptions};
@@ -11,8 +16,9 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use trustmesh_protocol::{Profile, StatementError, TeamKey};
+use trustmesh_protocol::{NetworkId, Profile, StatementError, TeamId, TeamKey};
 
 use crate::store::{RocksStore, StoreError};
 
@@ -59,9 +65,44 @@ pub enum DataDirError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The system gave no randomness for a new key.
+    /// The system gave no randomness for a new key or token.
     #[error("no randomness available for a new key: {0}")]
     Random(String),
+    /// `node.json` is not what a node writes.
+    #[error("{path}: {source}")]
+    NodeInfo {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: serde_json::Error,
+    },
+}
+
+/// What a running node says of itself in `<data-dir>/node.json`, so the
+/// CLI and scripts can reach it. Written when the node starts and again
+/// whenever its listen addresses change; removed on a clean exit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// The node's process id.
+    pub pid: u32,
+    /// Where its local API listens (`host:port`).
+    pub api: String,
+    /// Its libp2p PeerId.
+    pub peer_id: String,
+    /// Its team.
+    pub team_id: TeamId,
+    /// Its network.
+    pub network_id: NetworkId,
+    /// Its listen addresses, each ending in `/p2p/<peer id>`.
+    pub listen: Vec<String>,
+}
+
+impl NodeInfo {
+    /// Whether the process that wrote it is still there (a node that was
+    /// killed leaves its file behind).
+    pub fn is_alive(&self) -> bool {
+        Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
@@ -163,6 +204,92 @@ impl DataDir {
                 source,
             })?;
         fs::write(&path, json + "\n").map_err(io(&path))
+    }
+
+    /// The configuration file (which need not exist).
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
+    /// The API token file.
+    pub fn token_path(&self) -> PathBuf {
+        self.root.join("api.token")
+    }
+
+    /// The running node's description.
+    pub fn node_info_path(&self) -> PathBuf {
+        self.root.join("node.json")
+    }
+
+    /// The alert delivery cursor.
+    pub fn alerts_path(&self) -> PathBuf {
+        self.root.join("alerts.json")
+    }
+
+    /// Reads the API token.
+    pub fn token(&self) -> Result<String, DataDirError> {
+        let path = self.token_path();
+        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        Ok(text.trim().to_owned())
+    }
+
+    /// Reads the API token, creating it (mode 0600, 256 random bits) if
+    /// it is missing or empty.
+    pub fn token_or_create(&self) -> Result<String, DataDirError> {
+        let path = self.token_path();
+        match fs::read_to_string(&path) {
+            Ok(t) if !t.trim().is_empty() => return Ok(t.trim().to_owned()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&path)(e)),
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| DataDirError::Random(e.to_string()))?;
+        let token = hex::encode(bytes);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io(&path))?;
+        f.write_all(token.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(io(&path))?;
+        Ok(token)
+    }
+
+    /// The running node's description, or `None` when no node runs here
+    /// (no file, or the process that wrote it is gone).
+    pub fn node_info(&self) -> Result<Option<NodeInfo>, DataDirError> {
+        let path = self.node_info_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let info: NodeInfo = serde_json::from_str(&text)
+            .map_err(|source| DataDirError::NodeInfo { path, source })?;
+        Ok(info.is_alive().then_some(info))
+    }
+
+    /// Writes the running node's description (replaced atomically, so a
+    /// reader never sees half of it).
+    pub fn write_node_info(&self, info: &NodeInfo) -> Result<(), DataDirError> {
+        let path = self.node_info_path();
+        let tmp = self.root.join("node.json.tmp");
+        let json = serde_json::to_string_pretty(info).map_err(|source| DataDirError::NodeInfo {
+            path: path.clone(),
+            source,
+        })?;
+        fs::write(&tmp, json + "\n")
+            .and_then(|()| fs::rename(&tmp, &path))
+            .map_err(io(&path))
+    }
+
+    /// Removes the running node's description (on a clean exit).
+    pub fn remove_node_info(&self) {
+        let _ = fs::remove_file(self.node_info_path());
     }
 
     /// Opens the store.

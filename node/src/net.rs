@@ -25,10 +25,11 @@ use thiserror::Error;
 use trustmesh_protocol::{NetworkId, TeamId, TeamKey};
 
 use crate::config::Settings;
-use crate::gate::MembersOnly;
-
 mod codec;
+mod gate;
+
 pub use codec::{Bounded, Refusable, Refused};
+pub use gate::MembersOnly;
 
 /// The sync protocol's name.
 pub const SYNC_PROTOCOL: &str = "/trustmesh/sync/1";

@@ -3,7 +3,7 @@ use super::*;
 #[test]
 fn a_missing_file_gives_the_defaults_and_they_validate() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = NodeConfig::load(dir.path()).expect("defaults");
+    let config = NodeConfig::load(&dir.path().join("config.toml")).expect("defaults");
     let s = config.validate().expect("defaults are valid");
     assert_eq!(s.api.to_string(), "127.0.0.1:7701");
     assert_eq!(s.listen.len(), 2);
@@ -18,7 +18,7 @@ fn a_file_overrides_some_keys_and_keeps_the_rest() {
         "api = \"127.0.0.1:9000\"\n[sync]\ninterval_ms = 500\n[limits]\nban_secs = 5\n",
     )
     .expect("write");
-    let s = NodeConfig::load(dir.path())
+    let s = NodeConfig::load(&dir.path().join("config.toml"))
         .expect("parses")
         .validate()
         .expect("valid");
@@ -34,18 +34,18 @@ fn bad_files_and_values_are_clear_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("config.toml");
     std::fs::write(&path, "lisen = []\n").expect("write");
-    let err = NodeConfig::load(dir.path()).expect_err("unknown key");
+    let err = NodeConfig::load(&dir.path().join("config.toml")).expect_err("unknown key");
     assert!(err.to_string().contains("lisen"), "{err}");
 
     std::fs::write(&path, "bootstrap = [\"not an address\"]\n").expect("write");
-    let err = NodeConfig::load(dir.path())
+    let err = NodeConfig::load(&dir.path().join("config.toml"))
         .expect("parses")
         .validate()
         .expect_err("bad multiaddr");
     assert!(err.to_string().contains("bootstrap"), "{err}");
 
     std::fs::write(&path, "[sync]\ninterval_ms = 0\n").expect("write");
-    let err = NodeConfig::load(dir.path())
+    let err = NodeConfig::load(&dir.path().join("config.toml"))
         .expect("parses")
         .validate()
         .expect_err("zero interval");

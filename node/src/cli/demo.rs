@@ -10,7 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use serde_json::{Value, json};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::client::ApiClient;
+use super::files::read_draft;
+use crate::DataDir;
+use crate::api::{Advisories, Contacts, MemberStatus, Members, Peers, Status, Tools};
 
 use crate::cli::Report;
 
@@ -62,7 +68,7 @@ impl Demo {
     }
 
     /// Runs `trustmesh --json [--data-dir team] args...`, echoing the command.
-    fn run(&self, team: Option<&str>, args: &[&str]) -> Result<Value> {
+    fn run(&self, team: Option<&str>, args: &[&str]) -> Result<()> {
         let mut cmd = Command::new(&self.exe);
         cmd.current_dir(&self.root).arg("--json");
         let mut shown = String::from("trustmesh");
@@ -85,15 +91,13 @@ impl Demo {
         let out = cmd
             .output()
             .with_context(|| format!("running {}", self.exe.display()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let value: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
         if !out.status.success() {
             bail!(
                 "`{shown}` failed: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        Ok(value)
+        Ok(())
     }
 
     fn step(&self, title: &str) {
@@ -107,7 +111,8 @@ impl Demo {
     /// waits until it listens; returns its TCP address with /p2p.
     fn start(&mut self, team: &str, args: &[&str]) -> Result<String> {
         let dir = self.path(team);
-        let _ = std::fs::remove_file(dir.join("node.json"));
+        let data = DataDir::new(&dir);
+        data.remove_node_info();
         let log = std::fs::File::create(self.path(&format!("{team}.log")))?;
         let mut cmd = Command::new(&self.exe);
         cmd.current_dir(&self.root)
@@ -139,16 +144,10 @@ impl Demo {
         self.nodes.push((team.to_owned(), child));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(text) = std::fs::read_to_string(dir.join("node.json"))
-                && let Ok(v) = serde_json::from_str::<Value>(&text)
-                && let Some(addr) = v["listen"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .find(|a| a.contains("/tcp/"))
+            if let Ok(Some(info)) = data.node_info()
+                && let Some(addr) = info.listen.iter().find(|a| a.contains("/tcp/"))
             {
-                return Ok(addr.to_owned());
+                return Ok(addr.clone());
             }
             if let Some((_, c)) = self.nodes.last_mut()
                 && let Ok(Some(status)) = c.try_wait()
@@ -173,15 +172,20 @@ impl Demo {
     }
 
     /// Polls a team's running node through its API.
-    fn api(&self, team: &str, path: &str) -> Option<Value> {
-        crate::client::ApiClient::find(&self.path(team))
+    fn api<T: DeserializeOwned>(&self, team: &str, path: &str) -> Option<T> {
+        ApiClient::find(&DataDir::new(self.path(team)))
             .ok()
             .flatten()
             .and_then(|c| c.get(path).ok())
     }
 
     /// Waits until `ok` holds for every listed team; returns the seconds it took.
-    fn converge(&self, teams: &[&str], path: &str, ok: impl Fn(&Value) -> bool) -> Option<f64> {
+    fn converge<T: DeserializeOwned>(
+        &self,
+        teams: &[&str],
+        path: &str,
+        ok: impl Fn(&T) -> bool,
+    ) -> Option<f64> {
         let t0 = Instant::now();
         while t0.elapsed() < CONVERGE {
             if teams
@@ -212,22 +216,19 @@ impl Demo {
 }
 
 /// How `members` output describes a team, for the walk-through.
-fn shown(status: &Option<(String, String)>) -> String {
+fn shown(status: &Option<(MemberStatus, String)>) -> String {
     match status {
-        Some((status, reason)) => format!("{status} ({reason})"),
+        Some((status, reason)) => format!("{} ({reason})", status.name()),
         None => "unknown".to_owned(),
     }
 }
 
-fn member_status(members: &Value, short: &str) -> Option<(String, String)> {
-    members["standings"].as_array()?.iter().find_map(|s| {
-        (s["short_name"] == short).then(|| {
-            (
-                s["status"].as_str().unwrap_or_default().to_owned(),
-                s["reason"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-    })
+fn member_status(members: &Members, short: &str) -> Option<(MemberStatus, String)> {
+    members
+        .standings
+        .iter()
+        .find(|s| s.short_name.as_deref() == Some(short))
+        .map(|s| (s.status, s.reason.clone()))
 }
 
 /// Runs the walk-through; fails unless every check passed.
@@ -281,12 +282,8 @@ pub(crate) fn run(keep: bool, json: bool) -> Result<Report> {
     ))
 }
 
-fn advisory_seen(id: &'static str) -> impl Fn(&Value) -> bool {
-    move |v: &Value| {
-        v["advisories"]
-            .as_array()
-            .is_some_and(|l| l.iter().any(|a| a["id"] == id))
-    }
+fn advisory_seen(id: &'static str) -> impl Fn(&Advisories) -> bool {
+    move |v: &Advisories| v.advisories.iter().any(|a| a.id == id)
 }
 
 fn walk(d: &mut Demo) -> Result<()> {
@@ -299,7 +296,7 @@ fn walk(d: &mut Demo) -> Result<()> {
 
     d.step("Each team creates its key and profile");
     for (short, name, country) in FOUNDERS.iter().chain([&APPLICANT, &SECOND]) {
-        let v = d.run(
+        d.run(
             Some(short),
             &[
                 "init",
@@ -313,7 +310,7 @@ fn walk(d: &mut Demo) -> Result<()> {
         )?;
         d.say(&format!(
             "      {short}: team id {}",
-            v["team_id"].as_str().unwrap_or("?")
+            DataDir::new(d.path(short)).key()?.id()
         ));
     }
     let mode = std::fs::metadata(d.path(HUB).join("team.key"))
@@ -337,10 +334,12 @@ fn walk(d: &mut Demo) -> Result<()> {
         draft_args.extend(["--founder", card.as_str()]);
     }
     draft_args.extend(["--sponsors-required", "2", "--out", "charter.draft.json"]);
-    let draft = d.run(None, &draft_args)?;
+    d.run(None, &draft_args)?;
     d.say(&format!(
         "      network id {}",
-        draft["draft"]["network_id"].as_str().unwrap_or("?")
+        read_draft(&d.path("charter.draft.json"))?
+            .body()?
+            .network_id()
     ));
     for (short, _, _) in &FOUNDERS {
         d.run(Some(short), &["charter", "sign", "charter.draft.json"])?;
@@ -368,10 +367,8 @@ fn walk(d: &mut Demo) -> Result<()> {
         d.start(short, &["run", "--bootstrap", &hub_addr])?;
     }
     let founders: Vec<&str> = FOUNDERS.iter().map(|t| t.0).collect();
-    let took = d.converge(&founders, "/peers", |v| {
-        v["peers"]
-            .as_array()
-            .is_some_and(|l| l.iter().filter(|p| p["open"] == true).count() >= 2)
+    let took = d.converge(&founders, "/peers", |v: &Peers| {
+        v.peers.iter().filter(|p| p.open).count() >= 2
     });
     d.check_converged("the three founders are connected to each other", took);
 
@@ -397,8 +394,9 @@ fn walk(d: &mut Demo) -> Result<()> {
             "lt.intro.ee.json",
         ],
     )?;
-    let lv = d.api("DEMO-LV", "/members").unwrap_or(Value::Null);
-    let pending = member_status(&lv, APPLICANT.0);
+    let pending = d
+        .api::<Members>("DEMO-LV", "/members")
+        .and_then(|lv| member_status(&lv, APPLICANT.0));
     d.say(&format!(
         "      at DEMO-LV after one introduction, {}: {}",
         APPLICANT.0,
@@ -415,8 +413,9 @@ fn walk(d: &mut Demo) -> Result<()> {
             "lt.intro.fi.json",
         ],
     )?;
-    let took = d.converge(&founders, "/members", |v| {
-        member_status(v, APPLICANT.0).is_some_and(|(s, r)| s == "admitted" && r.contains("2 of 2"))
+    let took = d.converge(&founders, "/members", |v: &Members| {
+        member_status(v, APPLICANT.0)
+            .is_some_and(|(s, r)| s == MemberStatus::Admitted && r.contains("2 of 2"))
     });
     d.check_converged(
         "every founder's node admitted DEMO-LT, introduced by 2 of 2 sponsors",
@@ -438,8 +437,8 @@ fn walk(d: &mut Demo) -> Result<()> {
             &hub_addr,
         ],
     )?;
-    let took = d.converge(&[APPLICANT.0], "/status", |v| {
-        v["member"] == true && v["members"] == 4
+    let took = d.converge(&[APPLICANT.0], "/status", |v: &Status| {
+        v.member && v.members == 4
     });
     d.check_converged(
         "DEMO-LT's node is a member and knows all four members",
@@ -489,14 +488,10 @@ fn walk(d: &mut Demo) -> Result<()> {
             &hub_addr,
         ],
     )?;
-    let took = d.converge(&all, "/members", |v| {
-        v["members"].as_array().map(Vec::len) == Some(5)
-    });
+    let took = d.converge(&all, "/members", |v: &Members| v.members.len() == 5);
     d.check_converged("all five nodes compute the same five members", took);
-    let took = d.converge(&all, "/peers", |v| {
-        v["peers"]
-            .as_array()
-            .is_some_and(|l| l.iter().filter(|p| p["open"] == true).count() >= 3)
+    let took = d.converge(&all, "/peers", |v: &Peers| {
+        v.peers.iter().filter(|p| p.open).count() >= 3
     });
     d.check_converged(
         "every node found at least three members by peer exchange, not just the hub",
@@ -546,13 +541,9 @@ fn walk(d: &mut Demo) -> Result<()> {
             "forensics",
         ],
     )?;
-    let took = d.converge(&all, "/contacts", |v| {
-        v["contacts"].as_array().map(Vec::len) == Some(5)
-    });
+    let took = d.converge(&all, "/contacts", |v: &Contacts| v.contacts.len() == 5);
     d.check_converged("every node holds all five contact entries", took);
-    let took = d.converge(&all, "/tools", |v| {
-        v["tools"].as_array().map(Vec::len) == Some(1)
-    });
+    let took = d.converge(&all, "/tools", |v: &Tools| v.tools.len() == 1);
     d.check_converged("every node holds DEMO-LT's tool registry", took);
 
     d.step("Finland publishes a critical alert");
@@ -583,10 +574,10 @@ fn walk(d: &mut Demo) -> Result<()> {
     d.check_converged("the alert reached all five nodes", took);
 
     d.step(&format!("The hub {HUB} fails (SIGKILL)"));
-    if let Some(s) = d.api(HUB, "/status") {
+    if let Some(s) = d.api::<Status>(HUB, "/status") {
         d.say(&format!(
             "      {HUB} had {} peers, handled {} sync and {} gossip messages",
-            s["peers"]["connected"], s["net"]["sync_in"], s["net"]["gossip_in"]
+            s.peers.connected, s.net.sync_in, s.net.gossip_in
         ));
     }
     d.kill(HUB);
@@ -629,7 +620,7 @@ fn walk(d: &mut Demo) -> Result<()> {
     while t0.elapsed() < CONVERGE {
         digests = all
             .iter()
-            .map(|t| d.api(t, "/status").map(|v| v["digest"].clone()))
+            .map(|t| d.api::<Status>(t, "/status").map(|v| v.digest))
             .collect();
         if digests.iter().all(|x| x.is_some() && *x == digests[0]) {
             break;
@@ -643,7 +634,7 @@ fn walk(d: &mut Demo) -> Result<()> {
             .first()
             .cloned()
             .flatten()
-            .and_then(|v| v.as_str().map(|s| s[..16].to_owned()))
+            .map(|s| s.chars().take(16).collect::<String>())
             .unwrap_or_default()
     ));
     d.check(

@@ -5,9 +5,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::{Multiaddr, PeerId};
-use tracing::warn;
+use tracing::{debug, warn};
 
+use super::Engine;
+use crate::net::{PeerRecord, SyncRequest, team_of};
 use crate::store::RocksStore;
 
 /// Most addresses kept per peer.
@@ -203,3 +206,106 @@ impl Bucket {
 
 #[cfg(test)]
 mod tests;
+
+/// Most peer records sent or taken in one exchange.
+const MAX_RECORDS: usize = 256;
+
+impl Engine {
+    /// The members' addresses this node offers in a peer exchange.
+    pub(super) fn peer_records(&self) -> Vec<PeerRecord> {
+        self.book
+            .entries()
+            .filter(|(p, _)| team_of(p).is_some_and(|t| self.node.membership().is_member(&t)))
+            .take(MAX_RECORDS)
+            .map(|(p, addrs)| PeerRecord {
+                peer: p.to_bytes(),
+                addrs: addrs.iter().map(ToString::to_string).collect(),
+            })
+            .collect()
+    }
+
+    /// Takes the members' addresses `from` offered.
+    pub(super) fn learn_peers(&mut self, from: PeerId, records: Vec<PeerRecord>) {
+        let mut learned = 0;
+        for r in records.into_iter().take(MAX_RECORDS) {
+            let Ok(p) = PeerId::from_bytes(&r.peer) else {
+                continue;
+            };
+            let member = team_of(&p).is_some_and(|t| self.node.membership().is_member(&t));
+            if !member || p == self.local_peer_id() {
+                continue;
+            }
+            for a in r
+                .addrs
+                .iter()
+                .take(MAX_ADDRS)
+                .filter_map(|a| a.parse().ok())
+            {
+                learned += usize::from(self.book.add(p, a));
+            }
+        }
+        debug!(peer = %from, learned, "peer exchange");
+    }
+
+    /// Dials known members until `limits.target_peers` are connected, and
+    /// the bootstrap addresses when nobody is.
+    pub(super) fn dial_members(&mut self, now: Instant) {
+        let open = self
+            .conns
+            .keys()
+            .filter(|p| self.swarm.behaviour().sync.is_open(p))
+            .count();
+        let want = self.settings.limits.target_peers.saturating_sub(open);
+        if want > 0 {
+            let candidates: Vec<(PeerId, Vec<Multiaddr>)> = self
+                .book
+                .dialable(now)
+                .filter(|(p, _)| {
+                    !self.conns.contains_key(p)
+                        && !self.bans.contains_key(p)
+                        && *p != self.local_peer_id()
+                        && team_of(p).is_some_and(|t| self.node.membership().is_member(&t))
+                })
+                .take(want)
+                .collect();
+            for (p, addrs) in candidates {
+                self.book.dialing(&p, now);
+                let opts = DialOpts::peer_id(p)
+                    .addresses(addrs)
+                    .condition(PeerCondition::DisconnectedAndNotDialing)
+                    .build();
+                let _ = self.swarm.dial(opts);
+            }
+            if self.conns.is_empty() && self.book.bootstrap_due(now) {
+                for addr in self.settings.bootstrap.clone() {
+                    self.dial_addr(addr);
+                }
+            }
+        }
+        // The book is a cache, written without a sync: cheap enough to keep
+        // current, so even a node killed seconds after meeting its peers
+        // finds them again.
+        self.book.save();
+    }
+
+    /// Asks every member peer for the addresses it knows, every 15 s.
+    pub(super) fn exchange_peers(&mut self, now: Instant) {
+        if now.duration_since(self.last_exchange) <= Duration::from_secs(15) {
+            return;
+        }
+        self.last_exchange = now;
+        let open: Vec<PeerId> = self
+            .conns
+            .keys()
+            .filter(|p| self.swarm.behaviour().sync.is_open(p))
+            .copied()
+            .collect();
+        for p in open {
+            self.swarm
+                .behaviour_mut()
+                .sync
+                .inner_mut()
+                .send_request(&p, SyncRequest::Peers);
+        }
+    }
+}

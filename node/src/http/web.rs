@@ -14,7 +14,6 @@
 //! read it nor make the browser act with it. Every string from the documents
 //! goes through [`escape`]; links are only made of http(s) URLs.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use axum::Router;
@@ -24,13 +23,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use trustmesh_protocol::{AdvisoryCategory, Severity, Tlp};
+use trustmesh_protocol::{AdvisoryCategory, Severity, TeamId, Tlp};
 
-use crate::api::same;
-use crate::client::segment;
-use crate::engine::{Client, Engine};
-use crate::views::{self, AdvisoryFilter, ApiError, ApiResult};
+use super::Shared;
+use super::auth::{bearer, cookie, is_token};
+use super::views::{self, ApiError, ApiResult};
+use crate::api::{
+    Advisories, AdvisoryDetail, AdvisoryQuery, Contacts, Members, Peers, Status, Tools, segment,
+};
+use crate::engine::Engine;
 
 /// The cookie that carries the API token for browsers.
 pub const COOKIE: &str = "trustmesh_token";
@@ -47,16 +48,10 @@ const NAV: [(&str, &str); 5] = [
     ("/peers", "Peers"),
 ];
 
-/// What the page handlers need.
-#[derive(Clone)]
-struct WebState {
-    client: Client,
-    token: String,
-}
+type WebState = Shared;
 
 /// The page routes and `/login`, `/logout`, to merge beside the API.
-pub fn router(client: Client, token: String) -> Router {
-    let state = WebState { client, token };
+pub(super) fn router(state: Shared) -> Router {
     let pages = Router::new()
         .route("/", get(advisories_page))
         .route("/advisories/{owner}/{id}", get(advisory_page))
@@ -102,28 +97,12 @@ fn link(url: &str) -> String {
     }
 }
 
-/// The value of the cookie `name` in the request, if any.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 /// Whether the request carries the token as a bearer header or the cookie.
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    [bearer, cookie(headers, COOKIE)]
+    [bearer(headers), cookie(headers, COOKIE)]
         .into_iter()
         .flatten()
-        .any(|given| same(given.trim().as_bytes(), token.as_bytes()))
+        .any(|given| is_token(token, given))
 }
 
 async fn auth(State(s): State<WebState>, req: Request, next: Next) -> Response {
@@ -170,7 +149,7 @@ fn login(s: &WebState, given: Option<&str>) -> Response {
     let Some(given) = given.map(str::trim).filter(|t| !t.is_empty()) else {
         return html(StatusCode::UNAUTHORIZED, login_html(None));
     };
-    if !same(given.as_bytes(), s.token.as_bytes()) {
+    if !is_token(&s.token, given) {
         return html(
             StatusCode::UNAUTHORIZED,
             login_html(Some("That is not this node's API token.")),
@@ -213,21 +192,21 @@ async fn logout() -> Response {
 }
 
 /// Runs `f` on the engine, with the node's status for the page header.
-async fn fetch(
+async fn fetch<T: Send + 'static>(
     s: &WebState,
-    f: impl FnOnce(&mut Engine) -> ApiResult + Send + 'static,
-) -> (Value, Result<Value, ApiError>) {
+    f: impl FnOnce(&mut Engine) -> ApiResult<T> + Send + 'static,
+) -> (Option<Status>, Result<T, ApiError>) {
     let out = s
         .client
         .call(move |e| {
-            let status = views::status(e);
+            let status = views::engine_status(e);
             (status, f(e))
         })
         .await;
     match out {
-        Ok(pair) => pair,
+        Ok((status, data)) => (Some(status), data),
         Err(e) => (
-            Value::Null,
+            None,
             Err(ApiError {
                 status: 503,
                 message: e.to_string(),
@@ -237,7 +216,12 @@ async fn fetch(
 }
 
 /// The page, or an error page with the view's status.
-fn respond(title: &str, active: &str, status: &Value, body: Result<String, ApiError>) -> Response {
+fn respond(
+    title: &str,
+    active: &str,
+    status: Option<&Status>,
+    body: Result<String, ApiError>,
+) -> Response {
     match body {
         Ok(body) => html(StatusCode::OK, layout(title, active, status, &body)),
         Err(e) => {
@@ -265,14 +249,14 @@ pub struct WebFilter {
 }
 
 impl WebFilter {
-    fn to_filter(&self) -> AdvisoryFilter {
+    fn to_filter(&self) -> AdvisoryQuery {
         let given = |v: &Option<String>| {
             v.as_deref()
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
-        AdvisoryFilter {
+        AdvisoryQuery {
             q: given(&self.q),
             category: given(&self.category),
             severity: given(&self.severity),
@@ -286,11 +270,11 @@ impl WebFilter {
 async fn advisories_page(State(s): State<WebState>, Query(wf): Query<WebFilter>) -> Response {
     let filter = wf.to_filter();
     let (status, data) = fetch(&s, move |e| {
-        Ok(json!({ "list": views::advisories(e, &filter)?, "members": views::members(e) }))
+        Ok((views::advisories(e, &filter)?, views::members(e)))
     })
     .await;
-    let body = data.map(|d| advisories_html(&d["list"], &d["members"], &wf));
-    respond("Advisories", "/", &status, body)
+    let body = data.map(|(list, members)| advisories_html(&list, &members, &wf));
+    respond("Advisories", "/", status.as_ref(), body)
 }
 
 async fn advisory_page(
@@ -298,17 +282,15 @@ async fn advisory_page(
     Path((owner, id)): Path<(String, String)>,
 ) -> Response {
     let (status, data) = fetch(&s, move |e| {
-        Ok(json!({ "view": views::advisory(e, &owner, &id)?, "members": views::members(e) }))
+        Ok((views::advisory(e, &owner, &id)?, views::members(e)))
     })
     .await;
     let title = data
         .as_ref()
-        .ok()
-        .and_then(|d| d["view"]["advisory"]["id"].as_str())
-        .unwrap_or("Advisory")
+        .map_or("Advisory", |(view, _)| view.advisory.id.as_str())
         .to_owned();
-    let body = data.map(|d| advisory_html(&d["view"], &d["members"]));
-    respond(&title, "/", &status, body)
+    let body = data.map(|(view, members)| advisory_html(&view, &members));
+    respond(&title, "/", status.as_ref(), body)
 }
 
 async fn contacts_page(State(s): State<WebState>) -> Response {
@@ -316,14 +298,19 @@ async fn contacts_page(State(s): State<WebState>) -> Response {
     respond(
         "Contacts",
         "/contacts",
-        &status,
+        status.as_ref(),
         data.map(|d| contacts_html(&d)),
     )
 }
 
 async fn tools_page(State(s): State<WebState>) -> Response {
     let (status, data) = fetch(&s, |e| views::tools(e, None)).await;
-    respond("Tools", "/tools", &status, data.map(|d| tools_html(&d)))
+    respond(
+        "Tools",
+        "/tools",
+        status.as_ref(),
+        data.map(|d| tools_html(&d)),
+    )
 }
 
 async fn members_page(State(s): State<WebState>) -> Response {
@@ -331,18 +318,19 @@ async fn members_page(State(s): State<WebState>) -> Response {
     respond(
         "Members",
         "/members",
-        &status,
+        status.as_ref(),
         data.map(|d| members_html(&d)),
     )
 }
 
 async fn peers_page(State(s): State<WebState>) -> Response {
-    let (status, data) = fetch(&s, |e| {
-        Ok(json!({ "peers": views::peers(e), "members": views::members(e) }))
-    })
-    .await;
-    let body = data.map(|d| peers_html(&status, &d["peers"], &d["members"]));
-    respond("Peers and sync", "/peers", &status, body)
+    let (status, data) = fetch(&s, |e| Ok((views::peers(&e.snapshot()), views::members(e)))).await;
+    let body = match (&status, data) {
+        (Some(st), Ok((peers, members))) => Ok(peers_html(st, &peers, &members)),
+        (_, Err(e)) => Err(e),
+        (None, Ok(_)) => Err(ApiError::internal("the node did not answer")),
+    };
+    respond("Peers and sync", "/peers", status.as_ref(), body)
 }
 
 // Rendering: pure functions from the views' JSON to HTML.
@@ -375,7 +363,7 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 /// A whole page: the nav bar with `active` marked, the node line, `body`.
-fn layout(title: &str, active: &str, status: &Value, body: &str) -> String {
+fn layout(title: &str, active: &str, status: Option<&Status>, body: &str) -> String {
     let mut nav = String::new();
     for (href, label) in NAV {
         let class = if href == active {
@@ -386,20 +374,19 @@ fn layout(title: &str, active: &str, status: &Value, body: &str) -> String {
         let _ = write!(nav, r#"<a href="{href}"{class}>{label}</a>"#);
     }
     nav.push_str(r#"<a href="/logout">Log out</a>"#);
-    let node = if status.is_null() {
-        "node not answering".to_owned()
-    } else {
-        format!(
+    let node = match status {
+        None => "node not answering".to_owned(),
+        Some(status) => format!(
             "{} · team <span class=\"mono\">{}</span> · {} · {} peer(s)",
-            escape(text(&status["network"])),
-            escape(&short(text(&status["team_id"]))),
-            if status["member"] == json!(true) {
+            escape(&status.network),
+            escape(&status.team_id.short()),
+            if status.member {
                 "member"
             } else {
                 "not a member yet"
             },
-            num(&status["peers"]["connected"]),
-        )
+            status.peers.connected,
+        ),
     };
     fill(
         LAYOUT,
@@ -444,64 +431,41 @@ fn error_html(status: u16, message: &str) -> String {
     layout(
         &format!("Error {status}"),
         "",
-        &Value::Null,
+        None,
         &format!(r#"<p class="error">{}</p>"#, escape(message)),
     )
 }
 
-fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or("")
+/// A team as its short name, with the id in a tooltip.
+fn team(members: &Members, id: &TeamId) -> String {
+    format!(
+        r#"<span title="{}">{}</span>"#,
+        escape(&id.to_string()),
+        escape(&members.short_name(id))
+    )
 }
 
-fn num(v: &Value) -> String {
-    match v {
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::String(s) => escape(s),
-        _ => "0".to_owned(),
-    }
+fn teams(members: &Members, ids: &[TeamId]) -> String {
+    ids.iter()
+        .map(|t| team(members, t))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn short(id: &str) -> String {
-    id.chars().take(8).collect()
-}
-
-/// Short names by team id, from the members view.
-fn names(members: &Value) -> BTreeMap<String, String> {
-    members["standings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| {
-            let team = s["team"].as_str()?;
-            let name = s["short_name"]
-                .as_str()
-                .map_or_else(|| short(team), str::to_owned);
-            Some((team.to_owned(), name))
-        })
-        .collect()
-}
-
-/// A team as its short name, with the id prefix in a tooltip.
-fn team(names: &BTreeMap<String, String>, id: &str) -> String {
-    let name = names.get(id).cloned().unwrap_or_else(|| short(id));
-    format!(r#"<span title="{}">{}</span>"#, escape(id), escape(&name))
-}
-
-fn tlp_badge(tlp: &str) -> String {
+fn tlp_badge(tlp: Tlp) -> String {
     let label = match tlp {
-        "amber_strict" => "AMBER+STRICT".to_owned(),
-        t => t.to_ascii_uppercase(),
+        Tlp::AmberStrict => "AMBER+STRICT".to_owned(),
+        t => t.name().to_ascii_uppercase(),
     };
     format!(
         r#"<span class="badge tlp tlp-{}">TLP:{}</span>"#,
-        escape(tlp),
+        tlp.name(),
         escape(&label)
     )
 }
 
-fn severity_badge(s: &str) -> String {
-    format!(r#"<span class="badge sev-{0}">{0}</span>"#, escape(s))
+fn severity_badge(s: Severity) -> String {
+    format!(r#"<span class="badge sev-{0}">{0}</span>"#, s.name())
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -532,17 +496,17 @@ fn options(name: &str, label: &str, all: &[&str], selected: Option<&str>) -> Str
     out
 }
 
-fn list(v: &Value) -> impl Iterator<Item = &Value> {
-    v.as_array().into_iter().flatten()
-}
-
 /// The advisory list with its search form.
-pub fn advisories_html(list_v: &Value, members: &Value, f: &WebFilter) -> String {
-    let names = names(members);
+pub fn advisories_html(list: &Advisories, members: &Members, f: &WebFilter) -> String {
     let cats: Vec<&str> = AdvisoryCategory::ALL.iter().map(|c| c.name()).collect();
     let sevs: Vec<&str> = Severity::ALL.iter().map(|c| c.name()).collect();
     let tlps: Vec<&str> = Tlp::ALL.iter().map(|c| c.name()).collect();
-    let teams: Vec<&str> = names.values().map(String::as_str).collect();
+    let names: Vec<String> = members
+        .standings
+        .iter()
+        .map(|s| members.short_name(&s.team))
+        .collect();
+    let teams: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut out = String::from(r#"<form class="filters" method="get" action="/">"#);
     let _ = write!(
         out,
@@ -564,7 +528,7 @@ pub fn advisories_html(list_v: &Value, members: &Value, f: &WebFilter) -> String
     out.push_str(&options("tlp", "TLP", &tlps, f.tlp.as_deref()));
     out.push_str(&options("team", "Team", &teams, f.team.as_deref()));
     out.push_str(r#"<button type="submit">Filter</button> <a href="/">Clear</a></form>"#);
-    let items: Vec<&Value> = list(&list_v["advisories"]).collect();
+    let items = &list.advisories;
     let _ = write!(
         out,
         r#"<p class="muted" id="count">{} advisor{}</p>"#,
@@ -579,24 +543,26 @@ pub fn advisories_html(list_v: &Value, members: &Value, f: &WebFilter) -> String
          <th>Category</th><th>TLP</th><th>Severity</th><th>Status</th><th>CVEs</th><th>Rev.</th></tr></thead><tbody>",
     );
     for a in items {
-        let owner = text(&a["owner"]);
-        let id = text(&a["id"]);
-        let href = format!("/advisories/{}/{}", segment(owner), segment(id));
-        let cves: Vec<String> = list(&a["cves"]).map(|c| escape(text(c))).collect();
+        let href = format!(
+            "/advisories/{}/{}",
+            segment(&a.owner.to_string()),
+            segment(&a.id)
+        );
+        let cves: Vec<String> = a.cves.iter().map(|c| escape(c)).collect();
         let _ = write!(
             out,
             r#"<tr><td>{}</td><td class="mono nowrap">{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="mono nowrap">{}</td><td>{}</td></tr>"#,
-            a["updated"].as_u64().map(date).unwrap_or_default(),
-            escape(id),
+            a.updated.map(date).unwrap_or_default(),
+            escape(&a.id),
             escape(&href),
-            escape(text(&a["title"])),
-            team(&names, owner),
-            escape(text(&a["category"])),
-            tlp_badge(text(&a["tlp"])),
-            severity_badge(text(&a["severity"])),
-            escape(text(&a["status"])),
+            escape(&a.title),
+            team(members, &a.owner),
+            a.category.name(),
+            tlp_badge(a.tlp),
+            severity_badge(a.severity),
+            a.status.name(),
             cves.join("<br>"),
-            escape(text(&a["revision"])),
+            escape(a.revision.as_deref().unwrap_or("")),
         );
     }
     out.push_str("</tbody></table>");
@@ -604,13 +570,12 @@ pub fn advisories_html(list_v: &Value, members: &Value, f: &WebFilter) -> String
 }
 
 /// One advisory in full, with its revision history and signers.
-pub fn advisory_html(view: &Value, members: &Value) -> String {
-    let names = names(members);
-    let a = &view["advisory"];
-    let meta = &view["meta"];
+pub fn advisory_html(view: &AdvisoryDetail, members: &Members) -> String {
+    let a = &view.advisory;
+    let meta = &view.meta;
     let mut out = format!(
         r#"<p><strong id="title">{}</strong></p><table class="kv"><tbody>"#,
-        escape(text(&a["title"]))
+        escape(&a.title)
     );
     let row = |out: &mut String, k: &str, v: String| {
         let _ = write!(out, "<tr><th>{k}</th><td>{v}</td></tr>");
@@ -618,169 +583,157 @@ pub fn advisory_html(view: &Value, members: &Value) -> String {
     row(
         &mut out,
         "Id",
-        format!(r#"<span class="mono">{}</span>"#, escape(text(&a["id"]))),
+        format!(r#"<span class="mono">{}</span>"#, escape(&a.id)),
     );
-    row(&mut out, "Owner", team(&names, text(&view["owner"])));
-    row(&mut out, "TLP", tlp_badge(text(&a["tlp"])));
-    row(&mut out, "Severity", severity_badge(text(&a["severity"])));
-    row(&mut out, "Category", escape(text(&a["category"])));
-    row(&mut out, "Status", escape(text(&a["status"])));
-    let cves: Vec<String> = list(&a["cves"]).map(|c| escape(text(c))).collect();
+    row(&mut out, "Owner", team(members, &view.owner));
+    row(&mut out, "TLP", tlp_badge(a.tlp));
+    row(&mut out, "Severity", severity_badge(a.severity));
+    row(&mut out, "Category", a.category.name().to_owned());
+    row(&mut out, "Status", a.status.name().to_owned());
+    let cves: Vec<String> = a.cves.iter().map(|c| escape(c)).collect();
     row(
         &mut out,
         "CVEs",
         format!(r#"<span class="mono">{}</span>"#, cves.join(", ")),
     );
-    let teams = |v: &Value| {
-        list(v)
-            .map(|t| team(&names, text(t)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    row(&mut out, "Co-authors", teams(&a["co_authors"]));
-    row(&mut out, "Audience", teams(&a["audience"]));
+    row(&mut out, "Co-authors", teams(members, &a.co_authors));
+    row(&mut out, "Audience", teams(members, &a.audience));
     out.push_str("</tbody></table>");
 
-    if !text(&a["summary"]).is_empty() {
+    if !a.summary.is_empty() {
         let _ = write!(
             out,
             r#"<h2>Summary</h2><div class="text">{}</div>"#,
-            escape(text(&a["summary"]))
+            escape(&a.summary)
         );
     }
-    if !text(&a["body"]).is_empty() {
+    if !a.body.is_empty() {
         let _ = write!(
             out,
             r#"<h2>Details</h2><div class="text">{}</div>"#,
-            escape(text(&a["body"]))
+            escape(&a.body)
         );
     }
 
-    let products: Vec<&Value> = list(&a["products"]).collect();
-    if !products.is_empty() {
+    if !a.products.is_empty() {
         out.push_str("<h2>Affected products</h2><table><thead><tr><th>Vendor</th><th>Product</th><th>Versions</th></tr></thead><tbody>");
-        for p in products {
-            let versions: Vec<String> = list(&p["versions"]).map(|v| escape(text(v))).collect();
+        for p in &a.products {
+            let versions: Vec<String> = p.versions.iter().map(|v| escape(v)).collect();
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(text(&p["vendor"])),
-                escape(text(&p["product"])),
+                escape(&p.vendor),
+                escape(&p.product),
                 versions.join(", ")
             );
         }
         out.push_str("</tbody></table>");
     }
 
-    let indicators: Vec<&Value> = list(&a["indicators"]).collect();
-    if !indicators.is_empty() {
+    if !a.indicators.is_empty() {
         out.push_str(r#"<h2>Indicators of compromise</h2><table id="indicators"><thead><tr><th>Kind</th><th>Value</th></tr></thead><tbody>"#);
-        for i in indicators {
+        for i in &a.indicators {
             let _ = write!(
                 out,
                 r#"<tr><td>{}</td><td class="mono">{}</td></tr>"#,
-                escape(text(&i["kind"])),
-                escape(text(&i["value"]))
+                i.kind.name(),
+                escape(&i.value)
             );
         }
         out.push_str("</tbody></table>");
     }
 
-    let references: Vec<&Value> = list(&a["references"]).collect();
-    if !references.is_empty() {
+    if !a.references.is_empty() {
         out.push_str("<h2>References</h2><ul>");
-        for r in references {
-            let _ = write!(
-                out,
-                "<li>{} {}</li>",
-                link(text(&r["url"])),
-                escape(text(&r["summary"]))
-            );
+        for r in &a.references {
+            let _ = write!(out, "<li>{} {}</li>", link(&r.url), escape(&r.summary));
         }
         out.push_str("</ul>");
     }
 
-    let acks: Vec<&Value> = list(&a["acknowledgements"]).collect();
-    if !acks.is_empty() {
+    if !a.acknowledgements.is_empty() {
         out.push_str("<h2>Acknowledgements</h2><ul>");
-        for k in acks {
-            let _ = write!(out, "<li>{}</li>", escape(text(k)));
+        for k in &a.acknowledgements {
+            let _ = write!(out, "<li>{}</li>", escape(k));
         }
         out.push_str("</ul>");
     }
 
     out.push_str(r#"<h2>Revision history</h2><table id="revisions"><thead><tr><th>Revision</th><th>Date</th><th>Summary</th></tr></thead><tbody>"#);
-    for r in list(&a["revisions"]) {
+    for r in &a.revisions {
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(text(&r["number"])),
-            r["date"].as_u64().map(date).unwrap_or_default(),
-            escape(text(&r["summary"]))
+            escape(&r.number),
+            date(r.date),
+            escape(&r.summary)
         );
     }
     out.push_str("</tbody></table>");
 
-    let heads: Vec<String> = list(&meta["heads"])
-        .map(|h| format!("<code>{}</code>", escape(text(h))))
+    let heads: Vec<String> = meta
+        .heads
+        .iter()
+        .map(|h| format!("<code>{h}</code>"))
         .collect();
     let _ = write!(
         out,
         r#"<h2>Signatures</h2><table class="kv" id="signatures"><tbody><tr><th>Signed by</th><td id="signed-by">{}</td></tr><tr><th>Changes applied</th><td>{}</td></tr><tr><th>Changes held back</th><td>{}</td></tr><tr><th>Heads</th><td>{}</td></tr><tr><th>Document</th><td><code>{}</code></td></tr></tbody></table>"#,
-        teams(&meta["signed_by"]),
-        num(&meta["changes_applied"]),
-        num(&meta["changes_held"]),
+        teams(members, &meta.signed_by),
+        meta.changes_applied,
+        meta.changes_held,
         heads.join("<br>"),
-        escape(text(&meta["doc"])),
+        meta.doc,
     );
     out
 }
 
 /// The contacts directory.
-pub fn contacts_html(v: &Value) -> String {
-    let items: Vec<&Value> = list(&v["contacts"]).collect();
-    if items.is_empty() {
+pub fn contacts_html(v: &Contacts) -> String {
+    if v.contacts.is_empty() {
         return r#"<p class="muted">No team has published a contact entry yet.</p>"#.to_owned();
     }
     let mut out = String::from(
         "<table id=\"contacts\"><thead><tr><th>Team</th><th>Country</th><th>Kind</th><th>Constituency</th>\
          <th>E-mail</th><th>Phone</th><th>Emergency</th><th>Web</th><th>Hours</th><th>PGP</th><th>Representatives</th><th>Member</th></tr></thead><tbody>",
     );
-    for item in items {
-        let c = &item["contact"];
-        let pgp: Vec<String> = list(&c["pgp_keys"])
-            .map(|k| format!("<code>{}</code>", escape(text(&k["fingerprint"]))))
+    for item in &v.contacts {
+        let c = &item.contact;
+        let pgp: Vec<String> = c
+            .pgp_keys
+            .iter()
+            .map(|k| format!("<code>{}</code>", escape(&k.fingerprint)))
             .collect();
-        let reps: Vec<String> = list(&c["representatives"])
+        let reps: Vec<String> = c
+            .representatives
+            .iter()
             .map(|r| {
-                let role = text(&r["role"]);
-                let mut s = escape(text(&r["name"]));
-                if !role.is_empty() {
-                    let _ = write!(s, " ({})", escape(role));
+                let mut s = escape(&r.name);
+                if !r.role.is_empty() {
+                    let _ = write!(s, " ({})", escape(&r.role));
                 }
                 s
             })
             .collect();
-        let email = text(&c["email"]);
         let _ = write!(
             out,
             r#"<tr><td><strong>{}</strong><br>{}<br><span class="mono muted">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            escape(text(&c["short_name"])),
-            escape(text(&c["name"])),
-            escape(&short(text(&item["team"]))),
-            escape(text(&c["country"])),
-            escape(text(&c["kind"])),
-            escape(text(&c["constituency"])),
-            if email.is_empty() {
+            escape(&c.short_name),
+            escape(&c.name),
+            item.team.short(),
+            escape(&c.country),
+            c.kind.name(),
+            escape(&c.constituency),
+            if c.email.is_empty() {
                 String::new()
             } else {
-                format!(r#"<a href="mailto:{0}">{0}</a>"#, escape(email))
+                format!(r#"<a href="mailto:{0}">{0}</a>"#, escape(&c.email))
             },
-            escape(text(&c["phone"])),
-            escape(text(&c["emergency_phone"])),
-            link(text(&c["website"])),
+            escape(&c.phone),
+            escape(&c.emergency_phone),
+            link(&c.website),
             escape(
-                &[text(&c["business_hours"]), text(&c["time_zone"])]
+                &[c.business_hours.as_str(), c.time_zone.as_str()]
                     .iter()
                     .filter(|s| !s.is_empty())
                     .copied()
@@ -789,7 +742,7 @@ pub fn contacts_html(v: &Value) -> String {
             ),
             pgp.join("<br>"),
             reps.join("<br>"),
-            yes_no(item["member"] == json!(true)),
+            yes_no(item.member),
         );
     }
     out.push_str("</tbody></table>");
@@ -797,39 +750,37 @@ pub fn contacts_html(v: &Value) -> String {
 }
 
 /// The tool registries.
-pub fn tools_html(v: &Value) -> String {
-    let items: Vec<&Value> = list(&v["tools"]).collect();
-    if items.is_empty() {
+pub fn tools_html(v: &Tools) -> String {
+    if v.tools.is_empty() {
         return r#"<p class="muted">No team has registered a tool yet.</p>"#.to_owned();
     }
     let mut out = String::from(
         "<table id=\"tools\"><thead><tr><th>Tool</th><th>Version</th><th>Team</th><th>Description</th>\
          <th>Licence</th><th>Tags</th><th>Home page</th><th>Download</th><th>Maintainer</th></tr></thead><tbody>",
     );
-    for item in items {
-        let t = &item["tool"];
-        let tags: Vec<String> = list(&t["tags"]).map(|g| escape(text(g))).collect();
-        let sha = text(&t["sha256"]);
+    for item in &v.tools {
+        let t = &item.tool;
+        let tags: Vec<String> = t.tags.iter().map(|g| escape(g)).collect();
         let _ = write!(
             out,
             r#"<tr><td><strong>{}</strong></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td></tr>"#,
-            escape(text(&t["name"])),
-            escape(text(&t["version"])),
-            escape(text(&item["team_name"])),
-            escape(text(&t["description"])),
-            escape(text(&t["license"])),
+            escape(&t.name),
+            escape(&t.version),
+            escape(&item.team_name),
+            escape(&t.description),
+            escape(&t.license),
             tags.join(", "),
-            link(text(&t["homepage"])),
-            link(text(&t["download_url"])),
-            if sha.is_empty() {
+            link(&t.homepage),
+            link(&t.download_url),
+            if t.sha256.is_empty() {
                 String::new()
             } else {
                 format!(
                     r#"<br><span class="mono muted">sha256 {}</span>"#,
-                    escape(sha)
+                    escape(&t.sha256)
                 )
             },
-            escape(text(&t["maintainer"])),
+            escape(&t.maintainer),
         );
     }
     out.push_str("</tbody></table>");
@@ -837,35 +788,29 @@ pub fn tools_html(v: &Value) -> String {
 }
 
 /// The members and every team the node knows, with why.
-pub fn members_html(v: &Value) -> String {
-    let names = names(v);
+pub fn members_html(v: &Members) -> String {
     let mut out = format!(
         r#"<p>Network <strong>{}</strong> <span class="mono muted">{}</span>: a team is admitted with {} sponsor introduction(s) and revoked by {} member(s).</p>"#,
-        escape(text(&v["network"])),
-        escape(&short(text(&v["network_id"]))),
-        num(&v["sponsors_required"]),
-        num(&v["revocation_quorum"]),
+        escape(&v.network),
+        v.network_id.short(),
+        v.sponsors_required,
+        v.revocation_quorum,
     );
     out.push_str(
         "<table id=\"members\"><thead><tr><th>Team</th><th>Name</th><th>Country</th><th>Status</th>\
          <th>Why</th><th>Sponsors</th><th>Id</th></tr></thead><tbody>",
     );
-    for s in list(&v["standings"]) {
-        let status = text(&s["status"]);
-        let sponsors: Vec<String> = list(&s["sponsors"])
-            .map(|t| team(&names, text(t)))
-            .collect();
+    for s in &v.standings {
+        let status = s.status.name();
         let _ = write!(
             out,
-            r#"<tr><td><strong>{}</strong></td><td>{}</td><td>{}</td><td><span class="badge st-{}">{}</span></td><td class="reason">{}</td><td>{}</td><td class="mono">{}</td></tr>"#,
-            escape(text(&s["short_name"])),
-            escape(text(&s["name"])),
-            escape(text(&s["country"])),
-            escape(status),
-            escape(status),
-            escape(text(&s["reason"])),
-            sponsors.join(", "),
-            escape(text(&s["team"])),
+            r#"<tr><td><strong>{}</strong></td><td>{}</td><td>{}</td><td><span class="badge st-{status}">{status}</span></td><td class="reason">{}</td><td>{}</td><td class="mono">{}</td></tr>"#,
+            escape(s.short_name.as_deref().unwrap_or("")),
+            escape(s.name.as_deref().unwrap_or("")),
+            escape(s.country.as_deref().unwrap_or("")),
+            escape(&s.reason),
+            teams(v, &s.sponsors),
+            s.team,
         );
     }
     out.push_str("</tbody></table>");
@@ -873,7 +818,9 @@ pub fn members_html(v: &Value) -> String {
 }
 
 /// Counters as rows, nested maps (such as rejections by reason) flattened.
-fn counters(out: &mut String, prefix: &str, v: &Value) {
+/// Renders any of the API's counter structs generically, so a counter
+/// added to one shows up here.
+fn counters(out: &mut String, prefix: &str, v: &serde_json::Value) {
     if let Some(map) = v.as_object() {
         for (k, v) in map {
             let name = if prefix.is_empty() {
@@ -888,7 +835,7 @@ fn counters(out: &mut String, prefix: &str, v: &Value) {
                     out,
                     "<tr><th>{}</th><td>{}</td></tr>",
                     escape(&name.replace('_', " ")),
-                    num(v)
+                    escape(&v.to_string())
                 );
             }
         }
@@ -896,10 +843,11 @@ fn counters(out: &mut String, prefix: &str, v: &Value) {
 }
 
 /// Connected peers, the node's state and its sync counters.
-pub fn peers_html(status: &Value, peers: &Value, members: &Value) -> String {
-    let names = names(members);
-    let listen: Vec<String> = list(&status["listen"])
-        .map(|a| format!("<code>{}</code>", escape(text(a))))
+pub fn peers_html(status: &Status, peers: &Peers, members: &Members) -> String {
+    let listen: Vec<String> = status
+        .listen
+        .iter()
+        .map(|a| format!("<code>{}</code>", escape(a)))
         .collect();
     let mut out = String::from(r#"<h2>This node</h2><table class="kv" id="node"><tbody>"#);
     let _ = write!(
@@ -909,56 +857,58 @@ pub fn peers_html(status: &Value, peers: &Value, members: &Value) -> String {
          <tr><th>Members</th><td>{}</td></tr><tr><th>Statements</th><td>{}</td></tr>\
          <tr><th>Documents</th><td>{}</td></tr><tr><th>Digest</th><td><code>{}</code></td></tr>\
          <tr><th>Up</th><td>{} s</td></tr>",
-        escape(text(&status["team_id"])),
-        escape(text(&status["peer_id"])),
+        status.team_id,
+        escape(&status.peer_id),
         listen.join("<br>"),
-        yes_no(status["member"] == json!(true)),
-        num(&status["members"]),
-        num(&status["statements"]),
-        num(&status["documents"]),
-        escape(text(&status["digest"])),
-        num(&status["uptime_secs"]),
+        yes_no(status.member),
+        status.members,
+        status.statements,
+        status.documents,
+        escape(&status.digest),
+        status.uptime_secs,
     );
     out.push_str("</tbody></table>");
 
-    let items: Vec<&Value> = list(&peers["peers"]).collect();
     let _ = write!(
         out,
         r#"<h2>Peers</h2><p class="muted">{} connected; {} member address(es) known.</p>"#,
-        items.len(),
-        num(&peers["known_addresses"])
+        peers.peers.len(),
+        peers.known_addresses
     );
-    if !items.is_empty() {
+    if !peers.peers.is_empty() {
         out.push_str(
             "<table id=\"peers\"><thead><tr><th>Team</th><th>PeerId</th><th>Member</th><th>Syncing</th>\
              <th>Address</th><th>Agent</th><th>Connected</th></tr></thead><tbody>",
         );
-        for p in items {
-            let team_id = text(&p["team"]);
+        for p in &peers.peers {
             let _ = write!(
                 out,
                 r#"<tr><td>{}</td><td class="mono">{}</td><td>{}</td><td>{}</td><td class="mono">{}</td><td>{}</td><td>{} s</td></tr>"#,
-                if team_id.is_empty() {
-                    "?".to_owned()
-                } else {
-                    team(&names, team_id)
-                },
-                escape(text(&p["peer_id"])),
-                yes_no(p["member"] == json!(true)),
-                yes_no(p["open"] == json!(true)),
-                escape(p["address"].as_str().unwrap_or("(inbound)")),
-                escape(text(&p["agent"])),
-                num(&p["connected_secs"]),
+                p.team.map_or_else(|| "?".to_owned(), |t| team(members, &t)),
+                escape(&p.peer_id),
+                yes_no(p.member),
+                yes_no(p.open),
+                escape(p.address.as_deref().unwrap_or("(inbound)")),
+                escape(p.agent.as_deref().unwrap_or("")),
+                p.connected_secs,
             );
         }
         out.push_str("</tbody></table>");
     }
 
     out.push_str(r#"<h2>Sync</h2><table class="kv" id="sync"><tbody>"#);
-    counters(&mut out, "", &status["sync"]);
+    counters(
+        &mut out,
+        "",
+        &serde_json::to_value(&status.sync).unwrap_or_default(),
+    );
     out.push_str("</tbody></table>");
     out.push_str(r#"<h2>Network</h2><table class="kv" id="net"><tbody>"#);
-    counters(&mut out, "", &status["net"]);
+    counters(
+        &mut out,
+        "",
+        &serde_json::to_value(&status.net).unwrap_or_default(),
+    );
     out.push_str("</tbody></table>");
     out
 }

@@ -1,8 +1,10 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use expect_test::{Expect, expect};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::api::{AlertStats, NetStats, Progress, SyncCounters};
 
 fn check(actual: &str, expect: Expect) {
     expect.assert_eq(actual);
@@ -107,33 +109,56 @@ fn empty_form_fields_are_no_filter() {
     check(
         &format!("{f:?}"),
         expect![[
-            r#"AdvisoryFilter { category: None, severity: Some("high"), tlp: None, owner: Some("AA"), status: None, q: None }"#
+            r#"AdvisoryQuery { category: None, severity: Some("high"), tlp: None, owner: Some("AA"), status: None, q: None }"#
         ]],
     );
 }
 
-const AA: &str = "aa00000000000000000000000000000000000000000000000000000000000000";
-const BB: &str = "bb00000000000000000000000000000000000000000000000000000000000000";
+/// A fixture written as the API's JSON, read into its type.
+fn typed<T: DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).expect("fixture matches the API type")
+}
 
-fn members() -> Value {
-    json!({
+fn team_id(byte: u8) -> String {
+    trustmesh_protocol::TeamKey::from_secret_bytes([byte; 32])
+        .id()
+        .to_string()
+}
+
+fn aa() -> String {
+    team_id(0xaa)
+}
+
+fn bb() -> String {
+    team_id(0xbb)
+}
+
+fn members() -> Members {
+    typed(json!({
         "network": "Test <Network>",
-        "network_id": "1234567890abcdef",
+        "network_id": "1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef",
+        "members": [aa(), bb()],
         "sponsors_required": 2,
         "revocation_quorum": 2,
         "standings": [
-            { "team": AA, "short_name": "AA", "name": "AA CSIRT", "country": "AA",
-              "status": "founder", "reason": "founder named in the charter", "sponsors": [] },
-            { "team": BB, "short_name": "B<b>", "name": "BB CSIRT", "country": "BB",
+            { "team": aa(), "short_name": "AA", "name": "AA CSIRT", "country": "AA",
+              "status": "founder", "reason": "founder named in the charter", "sponsors": [],
+              "member": true, "profile": null, "applied": false, "introductions": [],
+              "revocations": [], "revokers": [],
+              "policy": { "sponsors_required": 2, "revocation_quorum": 2 } },
+            { "team": bb(), "short_name": "B<b>", "name": "BB CSIRT", "country": "BB",
               "status": "admitted", "reason": "introduced by aa000000 (2 of 2 required)",
-              "sponsors": [AA] },
+              "sponsors": [aa()],
+              "member": true, "profile": null, "applied": true, "introductions": [],
+              "revocations": [], "revokers": [],
+              "policy": { "sponsors_required": 2, "revocation_quorum": 2 } },
         ],
-    })
+    }))
 }
 
-fn hostile_advisory() -> Value {
-    json!({
-        "owner": AA,
+fn hostile_advisory() -> AdvisoryDetail {
+    typed(json!({
+        "owner": aa(),
         "owner_name": "AA",
         "advisory": {
             "id": "AA-1",
@@ -143,7 +168,7 @@ fn hostile_advisory() -> Value {
             "severity": "critical",
             "status": "updated",
             "audience": [],
-            "co_authors": [BB],
+            "co_authors": [bb()],
             "cves": ["CVE-2026-0001"],
             "products": [],
             "indicators": [{ "kind": "ipv4", "value": "192.0.2.7" }],
@@ -156,10 +181,12 @@ fn hostile_advisory() -> Value {
                 { "number": "2", "date": 1_767_312_000u64, "summary": "<b>More</b> indicators" },
             ],
         },
-        "meta": { "doc": "d0c", "heads": ["abcd"], "changes_applied": 2, "changes_held": 0,
-                  "signed_by": [AA, BB] },
-    })
+        "meta": { "doc": DOC, "heads": [DOC], "changes_applied": 2, "changes_held": 0,
+                  "signed_by": [aa(), bb()] },
+    }))
 }
+
+const DOC: &str = "d0c0000000000000000000000000000000000000000000000000000000000000";
 
 /// No string from a document reaches the page as markup.
 fn assert_inert(html: &str) {
@@ -198,7 +225,7 @@ fn the_advisory_page_escapes_and_shows_history_and_signers() {
     check(
         signed,
         expect![[
-            r#"<span title="aa00000000000000000000000000000000000000000000000000000000000000">AA</span>, <span title="bb00000000000000000000000000000000000000000000000000000000000000">B&lt;b&gt;</span>"#
+            r#"<span title="e734ea6c2b6257de72355e472aa05a4c487e6b463c029ed306df2f01b5636b58">AA</span>, <span title="7d59c5623dd40a74aa4d5a32ac645d3b3f95daeae4c22be25476dd6a486f7382">B&lt;b&gt;</span>"#
         ]],
     );
     assert!(html.contains(r#"<span class="badge tlp tlp-clear">TLP:CLEAR</span>"#));
@@ -206,11 +233,11 @@ fn the_advisory_page_escapes_and_shows_history_and_signers() {
 
 #[test]
 fn the_list_escapes_titles_and_keeps_the_filters() {
-    let list = json!({ "advisories": [{
-        "doc": "d", "owner": AA, "owner_name": "AA", "id": "AA/1 <x>", "title": HOSTILE,
+    let list: Advisories = typed(json!({ "advisories": [{
+        "doc": DOC, "owner": aa(), "owner_name": "AA", "id": "AA/1 <x>", "title": HOSTILE,
         "category": "alert", "tlp": "amber_strict", "severity": "high", "status": "final",
         "cves": ["CVE-2026-0001"], "revision": "1", "updated": 0,
-    }]});
+    }]}));
     let f = WebFilter {
         q: Some("\"><script>".into()),
         severity: Some("high".into()),
@@ -223,7 +250,7 @@ fn the_list_escapes_titles_and_keeps_the_filters() {
         "{html}"
     );
     assert!(html.contains(r#"<option value="high" selected>high</option>"#));
-    assert!(html.contains(r#"href="/advisories/aa00000000000000000000000000000000000000000000000000000000000000/AA%2F1%20%3Cx%3E""#));
+    assert!(html.contains(&format!(r#"href="/advisories/{}/AA%2F1%20%3Cx%3E""#, aa())));
     assert!(html.contains("TLP:AMBER+STRICT"));
     assert!(html.contains(r#"<p class="muted" id="count">1 advisory</p>"#));
 }
@@ -239,38 +266,55 @@ fn members_show_why() {
 
 #[test]
 fn contacts_and_tools_escape_and_link_safely() {
-    let contacts = json!({ "contacts": [{ "team": AA, "member": true, "contact": {
-        "name": HOSTILE, "short_name": "AA", "country": "AA", "kind": "national",
-        "constituency": "", "email": "a\"@example.org", "phone": "", "emergency_phone": "",
-        "website": "javascript:alert(1)", "time_zone": "UTC", "business_hours": "9-17",
-        "pgp_keys": [{ "fingerprint": "<F>" }], "representatives": [{ "name": "<R>", "role": "lead" }],
-    }}]});
+    let contacts: Contacts = typed(
+        json!({ "contacts": [{ "team": aa(), "member": true, "contact": {
+            "name": HOSTILE, "short_name": "AA", "country": "AA", "kind": "national",
+            "constituency": "", "email": "a\"@example.org", "phone": "", "emergency_phone": "",
+            "website": "javascript:alert(1)", "time_zone": "UTC", "business_hours": "9-17",
+            "postal_address": "",
+            "pgp_keys": [{ "fingerprint": "<F>", "armored": null }],
+            "representatives": [{ "name": "<R>", "role": "lead", "email": "", "phone": "" }],
+        }}]}),
+    );
     let html = contacts_html(&contacts);
     assert_inert(&html);
     assert!(html.contains(r#"<a href="mailto:a&quot;@example.org">"#));
-    let tools = json!({ "tools": [{ "team": AA, "team_name": "AA", "tool": {
-        "name": "<t>", "version": "1", "description": HOSTILE, "homepage": "https://example.org/t",
-        "download_url": "", "sha256": "", "license": "MIT", "tags": ["<x>"], "maintainer": "",
-    }}]});
+    let tools: Tools = typed(
+        json!({ "tools": [{ "team": aa(), "team_name": "AA", "tool": {
+            "name": "<t>", "version": "1", "description": HOSTILE, "homepage": "https://example.org/t",
+            "download_url": "", "sha256": "", "license": "MIT", "tags": ["<x>"], "maintainer": "",
+        }}]}),
+    );
     let html = tools_html(&tools);
     assert_inert(&html);
     assert!(html.contains(r#"<a href="https://example.org/t" rel="noopener noreferrer">"#));
     check(
-        &tools_html(&json!({ "tools": [] })),
+        &tools_html(&Tools { tools: vec![] }),
         expect![[r#"<p class="muted">No team has registered a tool yet.</p>"#]],
     );
 }
 
 #[test]
 fn peers_flatten_counters() {
-    let status = json!({
-        "team_id": AA, "peer_id": "12D3<", "listen": ["/ip4/127.0.0.1/tcp/1"], "member": true,
+    let mut sync = SyncCounters {
+        rounds_finished: 7,
+        ..Default::default()
+    };
+    sync.rejected.insert("bad<sig>".into(), 1);
+    let status: Status = typed(json!({
+        "team_id": aa(), "peer_id": "12D3<", "listen": ["/ip4/127.0.0.1/tcp/1"], "member": true,
+        "network_id": DOC, "network": "n",
+        "peers": { "connected": 1, "members": 1, "known_addresses": 1 },
         "members": 2, "statements": 3, "documents": 4, "digest": "ff", "uptime_secs": 5,
-        "sync": { "rounds_finished": 7, "rejected": { "bad<sig>": 1 } },
-        "net": { "gossip_in": 2 },
-    });
-    let peers = json!({ "peers": [{ "peer_id": "12D3KooB", "team": BB, "member": true,
-        "open": true, "address": null, "agent": "<agent>", "connected_secs": 9 }], "known_addresses": 1 });
+        "sync": sync,
+        "net": NetStats { gossip_in: 2, ..Default::default() },
+        "last_sync_secs": null, "progress": Progress::default(), "alerts": AlertStats::default(),
+        "health": { "state": "healthy", "reasons": [], "summary": "healthy" },
+    }));
+    let peers: Peers = typed(
+        json!({ "peers": [{ "peer_id": "12D3KooB", "team": bb(), "member": true,
+        "open": true, "address": null, "agent": "<agent>", "connected_secs": 9 }], "known_addresses": 1 }),
+    );
     let html = peers_html(&status, &peers, &members());
     assert_inert(&html);
     let sync = html
@@ -280,16 +324,16 @@ fn peers_flatten_counters() {
         .unwrap_or_default();
     check(
         sync,
-        expect![[
-            r#"<tr><th>rejected.bad&lt;sig&gt;</th><td>1</td></tr><tr><th>rounds finished</th><td>7</td></tr>"#
-        ]],
+        expect![
+            "<tr><th>changes duplicate</th><td>0</td></tr><tr><th>changes new</th><td>0</td></tr><tr><th>changes unknown author</th><td>0</td></tr><tr><th>joins admitted</th><td>0</td></tr><tr><th>joins refused</th><td>0</td></tr><tr><th>messages in</th><td>0</td></tr><tr><th>messages out</th><td>0</td></tr><tr><th>rejected.bad&lt;sig&gt;</th><td>1</td></tr><tr><th>rounds finished</th><td>7</td></tr><tr><th>rounds opened</th><td>0</td></tr><tr><th>statements new</th><td>0</td></tr><tr><th>store failures</th><td>0</td></tr><tr><th>transmits dropped</th><td>0</td></tr>"
+        ],
     );
     assert!(html.contains("(inbound)"));
 }
 
 #[test]
 fn pages_have_the_nav_bar_and_an_escaped_title() {
-    let html = layout("<T>", "/tools", &Value::Null, "<p>body</p>");
+    let html = layout("<T>", "/tools", None, "<p>body</p>");
     assert!(html.contains("<title>&lt;T&gt; · trustmesh</title>"));
     assert!(html.contains(r#"<a href="/tools" class="active">Tools</a>"#));
     assert!(html.contains(r#"<a href="/members">Members</a>"#));

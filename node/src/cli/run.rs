@@ -6,65 +6,14 @@
 //! the file is removed on a clean exit. `<data-dir>/api.token` (mode 0600)
 //! holds the API token, created on first start.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
-
 use anyhow::{Context, Result, anyhow, bail};
-use serde_json::json;
 use tracing::info;
 use trustmesh_protocol::{ActorSuffix, Config, Node};
 
 use crate::alerts::Cursor;
 use crate::config::Settings;
-use crate::datadir::DataDir;
-use crate::engine::{self, Engine, now_ms};
-use crate::peers::PeerBook;
-
-/// The file a running node describes itself in.
-pub fn node_file(dir: &Path) -> PathBuf {
-    dir.join("node.json")
-}
-
-/// The API token file.
-pub fn token_file(dir: &Path) -> PathBuf {
-    dir.join("api.token")
-}
-
-/// Reads the API token, creating it (mode 0600) if missing.
-fn api_token(dir: &Path) -> Result<String> {
-    let path = token_file(dir);
-    match fs::read_to_string(&path) {
-        Ok(t) if !t.trim().is_empty() => return Ok(t.trim().to_owned()),
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow!("no randomness for the API token: {e}"))?;
-    let token = hex::encode(bytes);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(token.as_bytes())
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(token)
-}
-
-fn write_node_file(dir: &Path, value: &serde_json::Value) {
-    let path = node_file(dir);
-    let tmp = dir.join("node.json.tmp");
-    let ok = fs::write(&tmp, format!("{value:#}\n")).and_then(|()| fs::rename(&tmp, &path));
-    if let Err(e) = ok {
-        tracing::warn!(error = %e, "could not write {}", path.display());
-    }
-}
+use crate::datadir::{DataDir, NodeInfo};
+use crate::engine::{self, Engine, PeerBook, now_ms};
 
 /// Runs the node until a signal. Blocks the calling thread.
 pub fn run(dir: &DataDir, settings: Settings) -> Result<()> {
@@ -85,14 +34,12 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
             dir.path().display()
         );
     };
-    if let Some(existing) = fs::read_to_string(node_file(dir.path())).ok()
-        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&existing)
-        && let Some(pid) = v["pid"].as_u64()
-        && Path::new(&format!("/proc/{pid}")).exists()
-        && pid != u64::from(std::process::id())
+    if let Ok(Some(running)) = dir.node_info()
+        && running.pid != std::process::id()
     {
         bail!(
-            "a node (pid {pid}) is already running on {}",
+            "a node (pid {}) is already running on {}",
+            running.pid,
             dir.path().display()
         );
     }
@@ -123,7 +70,7 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
         "store opened"
     );
     let member = node.is_member();
-    let token = api_token(dir.path())?;
+    let token = dir.token_or_create()?;
     let listener = tokio::net::TcpListener::bind(settings.api)
         .await
         .with_context(|| format!("binding the API to {}", settings.api))?;
@@ -134,34 +81,33 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
     let rules = settings.alerts.clone();
     let mut engine = Engine::new(node, key.clone(), settings, book)?;
     if !rules.is_empty() {
-        let cursor = Cursor::open(&Cursor::file(dir.path()), &rules, now_ms() as i64 / 1000)
+        let cursor = Cursor::open(&dir.alerts_path(), &rules, now_ms() as i64 / 1000)
             .context("opening the alerts cursor")?;
         info!(rules = rules.len(), "alerts on");
         engine.set_alerts(crate::alerts::start(rules, cursor));
     }
     let peer_id = engine.local_peer_id().to_string();
-    let base = json!({
-        "pid": std::process::id(),
-        "api": api_addr.to_string(),
-        "peer_id": peer_id,
-        "team_id": key.id(),
-        "network_id": charter.network_id(),
-        "listen": [],
-    });
-    write_node_file(dir.path(), &base);
-    let root = dir.path().to_owned();
+    let base = NodeInfo {
+        pid: std::process::id(),
+        api: api_addr.to_string(),
+        peer_id: peer_id.clone(),
+        team_id: key.id(),
+        network_id: charter.network_id(),
+        listen: vec![],
+    };
+    dir.write_node_info(&base)?;
+    let root = dir.clone();
     engine.on_listen(move |addrs| {
-        let mut v = base.clone();
-        v["listen"] = json!(
-            addrs
-                .iter()
-                .map(|a| format!("{a}/p2p/{peer_id}"))
-                .collect::<Vec<_>>()
-        );
-        write_node_file(&root, &v);
+        let info = NodeInfo {
+            listen: addrs.iter().map(|a| format!("{a}/p2p/{peer_id}")).collect(),
+            ..base.clone()
+        };
+        if let Err(e) = root.write_node_info(&info) {
+            tracing::warn!(error = %e, "could not describe the node in node.json");
+        }
     });
     let (client, jobs) = engine::channel();
-    let app = crate::api::router(client, token);
+    let app = crate::http::router(client, token);
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
@@ -174,12 +120,12 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
     eprintln!(
         "trustmesh node {} running; API on http://{api_addr}/api/v1 (token in {})",
         key.id().short(),
-        token_file(dir.path()).display()
+        dir.token_path().display()
     );
     engine.run(jobs, shutdown_signal()).await;
     let _ = stop_api.send(());
     let _ = server.await;
-    let _ = fs::remove_file(node_file(dir.path()));
+    dir.remove_node_info();
     Ok(())
 }
 

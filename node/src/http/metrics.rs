@@ -8,52 +8,42 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::Engine;
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::Shared;
+use super::auth;
+use super::views::ApiError;
+use crate::engine::{Histogram, Snapshot};
 
 /// The content type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Upper bounds (seconds) of the gossip latency buckets.
-pub const LATENCY_BUCKETS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0, 600.0, 3600.0];
-
-/// A cumulative histogram over fixed buckets.
-#[derive(Debug, Clone)]
-pub struct Histogram {
-    bounds: &'static [f64],
-    /// Observations per bucket (not cumulative; summed when rendered).
-    counts: Vec<u64>,
-    sum: f64,
-    count: u64,
+/// `/metrics` (the path Prometheus scrapes by default), behind the API
+/// token.
+pub(super) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_text))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .with_state(state)
 }
 
-impl Histogram {
-    /// An empty histogram with these upper bounds (ascending).
-    pub fn new(bounds: &'static [f64]) -> Self {
-        assert!(
-            bounds.windows(2).all(|w| w[0] < w[1]),
-            "histogram bounds must ascend"
-        );
-        Self {
-            bounds,
-            counts: vec![0; bounds.len()],
-            sum: 0.0,
-            count: 0,
+/// Prometheus metrics in the text exposition format.
+async fn metrics_text(State(s): State<Shared>) -> Response {
+    match s.client.call(|e| e.snapshot()).await {
+        Ok(snapshot) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&snapshot)).into_response(),
+        Err(e) => ApiError {
+            status: 503,
+            message: e.to_string(),
         }
-    }
-
-    /// Records one value; negative and NaN values count as 0.
-    pub fn observe(&mut self, v: f64) {
-        let v = if v.is_nan() { 0.0 } else { v.max(0.0) };
-        if let Some(i) = self.bounds.iter().position(|b| v <= *b) {
-            self.counts[i] += 1;
-        }
-        self.sum += v;
-        self.count += 1;
-    }
-
-    /// How many values were recorded.
-    pub fn count(&self) -> u64 {
-        self.count
+        .into_response(),
     }
 }
 
@@ -127,17 +117,17 @@ impl Text {
     pub fn histogram(&mut self, name: &str, help: &str, h: &Histogram) {
         self.header(name, "histogram", help);
         let mut cumulative = 0;
-        for (b, c) in h.bounds.iter().zip(&h.counts) {
+        for (b, c) in h.buckets() {
             cumulative += c;
             let _ = writeln!(
                 self.out,
                 "{name}_bucket{{le=\"{}\"}} {cumulative}",
-                float(*b)
+                float(b)
             );
         }
-        let _ = writeln!(self.out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
-        let _ = writeln!(self.out, "{name}_sum {}", float(h.sum));
-        let _ = writeln!(self.out, "{name}_count {}", h.count);
+        let _ = writeln!(self.out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count());
+        let _ = writeln!(self.out, "{name}_sum {}", float(h.sum()));
+        let _ = writeln!(self.out, "{name}_count {}", h.count());
     }
 
     /// The finished text.
@@ -147,11 +137,10 @@ impl Text {
 }
 
 /// Every metric of a running node.
-pub fn render(e: &Engine) -> String {
-    let node = e.node();
-    let s = node.stats();
-    let n = e.stats();
-    let peers = e.connections();
+pub fn render(snap: &Snapshot) -> String {
+    let s = &snap.core;
+    let n = &snap.net;
+    let peers = &snap.peers;
     let mut t = Text::default();
     t.gauge(
         "trustmesh_peers_connected",
@@ -166,27 +155,27 @@ pub fn render(e: &Engine) -> String {
     t.gauge(
         "trustmesh_members",
         "Members in this node's view.",
-        node.membership().members().len() as u64,
+        snap.members as u64,
     );
     t.gauge(
         "trustmesh_member",
         "1 when this node is a member in its own view.",
-        u64::from(node.is_member()),
+        u64::from(snap.member),
     );
     t.gauge(
         "trustmesh_documents",
         "Documents held.",
-        node.documents().docs().count() as u64,
+        snap.documents as u64,
     );
     t.gauge(
         "trustmesh_statements",
         "Statements held.",
-        node.statements().len() as u64,
+        snap.statements as u64,
     );
     t.gauge(
         "trustmesh_uptime_seconds",
         "Seconds since the engine started.",
-        e.uptime().as_secs(),
+        snap.uptime.as_secs(),
     );
     t.counter(
         "trustmesh_changes_applied_total",
@@ -265,7 +254,7 @@ pub fn render(e: &Engine) -> String {
         "Requests and gossip refused for exceeding a peer's rate.",
         n.rate_limited,
     );
-    let a = e.alert_stats();
+    let a = &snap.alerts;
     t.counter(
         "trustmesh_alerts_delivered_total",
         "Alert deliveries that succeeded.",
@@ -284,7 +273,7 @@ pub fn render(e: &Engine) -> String {
     t.histogram(
         "trustmesh_gossip_latency_seconds",
         "Receive time minus the change's stated time, for changes arriving by gossip.",
-        e.gossip_latency(),
+        &snap.gossip_latency,
     );
     t.finish()
 }

@@ -2,15 +2,19 @@
 //! runs inside the event loop (the API sends it as a job), so it sees one
 //! consistent state and its edits are pushed as soon as it returns.
 
-use serde::Deserialize;
-use serde_json::{Value, json};
 use trustmesh_bootstrap::{IntroductionFile, RevocationFile, TrustFile, check_network};
 use trustmesh_protocol::{
-    Advisory, Contact, DocId, DocKind, DocRef, Membership, SignedStatement, Statement, Status,
-    TeamId, Tool, ToolRegistry,
+    Advisory, Contact, DocId, DocKind, DocRef, Ignored, Membership, SignedStatement, Statement,
+    Status, TeamId, Tool, ToolRegistry,
 };
 
-use crate::engine::{Engine, now_ms};
+use crate::api::{
+    self, AdvisoryDetail, AdvisoryQuery, AdvisorySummary, Changed, ContactDetail, ContactEntry,
+    DocMeta, Health, HealthState, Imported, IntroductionIgnored, IntroductionView, MemberStatus,
+    MemberView, Members, PeerCounts, Published, RevocationView, Revoked, Sponsored, SyncCounters,
+    ToolChanged, ToolEntry, ToolRemoved, Updated,
+};
+use crate::engine::{Engine, Snapshot, now_ms};
 
 /// An API failure: an HTTP status and a message.
 #[derive(Debug, thiserror::Error)]
@@ -49,78 +53,93 @@ impl ApiError {
 }
 
 /// The result of a view.
-pub type ApiResult = Result<Value, ApiError>;
+pub type ApiResult<T> = Result<T, ApiError>;
 
-fn status_name(s: Status) -> &'static str {
+fn member_status(s: Status) -> MemberStatus {
     match s {
-        Status::Founder => "founder",
-        Status::Admitted => "admitted",
-        Status::Pending => "pending",
-        Status::Revoked => "revoked",
+        Status::Founder => MemberStatus::Founder,
+        Status::Admitted => MemberStatus::Admitted,
+        Status::Pending => MemberStatus::Pending,
+        Status::Revoked => MemberStatus::Revoked,
     }
 }
 
-/// The node's health and counters.
-pub fn status(e: &Engine) -> Value {
-    let node = e.node();
-    let charter = node.statements().charter();
-    let s = node.stats();
-    let peers = e.connections();
-    json!({
-        "team_id": node.team(),
-        "peer_id": e.local_peer_id().to_string(),
-        "network_id": e.network(),
-        "network": charter.body().name(),
-        "member": node.is_member(),
-        "members": node.membership().members().len(),
-        "listen": e.listen_addrs().iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "peers": {
-            "connected": peers.len(),
-            "members": peers.iter().filter(|p| p.open).count(),
-            "known_addresses": e.known_addresses(),
+fn ignored(i: Ignored) -> IntroductionIgnored {
+    match i {
+        Ignored::UnknownApplication => IntroductionIgnored::UnknownApplication,
+        Ignored::ApplicationMismatch => IntroductionIgnored::ApplicationMismatch,
+        Ignored::SponsorRevoked => IntroductionIgnored::SponsorRevoked,
+        Ignored::SponsorNotMember => IntroductionIgnored::SponsorNotMember,
+    }
+}
+
+/// The node's health and counters, from a snapshot and the replica's
+/// digest.
+pub fn status(snap: &Snapshot, digest: [u8; 32]) -> api::Status {
+    let s = &snap.core;
+    api::Status {
+        team_id: snap.team,
+        peer_id: snap.peer_id.clone(),
+        network_id: snap.network_id,
+        network: snap.network.clone(),
+        member: snap.member,
+        members: snap.members,
+        listen: snap.listen.clone(),
+        peers: PeerCounts {
+            connected: snap.peers.len(),
+            members: snap.peers.iter().filter(|p| p.open).count(),
+            known_addresses: snap.known_addresses,
         },
-        "statements": node.statements().len(),
-        "documents": node.documents().docs().count(),
-        "digest": hex::encode(node.digest()),
-        "uptime_secs": e.uptime().as_secs(),
-        "sync": {
-            "rounds_opened": s.rounds_opened,
-            "rounds_finished": s.rounds_finished,
-            "messages_in": s.messages_in,
-            "messages_out": s.messages_out,
-            "statements_new": s.statements_new,
-            "changes_new": s.changes_new,
-            "changes_duplicate": s.changes_duplicate,
-            "changes_unknown_author": s.changes_unknown_author,
-            "rejected": s.rejected,
-            "transmits_dropped": s.transmits_dropped,
-            "store_failures": s.store_failures,
-            "joins_admitted": s.joins_admitted,
-            "joins_refused": s.joins_refused,
+        statements: snap.statements,
+        documents: snap.documents,
+        digest: hex::encode(digest),
+        uptime_secs: snap.uptime.as_secs(),
+        sync: SyncCounters {
+            rounds_opened: s.rounds_opened,
+            rounds_finished: s.rounds_finished,
+            messages_in: s.messages_in,
+            messages_out: s.messages_out,
+            statements_new: s.statements_new,
+            changes_new: s.changes_new,
+            changes_duplicate: s.changes_duplicate,
+            changes_unknown_author: s.changes_unknown_author,
+            rejected: s
+                .rejected
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect(),
+            transmits_dropped: s.transmits_dropped,
+            store_failures: s.store_failures,
+            joins_admitted: s.joins_admitted,
+            joins_refused: s.joins_refused,
         },
-        "net": e.stats(),
-        "last_sync_secs": e.last_sync().map(|d| d.as_secs()),
-        "progress": e.progress(),
-        "alerts": e.alert_stats(),
-        "health": health(e),
-    })
+        net: snap.net.clone(),
+        last_sync_secs: snap.last_sync.map(|d| d.as_secs()),
+        progress: snap.progress,
+        alerts: snap.alerts,
+        health: health(snap),
+    }
+}
+
+/// The status of the engine now.
+pub fn engine_status(e: &Engine) -> api::Status {
+    status(&e.snapshot(), e.node().digest())
 }
 
 /// Whether the node is doing its job, with the reasons when it is not,
 /// and a one-line summary such as "healthy: member, 6 peers (5 members),
 /// last sync 3 s ago, 0 store failures".
-pub fn health(e: &Engine) -> Value {
-    let node = e.node();
-    let peers = e.connections();
+pub fn health(snap: &Snapshot) -> Health {
+    let peers = &snap.peers;
     let open = peers.iter().filter(|p| p.open).count();
-    let others = node.membership().members().len().saturating_sub(1);
-    let store_failures = node.stats().store_failures;
-    let last_sync = e.last_sync().map(|d| d.as_secs());
+    let others = snap.members.saturating_sub(1);
+    let store_failures = snap.core.store_failures;
+    let last_sync = snap.last_sync.map(|d| d.as_secs());
     // A few missed rounds are normal (fanout picks random members).
-    let stale_after = (e.sync_interval().as_secs() * 6).max(60);
-    let alerts = e.alert_stats();
+    let stale_after = (snap.sync_interval.as_secs() * 6).max(60);
+    let alerts = &snap.alerts;
     let mut reasons = Vec::new();
-    if !node.is_member() {
+    if !snap.member {
         reasons.push("not a member".to_owned());
     }
     if others > 0 && open == 0 {
@@ -131,7 +150,7 @@ pub fn health(e: &Engine) -> Value {
     }
     match last_sync {
         Some(s) if others > 0 && s > stale_after => reasons.push(format!("last sync {s} s ago")),
-        None if others > 0 && e.uptime().as_secs() > stale_after => {
+        None if others > 0 && snap.uptime.as_secs() > stale_after => {
             reasons.push("no sync round finished yet".to_owned());
         }
         _ => {}
@@ -146,14 +165,18 @@ pub fn health(e: &Engine) -> Value {
         || "no sync yet".to_owned(),
         |s| format!("last sync {s} s ago"),
     );
+    let state = if reasons.is_empty() {
+        HealthState::Healthy
+    } else {
+        HealthState::Degraded
+    };
     let mut summary = format!(
         "{}: {}, {} peers ({} members), {sync}, {store_failures} store failures",
-        if reasons.is_empty() {
-            "healthy"
-        } else {
-            "degraded"
+        match state {
+            HealthState::Healthy => "healthy",
+            HealthState::Degraded => "degraded",
         },
-        if node.is_member() {
+        if snap.member {
             "member"
         } else {
             "not a member"
@@ -164,51 +187,76 @@ pub fn health(e: &Engine) -> Value {
     if !reasons.is_empty() {
         summary.push_str(&format!(" [{}]", reasons.join("; ")));
     }
-    json!({
-        "state": if reasons.is_empty() { "healthy" } else { "degraded" },
-        "reasons": reasons,
-        "summary": summary,
-    })
+    Health {
+        state,
+        reasons,
+        summary,
+    }
 }
 
 /// Every team the node knows, with its standing and why.
-pub fn members(e: &Engine) -> Value {
+pub fn members(e: &Engine) -> Members {
     members_json(e.node().statements().charter(), e.node().membership())
 }
 
 /// The members report, shared with the offline `trustmesh members`.
-pub fn members_json(charter: &trustmesh_protocol::Charter, membership: &Membership) -> Value {
-    let standings: Vec<Value> = membership
+pub fn members_json(charter: &trustmesh_protocol::Charter, membership: &Membership) -> Members {
+    let standings = membership
         .standings()
         .map(|s| {
-            // The whole standing (introductions and revocations with whether
-            // each counts), plus what people and scripts look for first.
-            let mut v = serde_json::to_value(s).unwrap_or_else(|_| json!({ "team": s.team }));
-            v["status"] = json!(status_name(s.status));
-            v["member"] = json!(membership.is_member(&s.team));
-            v["short_name"] = json!(s.profile.as_ref().map(|p| p.short_name.clone()));
-            v["name"] = json!(s.profile.as_ref().map(|p| p.name.clone()));
-            v["country"] = json!(s.profile.as_ref().map(|p| p.country.clone()));
-            v["reason"] = json!(s.reason());
-            v["sponsors"] = json!(s.sponsors().collect::<Vec<_>>());
-            v["revokers"] = json!(s.revokers().collect::<Vec<_>>());
-            v
+            let profile = s.profile.as_ref();
+            MemberView {
+                team: s.team,
+                status: member_status(s.status),
+                member: membership.is_member(&s.team),
+                profile: s.profile.clone(),
+                short_name: profile.map(|p| p.short_name.clone()),
+                name: profile.map(|p| p.name.clone()),
+                country: profile.map(|p| p.country.clone()),
+                applied: s.applied,
+                introductions: s
+                    .introductions
+                    .iter()
+                    .map(|i| IntroductionView {
+                        id: i.id,
+                        sponsor: i.sponsor,
+                        ignored: i.ignored.map(ignored),
+                    })
+                    .collect(),
+                revocations: s
+                    .revocations
+                    .iter()
+                    .map(|r| RevocationView {
+                        id: r.id,
+                        revoker: r.revoker,
+                        reason: r.reason.clone(),
+                        counted: r.counted,
+                    })
+                    .collect(),
+                policy: s.policy,
+                reason: s.reason(),
+                sponsors: s.sponsors().copied().collect(),
+                revokers: s.revokers().copied().collect(),
+            }
         })
         .collect();
     let policy = charter.body().policy();
-    json!({
-        "network_id": charter.network_id(),
-        "network": charter.body().name(),
-        "sponsors_required": policy.sponsors_required,
-        "revocation_quorum": policy.revocation_quorum,
-        "members": membership.members(),
-        "standings": standings,
-    })
+    Members {
+        network_id: charter.network_id(),
+        network: charter.body().name().to_owned(),
+        sponsors_required: policy.sponsors_required,
+        revocation_quorum: policy.revocation_quorum,
+        members: membership.members().iter().copied().collect(),
+        standings,
+    }
 }
 
 /// Connected peers.
-pub fn peers(e: &Engine) -> Value {
-    json!({ "peers": e.connections(), "known_addresses": e.known_addresses() })
+pub fn peers(snap: &Snapshot) -> api::Peers {
+    api::Peers {
+        peers: snap.peers.clone(),
+        known_addresses: snap.known_addresses,
+    }
 }
 
 /// Finds a team by id, PeerId, unique id prefix or unique short name.
@@ -245,23 +293,6 @@ fn short_name(membership: &Membership, team: &TeamId) -> String {
         .map_or_else(|| team.short(), |p| p.short_name.clone())
 }
 
-/// Filters for the advisory list.
-#[derive(Debug, Default, Clone, Deserialize)]
-pub struct AdvisoryFilter {
-    /// Category name, such as "alert".
-    pub category: Option<String>,
-    /// Lowest severity name.
-    pub severity: Option<String>,
-    /// TLP label, such as "CLEAR".
-    pub tlp: Option<String>,
-    /// Owner team (id, prefix or short name).
-    pub owner: Option<String>,
-    /// Status name.
-    pub status: Option<String>,
-    /// Text found in the id, title, summary, CVEs or body.
-    pub q: Option<String>,
-}
-
 fn name_of<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
@@ -275,25 +306,30 @@ fn severity_rank(name: &str) -> Option<usize> {
         .position(|s| s.eq_ignore_ascii_case(name))
 }
 
-fn advisory_summary(membership: &Membership, doc: &DocId, r: &DocRef, a: &Advisory) -> Value {
-    json!({
-        "doc": doc,
-        "owner": r.owner(),
-        "owner_name": short_name(membership, &r.owner()),
-        "id": a.id,
-        "title": a.title,
-        "category": a.category,
-        "tlp": a.tlp,
-        "severity": a.severity,
-        "status": a.status,
-        "cves": a.cves,
-        "revision": a.revisions.last().map(|v| v.number.clone()),
-        "updated": a.revisions.last().map(|v| v.date),
-    })
+fn advisory_summary(
+    membership: &Membership,
+    doc: &DocId,
+    r: &DocRef,
+    a: Advisory,
+) -> AdvisorySummary {
+    AdvisorySummary {
+        doc: *doc,
+        owner: r.owner(),
+        owner_name: short_name(membership, &r.owner()),
+        revision: a.revisions.last().map(|v| v.number.clone()),
+        updated: a.revisions.last().map(|v| v.date),
+        id: a.id,
+        title: a.title,
+        category: a.category,
+        tlp: a.tlp,
+        severity: a.severity,
+        status: a.status,
+        cves: a.cves,
+    }
 }
 
 /// The advisories this node may read, filtered.
-pub fn advisories(e: &Engine, f: &AdvisoryFilter) -> ApiResult {
+pub fn advisories(e: &Engine, f: &AdvisoryQuery) -> ApiResult<api::Advisories> {
     let node = e.node();
     let membership = node.membership();
     let owner = match &f.owner {
@@ -333,14 +369,14 @@ pub fn advisories(e: &Engine, f: &AdvisoryFilter) -> ApiResult {
                     || a.cves.iter().any(|c| c.to_lowercase().contains(q))
             });
         if matches {
-            out.push(advisory_summary(membership, doc, r, &a));
+            out.push(advisory_summary(membership, doc, r, a));
         }
     }
-    out.sort_by(|a, b| b["updated"].as_u64().cmp(&a["updated"].as_u64()));
-    Ok(json!({ "advisories": out }))
+    out.sort_by_key(|a| std::cmp::Reverse(a.updated));
+    Ok(api::Advisories { advisories: out })
 }
 
-fn doc_meta(e: &Engine, doc: &DocId) -> Value {
+fn doc_meta(e: &Engine, doc: &DocId) -> DocMeta {
     let docs = e.node().documents();
     let mut authors: Vec<TeamId> = docs
         .change_hashes(doc)
@@ -350,25 +386,25 @@ fn doc_meta(e: &Engine, doc: &DocId) -> Value {
     authors.sort();
     authors.dedup();
     let (stored, applied) = docs.counts(doc);
-    json!({
-        "doc": doc,
-        "heads": docs.heads(doc),
-        "changes_applied": applied,
+    DocMeta {
+        doc: *doc,
+        heads: docs.heads(doc),
+        changes_applied: applied,
         // Stored but not applied: waiting for dependencies, or kept aside.
-        "changes_held": stored - applied,
-        "signed_by": authors,
-    })
+        changes_held: stored - applied,
+        signed_by: authors,
+    }
 }
 
 /// One advisory, in full, with who signed its changes.
-pub fn advisory(e: &Engine, owner: &str, id: &str) -> ApiResult {
+pub fn advisory(e: &Engine, owner: &str, id: &str) -> ApiResult<AdvisoryDetail> {
     let (owner, doc, a) = read_advisory(e, owner, id)?;
-    Ok(json!({
-        "owner": owner,
-        "owner_name": short_name(e.node().membership(), &owner),
-        "advisory": a,
-        "meta": doc_meta(e, &doc),
-    }))
+    Ok(AdvisoryDetail {
+        owner,
+        owner_name: short_name(e.node().membership(), &owner),
+        advisory: a,
+        meta: doc_meta(e, &doc),
+    })
 }
 
 fn edit_error<E: std::fmt::Display>(err: E) -> ApiError {
@@ -376,31 +412,37 @@ fn edit_error<E: std::fmt::Display>(err: E) -> ApiError {
 }
 
 /// Publishes a new advisory owned by this team.
-pub fn publish_advisory(e: &mut Engine, a: &Advisory) -> ApiResult {
+pub fn publish_advisory(e: &mut Engine, a: &Advisory) -> ApiResult<Published> {
     let change = e
         .node_mut()
         .publish_advisory(now_ms(), a)
         .map_err(edit_error)?;
-    Ok(json!({ "doc": change.doc(), "change": change.hash(), "owner": change.owner(), "id": a.id }))
+    Ok(Published {
+        doc: change.doc(),
+        change: change.hash(),
+        owner: change.owner(),
+        id: a.id.clone(),
+        advisory: None,
+    })
 }
 
 /// Updates an advisory this team owns or co-authors.
-pub fn update_advisory(e: &mut Engine, owner: &str, a: &Advisory) -> ApiResult {
+pub fn update_advisory(e: &mut Engine, owner: &str, a: &Advisory) -> ApiResult<Updated> {
     let owner = resolve_team(e.node().membership(), owner)?;
     let change = e
         .node_mut()
         .update_advisory(now_ms(), owner, a)
         .map_err(edit_error)?;
-    Ok(json!({
-        "owner": owner,
-        "id": a.id,
-        "changed": change.is_some(),
-        "change": change.map(|c| c.hash()),
-    }))
+    Ok(Updated {
+        owner,
+        id: a.id.clone(),
+        changed: change.is_some(),
+        change: change.map(|c| c.hash()),
+    })
 }
 
 /// Every contact entry.
-pub fn contacts(e: &Engine) -> Value {
+pub fn contacts(e: &Engine) -> api::Contacts {
     let node = e.node();
     let mut out = Vec::new();
     for (doc, r) in node.documents().docs() {
@@ -408,14 +450,18 @@ pub fn contacts(e: &Engine) -> Value {
             continue;
         }
         if let Ok(Some(c)) = node.documents().get::<Contact>(doc) {
-            out.push(json!({ "team": r.owner(), "member": node.membership().is_member(&r.owner()), "contact": c }));
+            out.push(ContactEntry {
+                team: r.owner(),
+                member: node.membership().is_member(&r.owner()),
+                contact: c,
+            });
         }
     }
-    json!({ "contacts": out })
+    api::Contacts { contacts: out }
 }
 
 /// One team's contact entry.
-pub fn contact(e: &Engine, team: &str) -> ApiResult {
+pub fn contact(e: &Engine, team: &str) -> ApiResult<ContactDetail> {
     let team = resolve_team(e.node().membership(), team)?;
     let doc = DocRef::contacts(team).id();
     let c = e
@@ -426,17 +472,24 @@ pub fn contact(e: &Engine, team: &str) -> ApiResult {
         .ok_or_else(|| {
             ApiError::not_found(format!("{} has published no contact entry", team.short()))
         })?;
-    Ok(json!({ "team": team, "contact": c, "meta": doc_meta(e, &doc) }))
+    Ok(ContactDetail {
+        team,
+        contact: c,
+        meta: doc_meta(e, &doc),
+    })
 }
 
 /// Writes this team's contact entry.
-pub fn set_contact(e: &mut Engine, c: &Contact) -> ApiResult {
+pub fn set_contact(e: &mut Engine, c: &Contact) -> ApiResult<Changed> {
     let change = e.node_mut().edit_contact(now_ms(), c).map_err(edit_error)?;
-    Ok(json!({ "changed": change.is_some(), "change": change.map(|c| c.hash()) }))
+    Ok(Changed {
+        changed: change.is_some(),
+        change: change.map(|c| c.hash()),
+    })
 }
 
 /// Tool registries, of every team or one.
-pub fn tools(e: &Engine, team: Option<&str>) -> ApiResult {
+pub fn tools(e: &Engine, team: Option<&str>) -> ApiResult<api::Tools> {
     let node = e.node();
     let team = match team {
         Some(t) => Some(resolve_team(node.membership(), t)?),
@@ -449,20 +502,24 @@ pub fn tools(e: &Engine, team: Option<&str>) -> ApiResult {
         }
         if let Ok(Some(reg)) = node.documents().get::<ToolRegistry>(doc) {
             for tool in reg.tools.into_values() {
-                out.push(json!({
-                    "team": r.owner(),
-                    "team_name": short_name(node.membership(), &r.owner()),
-                    "tool": tool,
-                }));
+                out.push(ToolEntry {
+                    team: r.owner(),
+                    team_name: short_name(node.membership(), &r.owner()),
+                    tool,
+                });
             }
         }
     }
-    Ok(json!({ "tools": out }))
+    Ok(api::Tools { tools: out })
 }
 
 /// Adds or updates a tool in this team's registry. `must_exist`: refuse
 /// to create (an update); `must_not_exist`: refuse to replace (an add).
-pub fn upsert_tool(e: &mut Engine, tool: &Tool, must_exist: Option<bool>) -> ApiResult {
+pub fn upsert_tool(
+    e: &mut Engine,
+    tool: &Tool,
+    must_exist: Option<bool>,
+) -> ApiResult<ToolChanged> {
     let doc = DocRef::tools(e.node().team()).id();
     let exists = e
         .node()
@@ -490,11 +547,14 @@ pub fn upsert_tool(e: &mut Engine, tool: &Tool, must_exist: Option<bool>) -> Api
         .node_mut()
         .upsert_tool(now_ms(), tool)
         .map_err(edit_error)?;
-    Ok(json!({ "name": tool.name, "changed": change.is_some() }))
+    Ok(ToolChanged {
+        name: tool.name.clone(),
+        changed: change.is_some(),
+    })
 }
 
 /// Removes a tool from this team's registry.
-pub fn remove_tool(e: &mut Engine, name: &str) -> ApiResult {
+pub fn remove_tool(e: &mut Engine, name: &str) -> ApiResult<ToolRemoved> {
     let change = e
         .node_mut()
         .remove_tool(now_ms(), name)
@@ -502,7 +562,10 @@ pub fn remove_tool(e: &mut Engine, name: &str) -> ApiResult {
     if change.is_none() {
         return Err(ApiError::not_found(format!("no tool named {name:?}")));
     }
-    Ok(json!({ "name": name, "removed": true }))
+    Ok(ToolRemoved {
+        name: name.to_owned(),
+        removed: true,
+    })
 }
 
 fn submit(e: &mut Engine, statements: Vec<SignedStatement>) -> Result<(usize, usize), ApiError> {
@@ -518,7 +581,7 @@ fn submit(e: &mut Engine, statements: Vec<SignedStatement>) -> Result<(usize, us
 }
 
 /// Signs an introduction for an application file, stores and spreads it.
-pub fn sponsor(e: &mut Engine, application: &str, note: &str) -> ApiResult {
+pub fn sponsor(e: &mut Engine, application: &str, note: &str) -> ApiResult<Sponsored> {
     let file = TrustFile::parse(application).map_err(ApiError::bad)?;
     let charter = e.node().statements().charter().clone();
     check_network(&charter, &file).map_err(ApiError::bad)?;
@@ -536,17 +599,17 @@ pub fn sponsor(e: &mut Engine, application: &str, note: &str) -> ApiResult {
     let (a, i) = intro.statements().map_err(ApiError::internal)?;
     submit(e, vec![a, i])?;
     let applicant = app.applicant;
-    Ok(json!({
-        "introduction": TrustFile::Introduction(intro),
-        "applicant": applicant,
-        "applicant_is_member": e.node().membership().is_member(&applicant),
-        "sponsor_is_member": e.node().is_member(),
-    }))
+    Ok(Sponsored {
+        introduction: TrustFile::Introduction(intro),
+        applicant,
+        applicant_is_member: e.node().membership().is_member(&applicant),
+        sponsor_is_member: e.node().is_member(),
+    })
 }
 
 /// Revokes a team: keeps (unless `keep_none`) every introduction by it and
 /// the heads of every document it wrote that this node holds.
-pub fn revoke(e: &mut Engine, team: &str, reason: &str, keep_none: bool) -> ApiResult {
+pub fn revoke(e: &mut Engine, team: &str, reason: &str, keep_none: bool) -> ApiResult<Revoked> {
     let revoked = resolve_team(e.node().membership(), team)?;
     let node = e.node();
     let (kept_intros, kept_heads) = if keep_none {
@@ -587,17 +650,17 @@ pub fn revoke(e: &mut Engine, team: &str, reason: &str, keep_none: bool) -> ApiR
         .node()
         .membership()
         .standing(&revoked)
-        .map(|s| (status_name(s.status), s.reason()));
-    Ok(json!({
-        "revocation": TrustFile::Revocation(file),
-        "status": standing.as_ref().map(|s| s.0),
-        "reason": standing.map(|s| s.1),
-    }))
+        .map(|s| (member_status(s.status), s.reason()));
+    Ok(Revoked {
+        revocation: TrustFile::Revocation(file),
+        status: standing.as_ref().map(|s| s.0),
+        reason: standing.map(|s| s.1),
+    })
 }
 
 /// Adds the statements of trustmesh files (applications, introductions,
 /// revocations) to the running node.
-pub fn import(e: &mut Engine, files: &[String]) -> ApiResult {
+pub fn import(e: &mut Engine, files: &[String]) -> ApiResult<Imported> {
     let charter = e.node().statements().charter().clone();
     let mut statements = Vec::new();
     for text in files {
@@ -609,7 +672,10 @@ pub fn import(e: &mut Engine, files: &[String]) -> ApiResult {
         statements.extend(file.statements().map_err(ApiError::bad)?);
     }
     let (added, known) = submit(e, statements)?;
-    Ok(json!({ "added": added, "already_known": known }))
+    Ok(Imported {
+        added,
+        already_known: known,
+    })
 }
 
 /// The team an export speaks for: its contact entry, else its membership
@@ -651,14 +717,14 @@ fn read_advisory(e: &Engine, owner: &str, id: &str) -> Result<(TeamId, DocId, Ad
 }
 
 /// An advisory as a CSAF 2.0 document.
-pub fn advisory_csaf(e: &Engine, owner: &str, id: &str) -> ApiResult {
+pub fn advisory_csaf(e: &Engine, owner: &str, id: &str) -> ApiResult<serde_json::Value> {
     let (owner, _, a) = read_advisory(e, owner, id)?;
     let doc = crate::export::csaf::export(&a, &export_author(e, owner), now_ms() / 1000);
     serde_json::to_value(doc).map_err(ApiError::internal)
 }
 
 /// An advisory's indicators as a STIX 2.1 bundle.
-pub fn advisory_stix(e: &Engine, owner: &str, id: &str) -> ApiResult {
+pub fn advisory_stix(e: &Engine, owner: &str, id: &str) -> ApiResult<serde_json::Value> {
     let (owner, doc, a) = read_advisory(e, owner, id)?;
     Ok(crate::export::stix::export(
         &a,
@@ -669,7 +735,7 @@ pub fn advisory_stix(e: &Engine, owner: &str, id: &str) -> ApiResult {
 }
 
 /// The contacts directory as one JSON document with every RFC 2350 field.
-pub fn contacts_export(e: &Engine) -> ApiResult {
+pub fn contacts_export(e: &Engine) -> ApiResult<serde_json::Value> {
     let node = e.node();
     let entries: Vec<(TeamId, bool, Contact)> = node
         .documents()
@@ -686,10 +752,12 @@ pub fn contacts_export(e: &Engine) -> ApiResult {
 
 /// Reads a CSAF 2.0 document into an advisory of this team (under `id`
 /// if given) and publishes it.
-pub fn import_csaf(e: &mut Engine, csaf: &str, id: Option<&str>) -> ApiResult {
+pub fn import_csaf(e: &mut Engine, csaf: &str, id: Option<&str>) -> ApiResult<Published> {
     let owner = e.node().team();
     let a = crate::export::csaf::import(csaf, &owner, id).map_err(ApiError::bad)?;
-    let mut out = publish_advisory(e, &a)?;
-    out["advisory"] = serde_json::to_value(&a).map_err(ApiError::internal)?;
-    Ok(out)
+    let out = publish_advisory(e, &a)?;
+    Ok(Published {
+        advisory: Some(a),
+        ..out
+    })
 }

@@ -1,0 +1,91 @@
+//! `export`: advisories as CSAF or STIX, the contacts directory.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Report;
+use super::advisory::split_target;
+use super::client::ApiClient;
+use crate::DataDir;
+use crate::api::segment;
+
+/// `trustmesh export ...`
+#[derive(Debug, Subcommand)]
+pub(super) enum ExportCommand {
+    /// An advisory (OWNER/ID) as CSAF 2.0, or its indicators as a STIX 2.1 bundle.
+    Advisory {
+        /// OWNER/ID: the owner team (id, prefix or short name) and the advisory id.
+        target: String,
+        /// csaf or stix.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Write the document to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The contacts directory as JSON, with every RFC 2350 field.
+    Contacts {
+        /// Write the document to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// What `export advisory` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum ExportFormat {
+    /// A CSAF 2.0 document.
+    Csaf,
+    /// A STIX 2.1 bundle of the indicators.
+    Stix,
+}
+
+/// Writes an exported document to `out`, or reports it for standard output.
+pub(super) fn exported(doc: Value, out: Option<&Path>, what: &str) -> Result<Report> {
+    let Some(out) = out else {
+        return Ok(Report::new(format!("{doc:#}\n"), doc));
+    };
+    std::fs::write(out, format!("{doc:#}\n"))
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(Report::new(
+        format!("wrote {what} to {}\n", out.display()),
+        json!({ "written": out, "what": what }),
+    ))
+}
+
+pub(super) fn export(dir: &DataDir, cmd: ExportCommand) -> Result<Report> {
+    let api = ApiClient::require(dir)?;
+    match cmd {
+        ExportCommand::Advisory {
+            target,
+            format,
+            out,
+        } => {
+            let (owner, id) = split_target(&target)?;
+            let (route, what) = match format {
+                ExportFormat::Csaf => ("csaf", format!("the CSAF 2.0 document of {id}")),
+                ExportFormat::Stix => ("stix", format!("the STIX 2.1 bundle of {id}")),
+            };
+            let doc: Value = api.get(&format!(
+                "/advisories/{}/{}/{route}",
+                segment(owner),
+                segment(id)
+            ))?;
+            exported(doc, out.as_deref(), &what)
+        }
+        ExportCommand::Contacts { out } => {
+            let doc: Value = api.get("/contacts/export")?;
+            /// Just the entries' count of the export.
+            #[derive(serde::Deserialize)]
+            struct Count {
+                contacts: Vec<serde::de::IgnoredAny>,
+            }
+            let n = Count::deserialize(&doc).map_or(0, |c| c.contacts.len());
+            exported(doc, out.as_deref(), &format!("{n} contact entries"))
+        }
+    }
+}

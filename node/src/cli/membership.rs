@@ -1,0 +1,306 @@
+//! Membership: `apply`, `sponsor`, `revoke`, `import`, `verify`, `members`.
+//! Each works offline on the store, or through the running node's API
+//! when one runs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use trustmesh_bootstrap::{
+    ApplicationFile, IntroductionFile, RevocationFile, TrustFile, check_network,
+};
+use trustmesh_protocol::{Statement, StatementSet, TeamId};
+
+use super::client::ApiClient;
+use super::files::{expect_kind, read_charter, read_file, store_charter, write_file};
+use super::{Report, now};
+use crate::api::{
+    ImportRequest, Imported, MemberStatus, Members, RevokeRequest, Revoked, SponsorRequest,
+    Sponsored,
+};
+use crate::datadir::DataDir;
+
+pub(super) fn apply(dir: &DataDir, charter_path: &Path, out: &Path) -> Result<Report> {
+    let key = dir.key()?;
+    let charter = read_charter(charter_path)?;
+    let store = dir.store()?;
+    store.adopt_charter(&charter)?;
+    let app = ApplicationFile::create(&charter, &key, dir.profile()?, now())?;
+    store.put_statement(&app.statement()?)?;
+    let file = TrustFile::Application(app);
+    write_file(out, &file)?;
+    Ok(Report::new(
+        format!(
+            "wrote {}\n{}send it to members who know your team and ask each to sponsor it ({} needed)\n",
+            out.display(),
+            file.describe(),
+            charter.body().policy().sponsors_required
+        ),
+        json!({ "written": out, "application": file }),
+    ))
+}
+
+pub(super) fn sponsor(dir: &DataDir, app_path: &Path, out: &Path, note: &str) -> Result<Report> {
+    if let Some(api) = ApiClient::find(dir)? {
+        let text = fs::read_to_string(app_path)
+            .with_context(|| format!("reading {}", app_path.display()))?;
+        let v: Sponsored = api.post(
+            "/sponsor",
+            &SponsorRequest {
+                application: text,
+                note: note.to_owned(),
+            },
+        )?;
+        // Checked again here: the file written is one that verifies.
+        let file = TrustFile::parse(&serde_json::to_string(&v.introduction)?)
+            .context("the node returned an introduction that does not verify")?;
+        write_file(out, &file)?;
+        return Ok(Report::new(
+            format!(
+                "wrote {}\n{}the running node stored and spread it; the applicant is {}a member now\n",
+                out.display(),
+                file.describe(),
+                if v.applicant_is_member {
+                    ""
+                } else {
+                    "not yet "
+                }
+            ),
+            json!({ "written": out, "introduction": file, "applicant_is_member": v.applicant_is_member, "spread": true }),
+        ));
+    }
+    let key = dir.key()?;
+    let store = dir.store()?;
+    let charter = store_charter(&store, dir)?;
+    let file = read_file(app_path)?;
+    check_network(&charter, &file)?;
+    let app = expect_kind(
+        app_path,
+        file,
+        |f| match f {
+            TrustFile::Application(a) => Some(a),
+            _ => None,
+        },
+        "application",
+    )?;
+    if app.applicant == key.id() {
+        bail!("a team cannot sponsor its own application");
+    }
+    let intro = IntroductionFile::create(&charter, &key, &app, note, now())?;
+    let (app_st, intro_st) = intro.statements()?;
+    store.put_statement(&app_st)?;
+    store.put_statement(&intro_st)?;
+    let membership = store.statement_set(charter)?.membership();
+    let warning = if membership.is_member(&key.id()) {
+        String::new()
+    } else {
+        "warning: you are not a member of this network, so this introduction will not count until you are\n".to_owned()
+    };
+    let file = TrustFile::Introduction(intro);
+    write_file(out, &file)?;
+    Ok(Report::new(
+        format!("wrote {}\n{}{warning}", out.display(), file.describe()),
+        json!({ "written": out, "introduction": file, "sponsor_is_member": warning.is_empty() }),
+    ))
+}
+
+/// Finds a team by full id, PeerId or a unique prefix of a known id.
+/// A team by id, id prefix or short name: the same rules as the API.
+pub(super) fn resolve_team(set: &StatementSet, text: &str) -> Result<TeamId> {
+    crate::http::resolve_team(&set.membership(), text).map_err(|e| anyhow::anyhow!(e.message))
+}
+
+pub(super) fn revoke(
+    dir: &DataDir,
+    team: &str,
+    reason: &str,
+    out: &Path,
+    keep_none: bool,
+) -> Result<Report> {
+    if let Some(api) = ApiClient::find(dir)? {
+        let v: Revoked = api.post(
+            "/revoke",
+            &RevokeRequest {
+                team: team.to_owned(),
+                reason: reason.to_owned(),
+                keep_none,
+            },
+        )?;
+        let file = TrustFile::parse(&serde_json::to_string(&v.revocation)?)
+            .context("the node returned a revocation that does not verify")?;
+        write_file(out, &file)?;
+        return Ok(Report::new(
+            format!(
+                "wrote {}\n{}the running node stored and spread it; the team is now {}\n",
+                out.display(),
+                file.describe(),
+                v.status.map_or("?", MemberStatus::name)
+            ),
+            json!({ "written": out, "revocation": file, "status": v.status, "spread": true }),
+        ));
+    }
+    let key = dir.key()?;
+    let store = dir.store()?;
+    let charter = store_charter(&store, dir)?;
+    let set = store.statement_set(charter.clone())?;
+    let revoked = resolve_team(&set, team)?;
+    // The frontier: every introduction by the revoked key this node holds,
+    // listed for review, unless the operator keeps none.
+    let kept: Vec<_> = if keep_none {
+        vec![]
+    } else {
+        set.iter()
+            .filter(|s| matches!(s.statement(), Statement::Introduction(i) if i.sponsor == revoked))
+            .map(|s| s.id())
+            .collect()
+    };
+    let rev = RevocationFile::create(&charter, &key, revoked, reason, now(), kept.clone(), vec![])?;
+    store.put_statement(&rev.statement()?)?;
+    let file = TrustFile::Revocation(rev);
+    write_file(out, &file)?;
+    let mut human = format!("wrote {}\n{}", out.display(), file.describe());
+    for id in &kept {
+        if let Some(Statement::Introduction(i)) = set.get(id).map(|s| s.statement()) {
+            human += &format!(
+                "  keeps introduction {} of {}\n",
+                id.short(),
+                i.applicant.short()
+            );
+        }
+    }
+    Ok(Report::new(
+        human,
+        json!({ "written": out, "revocation": file }),
+    ))
+}
+
+pub(super) fn import(dir: &DataDir, paths: &[PathBuf]) -> Result<Report> {
+    if let Some(api) = ApiClient::find(dir)? {
+        let files = paths
+            .iter()
+            .map(|p| fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
+            .collect::<Result<Vec<_>>>()?;
+        let v: Imported = api.post("/import", &ImportRequest { files })?;
+        return Report::of(
+            format!(
+                "{} new statement(s), {} already known (spread by the running node)\n",
+                v.added, v.already_known
+            ),
+            &v,
+        );
+    }
+    let store = dir.store()?;
+    let files = paths
+        .iter()
+        .map(|p| Ok((p, read_file(p)?)))
+        .collect::<Result<Vec<_>>>()?;
+    // Charters first, so statements in the same call can follow them.
+    let mut adopted = false;
+    for (_, f) in &files {
+        if let TrustFile::Charter(c) = f {
+            adopted |= store.adopt_charter(&c.charter()?)?;
+        }
+    }
+    let mut added = 0;
+    let mut known = 0;
+    for (path, f) in &files {
+        let statements = f.statements()?;
+        if statements.is_empty() {
+            continue;
+        }
+        let charter = store_charter(&store, dir)?;
+        check_network(&charter, f).with_context(|| path.display().to_string())?;
+        for st in statements {
+            if store.put_statement(&st)? {
+                added += 1;
+            } else {
+                known += 1;
+            }
+        }
+    }
+    Ok(Report::new(
+        format!(
+            "{}{added} new statement(s), {known} already known\n",
+            if adopted { "adopted the charter; " } else { "" }
+        ),
+        json!({ "adopted_charter": adopted, "added": added, "already_known": known }),
+    ))
+}
+
+pub(super) fn verify(dir: &DataDir, paths: &[PathBuf], charter: Option<&Path>) -> Result<Report> {
+    let charter = match charter {
+        Some(p) => Some(read_charter(p)?),
+        None if dir.path().join("db").exists() => dir.store()?.charter()?,
+        None => None,
+    };
+    let mut human = String::new();
+    let mut results = vec![];
+    let mut failed = 0;
+    for path in paths {
+        let outcome = read_file(path).and_then(|f| {
+            if let Some(c) = &charter {
+                check_network(c, &f)?;
+            }
+            Ok(f)
+        });
+        match outcome {
+            Ok(f) => {
+                human += &format!(
+                    "{}: valid {}\n{}",
+                    path.display(),
+                    f.kind_name(),
+                    f.describe()
+                );
+                results.push(json!({ "file": path, "valid": true, "content": f }));
+            }
+            Err(e) => {
+                failed += 1;
+                human += &format!("{}: INVALID: {e:#}\n", path.display());
+                results.push(json!({ "file": path, "valid": false, "error": format!("{e:#}") }));
+            }
+        }
+    }
+    if failed > 0 {
+        // Print what was found, then fail so scripts notice.
+        eprint!("{human}");
+        bail!("{failed} of {} file(s) failed verification", paths.len());
+    }
+    Ok(Report::new(human, json!({ "files": results })))
+}
+
+pub(super) fn members(dir: &DataDir) -> Result<Report> {
+    if let Some(api) = ApiClient::find(dir)? {
+        let v: Members = api.get("/members")?;
+        return Report::of(members_human(&v), &v);
+    }
+    let store = dir.store()?;
+    let charter = store_charter(&store, dir)?;
+    let set = store.statement_set(charter.clone())?;
+    let v = crate::http::members_json(&charter, &set.membership());
+    Report::of(members_human(&v), &v)
+}
+
+pub(super) fn members_human(v: &Members) -> String {
+    let mut human = format!(
+        "network \"{}\" {}\n{} member(s); {} sponsors to join, {} revokers to revoke\n",
+        v.network,
+        v.network_id.short(),
+        v.members.len(),
+        v.sponsors_required,
+        v.revocation_quorum,
+    );
+    for s in &v.standings {
+        let status = match s.status {
+            MemberStatus::Admitted => "member",
+            other => other.name(),
+        };
+        human += &format!(
+            "  {status:<8} {} {:<14} {}\n",
+            s.team.short(),
+            s.short_name.as_deref().unwrap_or("(no profile)"),
+            s.reason
+        );
+    }
+    human
+}

@@ -1,0 +1,44 @@
+//! The node's HTTP listener: one router composing the JSON API (`api`),
+//! the web page (`web`) and the Prometheus metrics (`metrics`), behind one
+//! `auth` module. Handlers run their work as jobs on the engine through
+//! its [`Client`]; `views` holds what each route reads or does there.
+//!
+//! **API Boundary:** the bodies every route takes and returns are the
+//! types in [`crate::api`], shared with the CLI's client, the demo and the
+//! tests.
+
+mod api;
+mod auth;
+mod metrics;
+mod views;
+mod web;
+
+use std::sync::Arc;
+
+use axum::Router;
+
+pub use api::OPENAPI;
+pub use views::{ApiError, ApiResult, members_json, resolve_team};
+pub use web::{COOKIE, escape};
+
+use crate::engine::Client;
+
+/// What every handler needs: the engine's client and the API token.
+#[derive(Clone)]
+struct Shared {
+    client: Client,
+    token: Arc<str>,
+}
+
+/// Every route: `/api/v1/...`, `/metrics` and the web pages.
+pub fn router(client: Client, token: String) -> Router {
+    let shared = Shared {
+        client,
+        token: token.into(),
+    };
+    Router::new()
+        .nest("/api/v1", api::router(shared.clone()))
+        .merge(metrics::router(shared.clone()))
+        .layer(axum::extract::DefaultBodyLimit::max(4 << 20))
+        .merge(web::router(shared))
+}
