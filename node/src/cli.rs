@@ -3,6 +3,7 @@
 //! Every command prints a readable report, or with `--json` one JSON value
 //! on standard output for scripts. Logs go to standard error.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -186,23 +187,35 @@ impl Report {
 
 /// Parses the arguments, runs the command, prints the result.
 pub fn main() -> ExitCode {
+    // Everything the node writes (the store's files, tokens, cursors) is
+    // for this user alone: mode 0600 files in a 0700 directory.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     init_tracing();
     let json = cli.json;
-    match run(cli) {
-        Ok(report) => {
-            if json {
-                println!("{}", report.json);
-            } else {
-                print!("{}", report.human);
-            }
-            ExitCode::SUCCESS
-        }
+    let (out, code) = match run(cli) {
+        Ok(report) if json => (format!("{}\n", report.json), ExitCode::SUCCESS),
+        Ok(report) => (report.human, ExitCode::SUCCESS),
         Err(e) => {
-            if json {
-                println!("{}", json!({ "error": format!("{e:#}") }));
-            }
-            eprintln!("error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            let out = if json {
+                format!("{}\n", json!({ "error": format!("{e:#}") }))
+            } else {
+                String::new()
+            };
+            (out, ExitCode::FAILURE)
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // A reader that stopped early (`trustmesh ... | head`) is no error.
+        Ok(()) => code,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: writing the output: {e}");
             ExitCode::FAILURE
         }
     }

@@ -13,7 +13,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,11 @@ pub enum DataDirError {
     /// No key yet.
     #[error("{0} holds no team key; run `trustmesh init` first")]
     NotInitialised(PathBuf),
+    /// No charter was imported yet, so there is no store to read.
+    #[error(
+        "{0} belongs to no network yet: import a sealed charter first (`trustmesh import charter.json`)"
+    )]
+    NoNetwork(PathBuf),
     /// The key file is readable by others.
     #[error("{path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`")]
     KeyPermissions {
@@ -68,6 +73,36 @@ pub enum DataDirError {
     /// The system gave no randomness for a new key or token.
     #[error("no randomness available for a new key: {0}")]
     Random(String),
+    /// The data directory is open to other users.
+    #[error("{path} is open to other users (mode {mode:o}); run `chmod 700 {path}`")]
+    DirPermissions {
+        /// The directory.
+        path: PathBuf,
+        /// Its mode bits.
+        mode: u32,
+    },
+    /// The API token file is readable by others, or too short to be secret.
+    #[error("{path} {why}; {fix}")]
+    Token {
+        /// The token file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+        /// What to run.
+        fix: String,
+    },
+    /// Another process has the data directory open for writing.
+    #[error(
+        "{path} is in use by process {pid} ({command}); stop it first, or use the running node (its API) instead"
+    )]
+    InUse {
+        /// The data directory.
+        path: PathBuf,
+        /// The process holding it.
+        pid: u32,
+        /// Its command line, as /proc shows it.
+        command: String,
+    },
     /// `node.json` is not what a node writes.
     #[error("{path}: {source}")]
     NodeInfo {
@@ -141,7 +176,7 @@ impl DataDir {
     /// the profile.
     pub fn init(&self, profile: &Profile) -> Result<TeamKey, DataDirError> {
         profile.validate()?;
-        fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        self.create()?;
         let key_path = self.key_path();
         if key_path.exists() {
             return Err(DataDirError::AlreadyInitialised(self.root.clone()));
@@ -160,6 +195,74 @@ impl DataDir {
             .map_err(io(&key_path))?;
         self.write_profile(profile)?;
         Ok(key)
+    }
+
+    /// Creates the directory, mode 0700, if it is missing.
+    fn create(&self) -> Result<(), DataDirError> {
+        if !self.root.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.root)
+                .map_err(io(&self.root))?;
+        }
+        self.check_private()
+    }
+
+    /// Refuses a data directory that other users can enter or list.
+    fn check_private(&self) -> Result<(), DataDirError> {
+        let meta = fs::metadata(&self.root).map_err(io(&self.root))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(DataDirError::DirPermissions {
+                path: self.root.clone(),
+                mode,
+            });
+        }
+        Ok(())
+    }
+
+    /// Takes the data directory for this process alone (an advisory lock
+    /// on `node.lock`, released when the process ends, however it ends).
+    fn lock(&self) -> Result<fs::File, DataDirError> {
+        let path = self.root.join("node.lock");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io(&path))?;
+        match file.try_lock() {
+            Ok(()) => {
+                file.set_len(0)
+                    .and_then(|()| file.write_all(std::process::id().to_string().as_bytes()))
+                    .map_err(io(&path))?;
+                Ok(file)
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                let pid = fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u32>().ok())
+                    .unwrap_or(0);
+                let command = fs::read(format!("/proc/{pid}/cmdline"))
+                    .map(|b| {
+                        String::from_utf8_lossy(&b)
+                            .split('\0')
+                            .filter(|s| !s.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .unwrap_or_else(|_| "unknown command".to_owned());
+                Err(DataDirError::InUse {
+                    path: self.root.clone(),
+                    pid,
+                    command,
+                })
+            }
+            Err(fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+        }
     }
 
     /// Loads the team key, refusing a key file others can read.
@@ -226,30 +329,46 @@ impl DataDir {
         self.root.join("alerts.json")
     }
 
-    /// Reads the API token.
+    /// Reads the API token, refusing one other users can read or one too
+    /// short to be secret (under 128 bits: 32 hex digits).
     pub fn token(&self) -> Result<String, DataDirError> {
         let path = self.token_path();
+        let mode = fs::metadata(&path).map_err(io(&path))?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(DataDirError::Token {
+                why: format!("is readable by other users (mode {mode:o})"),
+                fix: format!("run `chmod 600 {}`", path.display()),
+                path,
+            });
+        }
         let text = fs::read_to_string(&path).map_err(io(&path))?;
-        Ok(text.trim().to_owned())
+        let token = text.trim();
+        if token.len() < 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(DataDirError::Token {
+                why: "is not at least 32 hex digits (128 random bits)".to_owned(),
+                fix: format!(
+                    "remove it (`rm {}`) and restart the node to make a new one",
+                    path.display()
+                ),
+                path,
+            });
+        }
+        Ok(token.to_owned())
     }
 
-    /// Reads the API token, creating it (mode 0600, 256 random bits) if
-    /// it is missing or empty.
+    /// Reads the API token (checked as [`DataDir::token`] does), creating
+    /// it (mode 0600, 256 random bits) if it is missing.
     pub fn token_or_create(&self) -> Result<String, DataDirError> {
         let path = self.token_path();
-        match fs::read_to_string(&path) {
-            Ok(t) if !t.trim().is_empty() => return Ok(t.trim().to_owned()),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(&path)(e)),
+        if path.exists() {
+            return self.token();
         }
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| DataDirError::Random(e.to_string()))?;
         let token = hex::encode(bytes);
         let mut f = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
             .open(&path)
             .map_err(io(&path))?;
@@ -292,9 +411,28 @@ impl DataDir {
         let _ = fs::remove_file(self.node_info_path());
     }
 
-    /// Opens the store.
+    /// Opens the store for writing, for this process alone: a second
+    /// writer is refused with the process that holds it.
     pub fn store(&self) -> Result<RocksStore, DataDirError> {
-        fs::create_dir_all(&self.root).map_err(io(&self.root))?;
-        Ok(RocksStore::open(&self.root.join("db"))?)
+        self.create()?;
+        let lock = self.lock()?;
+        Ok(RocksStore::open(&self.root.join("db"))?.holding(lock))
+    }
+
+    /// Whether a store was ever opened here.
+    pub fn has_store(&self) -> bool {
+        self.root.join("db").exists()
+    }
+
+    /// Opens the store to read only; works while a node runs on it.
+    pub fn store_read_only(&self) -> Result<RocksStore, DataDirError> {
+        if !self.key_path().exists() {
+            return Err(DataDirError::NotInitialised(self.root.clone()));
+        }
+        self.check_private()?;
+        if !self.has_store() {
+            return Err(DataDirError::NoNetwork(self.root.clone()));
+        }
+        Ok(RocksStore::open_read_only(&self.root.join("db"))?)
     }
 }

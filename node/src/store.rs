@@ -59,6 +59,8 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct RocksStore {
     db: Arc<DB>,
+    /// The data directory's lock, held as long as any clone of the store.
+    lock: Option<Arc<std::fs::File>>,
 }
 
 impl std::fmt::Debug for RocksStore {
@@ -85,7 +87,10 @@ impl RocksStore {
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        let store = Self { db: Arc::new(db) };
+        let store = Self {
+            db: Arc::new(db),
+            lock: None,
+        };
         match store.get(CF_META, META_SCHEMA)? {
             None => store.put(CF_META, META_SCHEMA, SCHEMA_VERSION)?,
             Some(v) if v == SCHEMA_VERSION => {}
@@ -96,6 +101,32 @@ impl RocksStore {
             }
         }
         Ok(store)
+    }
+
+    /// Opens the store at `path` to read only: no lock is taken, so it
+    /// works while another process writes (it sees the state as of now).
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let db = DB::open_cf_for_read_only(&Options::default(), path, COLUMN_FAMILIES, false)?;
+        let store = Self {
+            db: Arc::new(db),
+            lock: None,
+        };
+        match store.get(CF_META, META_SCHEMA)? {
+            Some(v) if v == SCHEMA_VERSION => Ok(store),
+            v => Err(StoreError::Schema {
+                found: v.map_or_else(
+                    || "none".to_owned(),
+                    |v| String::from_utf8_lossy(&v).into_owned(),
+                ),
+            }),
+        }
+    }
+
+    /// The store, keeping `lock` (the data directory's) for as long as it
+    /// is open.
+    pub fn holding(mut self, lock: std::fs::File) -> Self {
+        self.lock = Some(Arc::new(lock));
+        self
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {

@@ -2,6 +2,7 @@
 
 mod byzantine;
 mod cli_flow;
+mod datadir;
 mod disk;
 mod exports;
 mod foreign;

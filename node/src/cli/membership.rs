@@ -231,7 +231,7 @@ pub(super) fn import(dir: &DataDir, paths: &[PathBuf]) -> Result<Report> {
 pub(super) fn verify(dir: &DataDir, paths: &[PathBuf], charter: Option<&Path>) -> Result<Report> {
     let charter = match charter {
         Some(p) => Some(read_charter(p)?),
-        None if dir.path().join("db").exists() => dir.store()?.charter()?,
+        None if dir.has_store() => dir.store_read_only()?.charter()?,
         None => None,
     };
     let mut human = String::new();
@@ -274,7 +274,7 @@ pub(super) fn members(dir: &DataDir) -> Result<Report> {
         let v: Members = api.get("/members")?;
         return Report::of(members_human(&v), &v);
     }
-    let store = dir.store()?;
+    let store = dir.store_read_only()?;
     let charter = store_charter(&store, dir)?;
     let set = store.statement_set(charter.clone())?;
     let v = crate::http::members_json(&charter, &set.membership());
