@@ -137,6 +137,18 @@ pub struct Health {
     pub summary: String,
 }
 
+/// `GET /teams/{name}`: a team named by id, id prefix or short name, as
+/// every command resolves it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TeamRef {
+    /// The team.
+    pub team: TeamId,
+    /// Its short name as views show it (with the id prefix on a clash).
+    pub short_name: String,
+    /// Whether it is a member now.
+    pub member: bool,
+}
+
 /// `GET /peers`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Peers {
@@ -261,13 +273,30 @@ pub struct Members {
 }
 
 impl Members {
-    /// The short name of `team` when known, else its short id.
+    /// The short name of `team` when known, else its short id; followed by
+    /// the id prefix when another team that is or was a member has the
+    /// same short name.
     pub fn short_name(&self, team: &TeamId) -> String {
-        self.standings
+        let Some(name) = self
+            .standings
             .iter()
             .find(|s| s.team == *team)
             .and_then(|s| s.short_name.clone())
-            .unwrap_or_else(|| team.short())
+        else {
+            return team.short();
+        };
+        let clash = self.standings.iter().any(|s| {
+            s.team != *team
+                && s.status != MemberStatus::Pending
+                && s.short_name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+        });
+        if clash {
+            format!("{name} ({})", team.short())
+        } else {
+            name
+        }
     }
 }
 
@@ -493,6 +522,10 @@ pub struct Sponsored {
     /// Whether this node's team is a member (else the introduction does
     /// not count yet).
     pub sponsor_is_member: bool,
+    /// What the sponsor should know, such as a short name another member
+    /// already has.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// `POST /revoke`.

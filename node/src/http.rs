@@ -18,23 +18,27 @@ use std::sync::Arc;
 use axum::Router;
 
 pub use api::OPENAPI;
-pub use views::{ApiError, ApiResult, members_json, resolve_team};
+pub use views::{ApiError, ApiResult, members_json, name_clash, resolve_team};
 pub use web::{COOKIE, escape};
 
 use crate::engine::Client;
 
-/// What every handler needs: the engine's client and the API token.
+/// What every handler needs: the engine's client, the API token and the
+/// web sessions' key.
 #[derive(Clone)]
 struct Shared {
     client: Client,
     token: Arc<str>,
+    sessions: auth::Sessions,
 }
 
 /// Every route: `/api/v1/...`, `/metrics` and the web pages.
-pub fn router(client: Client, token: String) -> Router {
+/// `session_key` (random) signs the web page's session cookies.
+pub fn router(client: Client, token: String, session_key: [u8; 32]) -> Router {
     let shared = Shared {
         client,
         token: token.into(),
+        sessions: auth::Sessions::new(session_key),
     };
     Router::new()
         .nest("/api/v1", api::router(shared.clone()))

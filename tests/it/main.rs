@@ -7,6 +7,7 @@ mod disk;
 mod exports;
 mod foreign;
 mod fuzz_corpus;
+mod identity;
 mod kill;
 mod load;
 mod mesh;

@@ -167,6 +167,7 @@ fn the_web_page_in_headless_chromium() {
     let cfg = json!({
         "base": base,
         "login_url": login_url,
+        "token": std::fs::read_to_string(w.path("AA").join("api.token")).expect("token").trim(),
         "screenshots": shots,
         "chromium": CHROMIUM,
         "advisory": {

@@ -57,8 +57,9 @@ try {
   r = await page.goto(cfg.login_url);
   check('login_lands_on_list', r.status() === 200 && new URL(page.url()).pathname === '/', `${r.status()} ${page.url()}`);
   const cookies = await context.cookies();
-  const c = cookies.find((c) => c.name === 'trustmesh_token');
+  const c = cookies.find((c) => c.name === 'trustmesh_session');
   check('cookie_httponly_strict', c && c.httpOnly && c.sameSite === 'Strict', JSON.stringify(cookies));
+  check('cookie_is_not_the_token', c && !c.value.includes(cfg.token), 'the session cookie holds the API token');
   check('token_not_in_url', !page.url().includes('token='), page.url());
 
   let t = await text();

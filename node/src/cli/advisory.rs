@@ -3,21 +3,20 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
 use trustmesh_protocol::{
-    Advisory, AdvisoryCategory, AdvisoryStatus, Indicator, Reference, Revision, Severity, Tlp,
+    Advisory, AdvisoryCategory, AdvisoryStatus, Indicator, Reference, Revision, Severity, TeamId,
+    Tlp,
 };
 
 use super::client::ApiClient;
 use super::files::{read_json, read_text};
 use super::{Report, now};
 use crate::DataDir;
-use crate::api::segment;
 use crate::api::{
-    Advisories, AdvisoryDetail, AdvisorySummary, MemberView, Members, Published, Updated,
+    Advisories, AdvisoryDetail, AdvisorySummary, Published, TeamRef, Updated, segment,
 };
-use trustmesh_protocol::TeamId;
 
 /// `trustmesh advisory ...`
 #[derive(Debug, Subcommand)]
@@ -127,36 +126,12 @@ pub(super) fn split_target(target: &str) -> Result<(&str, &str)> {
         })
 }
 
-pub(super) fn resolve_audience(
-    api: &ApiClient,
-    names: &[String],
-) -> Result<Vec<trustmesh_protocol::TeamId>> {
-    if names.is_empty() {
-        return Ok(vec![]);
-    }
-    let members: Members = api.get("/members")?;
+/// The audience's teams, each named by id, id prefix or short name and
+/// resolved by the node with the rules every command uses.
+pub(super) fn resolve_audience(api: &ApiClient, names: &[String]) -> Result<Vec<TeamId>> {
     names
         .iter()
-        .map(|n| {
-            if let Ok(id) = n.parse() {
-                return Ok(id);
-            }
-            let found: Vec<&MemberView> = members
-                .standings
-                .iter()
-                .filter(|s| {
-                    s.short_name
-                        .as_deref()
-                        .is_some_and(|x| x.eq_ignore_ascii_case(n))
-                        || s.team.to_string().starts_with(&n.to_lowercase())
-                })
-                .collect();
-            match found.as_slice() {
-                [one] => Ok(one.team),
-                [] => bail!("no known team matches {n:?}"),
-                _ => bail!("{n:?} matches several teams; give the id"),
-            }
-        })
+        .map(|n| Ok(api.get::<TeamRef>(&format!("/teams/{}", segment(n)))?.team))
         .collect()
 }
 

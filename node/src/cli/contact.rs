@@ -110,10 +110,23 @@ pub(super) fn contact(dir: &DataDir, cmd: ContactCommand) -> Result<Report> {
             }
             let r: Changed = api.put("/contacts", &c)?;
             let what = if r.changed { "updated" } else { "unchanged:" };
-            Report::of(
-                format!("{what} the contact entry of {}\n", c.short_name),
-                &r,
-            )
+            // Named by what the node shows: the admitted profile's names.
+            let shown: ContactDetail = api.get(&format!("/contacts/{me}"))?;
+            let mut human = format!(
+                "{what} the contact entry of {} ({})\n",
+                shown.contact.short_name,
+                me.short()
+            );
+            if (&c.name, &c.short_name, &c.country)
+                != (
+                    &shown.contact.name,
+                    &shown.contact.short_name,
+                    &shown.contact.country,
+                )
+            {
+                human += "note: the name, short name and country others see are those the network admitted your team with; the entry's own are not shown\n";
+            }
+            Report::of(human, &r)
         }
         ContactCommand::List => {
             let r: Contacts = api.get("/contacts")?;

@@ -67,7 +67,7 @@ pub(super) fn sponsor(dir: &DataDir, app_path: &Path, out: &Path, note: &str) ->
                     "not yet "
                 }
             ),
-            json!({ "written": out, "introduction": file, "applicant_is_member": v.applicant_is_member, "spread": true }),
+            json!({ "written": out, "introduction": file, "applicant_is_member": v.applicant_is_member, "spread": true, "warnings": v.warnings }),
         ));
     }
     let key = dir.key()?;
@@ -92,16 +92,20 @@ pub(super) fn sponsor(dir: &DataDir, app_path: &Path, out: &Path, note: &str) ->
     store.put_statement(&app_st)?;
     store.put_statement(&intro_st)?;
     let membership = store.statement_set(charter)?.membership();
-    let warning = if membership.is_member(&key.id()) {
+    let sponsor_is_member = membership.is_member(&key.id());
+    let mut warning = if sponsor_is_member {
         String::new()
     } else {
         "warning: you are not a member of this network, so this introduction will not count until you are\n".to_owned()
     };
+    if let Some(w) = crate::http::name_clash(&membership, &app.applicant, &app.profile.short_name) {
+        warning += &format!("{w}\n");
+    }
     let file = TrustFile::Introduction(intro);
     write_file(out, &file)?;
     Ok(Report::new(
         format!("wrote {}\n{}{warning}", out.display(), file.describe()),
-        json!({ "written": out, "introduction": file, "sponsor_is_member": warning.is_empty() }),
+        json!({ "written": out, "introduction": file, "sponsor_is_member": sponsor_is_member }),
     ))
 }
 

@@ -107,7 +107,10 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
         }
     });
     let (client, jobs) = engine::channel();
-    let app = crate::http::router(client, token);
+    let mut session_key = [0u8; 32];
+    getrandom::fill(&mut session_key)
+        .map_err(|e| anyhow!("no randomness for the web session key: {e}"))?;
+    let app = crate::http::router(client, token, session_key);
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app)

@@ -58,6 +58,7 @@ pub(super) fn router(state: Shared) -> Router {
         .route("/status", get(status))
         .route("/members", get(members))
         .route("/peers", get(peers))
+        .route("/teams/{name}", get(team))
         .route("/advisories", get(advisories).post(publish))
         .route("/advisories/import-csaf", post(import_csaf))
         .route("/advisories/{owner}/{id}", get(advisory).put(update))
@@ -94,6 +95,13 @@ async fn members(State(s): State<ApiState>) -> Result<Json<api::Members>, ApiErr
 
 async fn peers(State(s): State<ApiState>) -> Result<Json<api::Peers>, ApiError> {
     run(&s, |e| Ok(views::peers(&e.snapshot()))).await
+}
+
+async fn team(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Json<api::TeamRef>, ApiError> {
+    run(&s, move |e| views::team(e, &name)).await
 }
 
 async fn advisories(

@@ -57,3 +57,56 @@ pub(super) async fn require_token(
     }
     .into_response()
 }
+
+/// How long a web session lasts.
+pub(super) const SESSION_SECS: u64 = 12 * 3600;
+
+/// Web sessions: a cookie value is `<issued>.<mac>`, the MAC an
+/// HMAC-SHA256 over the issue time under a key made when the node starts.
+/// The cookie never holds the API token, so a cookie that leaks (a
+/// browser profile, a proxy log) does not give the API away, expires on
+/// its own, and dies with the process.
+#[derive(Clone)]
+pub(super) struct Sessions {
+    key: [u8; 32],
+}
+
+type Mac = hmac::Hmac<sha2::Sha256>;
+
+impl Sessions {
+    /// Sessions signed with `key` (random, from the caller).
+    pub(super) fn new(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    fn mac(&self, issued: u64) -> Mac {
+        use hmac::Mac as _;
+        let mut mac = Mac::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        mac.update(b"trustmesh/web-session/v1\0");
+        mac.update(&issued.to_be_bytes());
+        mac
+    }
+
+    /// A new session's cookie value, issued at `now` (Unix seconds).
+    pub(super) fn issue(&self, now: u64) -> String {
+        use hmac::Mac as _;
+        format!(
+            "{now}.{}",
+            hex::encode(self.mac(now).finalize().into_bytes())
+        )
+    }
+
+    /// Whether `value` is a session this node issued that has not expired.
+    pub(super) fn check(&self, value: &str, now: u64) -> bool {
+        use hmac::Mac as _;
+        let Some((issued, mac)) = value.split_once('.') else {
+            return false;
+        };
+        let (Ok(issued), Ok(mac)) = (issued.parse::<u64>(), hex::decode(mac)) else {
+            return false;
+        };
+        issued <= now.saturating_add(60)
+            && now.saturating_sub(issued) < SESSION_SECS
+            && self.mac(issued).verify_slice(&mac).is_ok()
+    }
+}

@@ -259,38 +259,130 @@ pub fn peers(snap: &Snapshot) -> api::Peers {
     }
 }
 
-/// Finds a team by id, PeerId, unique id prefix or unique short name.
+/// A team named by id, id prefix or short name.
+pub fn team(e: &Engine, name: &str) -> ApiResult<api::TeamRef> {
+    let membership = e.node().membership();
+    let team = resolve_team(membership, name)?;
+    Ok(api::TeamRef {
+        team,
+        short_name: short_name(membership, &team),
+        member: membership.is_member(&team),
+    })
+}
+
+/// Whether a team is or was a member (not a bare applicant): only those
+/// take part in name resolution, so an application nobody admitted cannot
+/// make a member's short name ambiguous or borrow it.
+fn admitted(s: &trustmesh_protocol::Standing) -> bool {
+    s.status != Status::Pending
+}
+
+/// Finds a team by id, PeerId, unique id prefix, or short name. Short names
+/// resolve among teams that are or were members, current members first;
+/// two of them with one short name are told apart by the id prefix.
 pub fn resolve_team(membership: &Membership, text: &str) -> Result<TeamId, ApiError> {
     if let Ok(id) = text.parse::<TeamId>() {
         return Ok(id);
     }
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
-    let found: Vec<TeamId> = membership
+    let by_id: Vec<TeamId> = membership
         .standings()
-        .filter(|s| {
-            (!lower.is_empty() && s.team.to_string().starts_with(&lower))
-                || s.profile
-                    .as_ref()
-                    .is_some_and(|p| p.short_name.eq_ignore_ascii_case(t))
-        })
+        .filter(|s| lower.len() >= 4 && s.team.to_string().starts_with(&lower))
         .map(|s| s.team)
         .collect();
+    let named = |current: bool| -> Vec<TeamId> {
+        membership
+            .standings()
+            .filter(|s| admitted(s) && (!current || membership.is_member(&s.team)))
+            .filter(|s| {
+                s.profile
+                    .as_ref()
+                    .is_some_and(|p| p.short_name.eq_ignore_ascii_case(t))
+            })
+            .map(|s| s.team)
+            .collect()
+    };
+    let by_name = match named(true) {
+        members if !members.is_empty() => members,
+        _ => named(false),
+    };
+    let mut found = by_id;
+    for id in by_name {
+        if !found.contains(&id) {
+            found.push(id);
+        }
+    }
     match found.as_slice() {
         [one] => Ok(*one),
         [] => Err(ApiError::not_found(format!("no known team matches {t:?}"))),
-        _ => Err(ApiError::bad(format!(
-            "{t:?} matches {} teams; give more of the id",
-            found.len()
+        many => Err(ApiError::bad(format!(
+            "{t:?} matches {} teams: {}; give the id prefix",
+            many.len(),
+            many.iter()
+                .map(|id| format!("{} ({})", short_name(membership, id), id.short()))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
 
-fn short_name(membership: &Membership, team: &TeamId) -> String {
-    membership
+/// A team as people see it: the short name of the profile the network
+/// admitted it with, followed by its id prefix when another team that is
+/// or was a member has the same short name.
+pub fn short_name(membership: &Membership, team: &TeamId) -> String {
+    let Some(name) = membership
         .standing(team)
         .and_then(|s| s.profile.as_ref())
-        .map_or_else(|| team.short(), |p| p.short_name.clone())
+        .map(|p| p.short_name.clone())
+    else {
+        return team.short();
+    };
+    let clash = membership.standings().any(|s| {
+        s.team != *team
+            && admitted(s)
+            && s.profile
+                .as_ref()
+                .is_some_and(|p| p.short_name.eq_ignore_ascii_case(&name))
+    });
+    if clash {
+        format!("{name} ({})", team.short())
+    } else {
+        name
+    }
+}
+
+/// A warning when another team that is or was a member already goes by
+/// `short` (the applicant's short name), for the sponsor to read before
+/// the clash spreads.
+pub fn name_clash(membership: &Membership, applicant: &TeamId, short: &str) -> Option<String> {
+    let others: Vec<String> = membership
+        .standings()
+        .filter(|s| s.team != *applicant && admitted(s))
+        .filter(|s| {
+            s.profile
+                .as_ref()
+                .is_some_and(|p| p.short_name.eq_ignore_ascii_case(short))
+        })
+        .map(|s| s.team.short())
+        .collect();
+    (!others.is_empty()).then(|| {
+        format!(
+            "warning: {} already goes by the short name {short:?}; the two are told apart by their id prefix",
+            others.join(", ")
+        )
+    })
+}
+
+/// A contact entry as views show it: the name, short name and country are
+/// those the network admitted the team with; the entry adds the details.
+fn as_admitted(membership: &Membership, team: &TeamId, mut c: Contact) -> Contact {
+    if let Some(p) = membership.standing(team).and_then(|s| s.profile.as_ref()) {
+        c.name.clone_from(&p.name);
+        c.short_name = short_name(membership, team);
+        c.country.clone_from(&p.country);
+    }
+    c
 }
 
 fn name_of<T: serde::Serialize>(v: &T) -> String {
@@ -453,7 +545,7 @@ pub fn contacts(e: &Engine) -> api::Contacts {
             out.push(ContactEntry {
                 team: r.owner(),
                 member: node.membership().is_member(&r.owner()),
-                contact: c,
+                contact: as_admitted(node.membership(), &r.owner(), c),
             });
         }
     }
@@ -474,7 +566,7 @@ pub fn contact(e: &Engine, team: &str) -> ApiResult<ContactDetail> {
         })?;
     Ok(ContactDetail {
         team,
-        contact: c,
+        contact: as_admitted(e.node().membership(), &team, c),
         meta: doc_meta(e, &doc),
     })
 }
@@ -599,10 +691,14 @@ pub fn sponsor(e: &mut Engine, application: &str, note: &str) -> ApiResult<Spons
     let (a, i) = intro.statements().map_err(ApiError::internal)?;
     submit(e, vec![a, i])?;
     let applicant = app.applicant;
+    let membership = e.node().membership();
     Ok(Sponsored {
+        warnings: name_clash(membership, &applicant, &app.profile.short_name)
+            .into_iter()
+            .collect(),
         introduction: TrustFile::Introduction(intro),
         applicant,
-        applicant_is_member: e.node().membership().is_member(&applicant),
+        applicant_is_member: membership.is_member(&applicant),
         sponsor_is_member: e.node().is_member(),
     })
 }
@@ -676,8 +772,9 @@ pub fn import(e: &mut Engine, files: &[String]) -> ApiResult<Imported> {
     })
 }
 
-/// The team an export speaks for: its contact entry, else its membership
-/// profile, else just its id.
+/// The team an export speaks for: the name its admitted profile gives
+/// (never a name its contact entry claims), with the entry's web site and
+/// e-mail where it gives them, else the profile's.
 fn export_author(e: &Engine, team: TeamId) -> crate::export::Author {
     let node = e.node();
     let contact = node
@@ -685,20 +782,31 @@ fn export_author(e: &Engine, team: TeamId) -> crate::export::Author {
         .get::<Contact>(&DocRef::contacts(team).id())
         .ok()
         .flatten();
-    let profile = node
+    let Some(p) = node
         .membership()
         .standing(&team)
-        .and_then(|s| s.profile.clone());
-    let (name, website, email) = match (contact, profile) {
-        (Some(c), _) => (c.name, c.website, c.email),
-        (None, Some(p)) => (p.name, p.website, p.email),
-        (None, None) => Default::default(),
+        .and_then(|s| s.profile.clone())
+    else {
+        return crate::export::Author {
+            team,
+            name: String::new(),
+            website: String::new(),
+            email: String::new(),
+        };
+    };
+    let given = |f: fn(&Contact) -> &String, fallback: String| {
+        contact
+            .as_ref()
+            .map(f)
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .unwrap_or(fallback)
     };
     crate::export::Author {
         team,
-        name,
-        website,
-        email,
+        name: p.name,
+        website: given(|c| &c.website, p.website),
+        email: given(|c| &c.email, p.email),
     }
 }
 
@@ -741,6 +849,7 @@ pub fn contacts_export(e: &Engine) -> ApiResult<serde_json::Value> {
         .filter(|(_, r)| r.kind() == DocKind::Contacts)
         .filter_map(|(doc, r)| {
             let c = node.documents().get::<Contact>(doc).ok().flatten()?;
+            let c = as_admitted(node.membership(), &r.owner(), c);
             Some((r.owner(), node.membership().is_member(&r.owner()), c))
         })
         .collect();

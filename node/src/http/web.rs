@@ -7,9 +7,10 @@
 //! not a member) and `/peers` (peers and sync counters).
 //!
 //! Same policy as the API: the node binds it to loopback by default and every
-//! page needs the API token, given either as `Authorization: Bearer` or as
-//! the `trustmesh_token` cookie, which `GET /login?token=...` (or the login
-//! form's POST) sets after checking the token. The cookie is HttpOnly and
+//! page needs the API token as `Authorization: Bearer`, or the
+//! `trustmesh_session` cookie, which `GET /login?token=...` (or the login
+//! form's POST) sets after checking the token: a session signed by a key
+//! the node makes at start, valid 12 hours, never the token itself. The cookie is HttpOnly and
 //! SameSite=Strict, and the pages only read, so another site can neither
 //! read it nor make the browser act with it. Every string from the documents
 //! goes through [`escape`]; links are only made of http(s) URLs.
@@ -26,15 +27,15 @@ use serde::Deserialize;
 use trustmesh_protocol::{AdvisoryCategory, Severity, TeamId, Tlp};
 
 use super::Shared;
-use super::auth::{bearer, cookie, is_token};
+use super::auth::{self, bearer, cookie, is_token};
 use super::views::{self, ApiError, ApiResult};
 use crate::api::{
     Advisories, AdvisoryDetail, AdvisoryQuery, Contacts, Members, Peers, Status, Tools, segment,
 };
 use crate::engine::Engine;
 
-/// The cookie that carries the API token for browsers.
-pub const COOKIE: &str = "trustmesh_token";
+/// The cookie that carries a browser's session (never the API token).
+pub const COOKIE: &str = "trustmesh_session";
 
 const LAYOUT: &str = include_str!("web/layout.html");
 const STYLE: &str = include_str!("web/style.css");
@@ -97,16 +98,19 @@ fn link(url: &str) -> String {
     }
 }
 
-/// Whether the request carries the token as a bearer header or the cookie.
-fn authorized(headers: &HeaderMap, token: &str) -> bool {
-    [bearer(headers), cookie(headers, COOKIE)]
-        .into_iter()
-        .flatten()
-        .any(|given| is_token(token, given))
+/// Whether the request carries the token as a bearer header, or a live
+/// session cookie.
+fn authorized(headers: &HeaderMap, s: &Shared, now: u64) -> bool {
+    bearer(headers).is_some_and(|t| is_token(&s.token, t))
+        || cookie(headers, COOKIE).is_some_and(|c| s.sessions.check(c, now))
+}
+
+fn now_secs() -> u64 {
+    crate::engine::now_ms() / 1000
 }
 
 async fn auth(State(s): State<WebState>, req: Request, next: Next) -> Response {
-    if authorized(req.headers(), &s.token) {
+    if authorized(req.headers(), &s, now_secs()) {
         next.run(req).await
     } else {
         html(StatusCode::UNAUTHORIZED, login_html(None))
@@ -156,8 +160,11 @@ fn login(s: &WebState, given: Option<&str>) -> Response {
         );
     }
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
-    // The token is hexadecimal, so it is a valid cookie value as it is.
-    let set = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", s.token);
+    let set = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        s.sessions.issue(now_secs()),
+        auth::SESSION_SECS
+    );
     match HeaderValue::from_str(&set) {
         Ok(v) => {
             r.headers_mut().insert(header::SET_COOKIE, v);
@@ -169,7 +176,7 @@ fn login(s: &WebState, given: Option<&str>) -> Response {
         }
         Err(_) => html(
             StatusCode::INTERNAL_SERVER_ERROR,
-            error_html(500, "the API token cannot be a cookie value"),
+            error_html(500, "the session cannot be a cookie value"),
         ),
     }
 }
@@ -186,7 +193,9 @@ async fn logout() -> Response {
     let mut r = html(StatusCode::OK, login_html(Some("Logged out.")));
     r.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("trustmesh_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(
+            "trustmesh_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
     );
     r
 }

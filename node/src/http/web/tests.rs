@@ -68,32 +68,63 @@ fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
     h
 }
 
+fn shared() -> Shared {
+    Shared {
+        client: crate::engine::channel().0,
+        token: "00ff".into(),
+        sessions: auth::Sessions::new([7; 32]),
+    }
+}
+
 #[test]
-fn the_token_comes_from_the_bearer_header_or_the_cookie() {
-    let token = "00ff";
+fn pages_take_the_bearer_token_or_a_session_cookie_never_the_token_as_cookie() {
+    let s = shared();
+    let now = 1_800_000_000;
+    let session = s.sessions.issue(now);
+    let cookie_of = |v: &str| format!("trustmesh_session={v}");
     let cases = [
         (headers(&[]), false),
         (headers(&[(header::AUTHORIZATION, "Bearer 00ff")]), true),
+        (headers(&[(header::AUTHORIZATION, "bearer 00ff")]), true),
+        (headers(&[(header::AUTHORIZATION, "BEARER 00ff")]), true),
         (headers(&[(header::AUTHORIZATION, "Bearer 00fe")]), false),
-        (headers(&[(header::COOKIE, "trustmesh_token=00ff")]), true),
+        (headers(&[(header::AUTHORIZATION, "Basic 00ff")]), false),
+        (headers(&[(header::COOKIE, &cookie_of(&session))]), true),
         (
-            headers(&[(header::COOKIE, "a=1; trustmesh_token=00ff; b=2")]),
+            headers(&[(
+                header::COOKIE,
+                &format!("a=1; {}; b=2", cookie_of(&session)),
+            )]),
             true,
         ),
-        (headers(&[(header::COOKIE, "trustmesh_token=00f")]), false),
-        (headers(&[(header::COOKIE, "xtrustmesh_token=00ff")]), false),
-        (headers(&[(header::COOKIE, "trustmesh_token=")]), false),
+        // The API token is no session.
+        (headers(&[(header::COOKIE, &cookie_of("00ff"))]), false),
+        (headers(&[(header::COOKIE, "trustmesh_token=00ff")]), false),
+        // Another node's key, a changed time, a cut MAC, nothing.
         (
-            headers(&[
-                (header::COOKIE, "a=1"),
-                (header::COOKIE, "trustmesh_token=00ff"),
-            ]),
-            true,
+            headers(&[(
+                header::COOKIE,
+                &cookie_of(&auth::Sessions::new([8; 32]).issue(now)),
+            )]),
+            false,
         ),
+        (
+            headers(&[(header::COOKIE, &cookie_of(&session.replacen("18", "19", 1)))]),
+            false,
+        ),
+        (
+            headers(&[(header::COOKIE, &cookie_of(&session[..session.len() - 2]))]),
+            false,
+        ),
+        (headers(&[(header::COOKIE, "trustmesh_session=")]), false),
     ];
     for (h, want) in cases {
-        assert_eq!(authorized(&h, token), want, "{h:?}");
+        assert_eq!(authorized(&h, &s, now), want, "{h:?}");
     }
+    // A session expires.
+    let h = headers(&[(header::COOKIE, &cookie_of(&session))]);
+    assert!(authorized(&h, &s, now + auth::SESSION_SECS - 1));
+    assert!(!authorized(&h, &s, now + auth::SESSION_SECS));
 }
 
 #[test]
