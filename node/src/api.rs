@@ -303,6 +303,7 @@ impl Members {
 /// The advisory list's filters (`GET /advisories?...`); every field is
 /// optional.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AdvisoryQuery {
     /// Category name, such as "alert".
     pub category: Option<String>,
@@ -414,6 +415,7 @@ pub struct Updated {
 
 /// `?id=` of `POST /advisories/import-csaf`.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImportCsafQuery {
     /// The advisory id to use instead of the document's tracking id.
     pub id: Option<String>,
@@ -459,6 +461,7 @@ pub struct Changed {
 
 /// `?team=` of `GET /tools`.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TeamQuery {
     /// A team (id, prefix or short name).
     pub team: Option<String>,
@@ -502,6 +505,7 @@ pub struct ToolRemoved {
 
 /// `POST /sponsor`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SponsorRequest {
     /// The application file's JSON text.
     pub application: String,
@@ -530,6 +534,7 @@ pub struct Sponsored {
 
 /// `POST /revoke`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// The team (id, prefix or short name).
     pub team: String,
@@ -553,6 +558,7 @@ pub struct Revoked {
 
 /// `POST /import`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     /// The files' JSON texts.
     pub files: Vec<String>,
@@ -569,6 +575,7 @@ pub struct Imported {
 
 /// `POST /dial`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DialRequest {
     /// A multiaddr.
     pub address: String,

@@ -97,6 +97,10 @@ enum Command {
         /// Keep none of the team's introductions, instead of all this node holds.
         #[arg(long)]
         keep_none: bool,
+        /// Sign it: a revocation is irreversible and spreads at once from a
+        /// running node. Without this, show what would be signed and stop.
+        #[arg(long)]
+        yes: bool,
     },
     /// Add charters, applications, introductions and revocations to this node.
     Import {
@@ -254,7 +258,11 @@ fn run(cli: Cli) -> Result<Report> {
             reason,
             out,
             keep_none,
-        } => membership::revoke(&dir, &team, &reason, &out, keep_none),
+            yes,
+        } => {
+            membership::confirm_revoke(&dir, &team, &reason, keep_none, yes)?;
+            membership::revoke(&dir, &team, &reason, &out, keep_none)
+        }
         Command::Import { files } => membership::import(&dir, &files),
         Command::Verify { files, charter } => membership::verify(&dir, &files, charter.as_deref()),
         Command::Members => membership::members(&dir),

@@ -86,6 +86,7 @@ fn attacks_by_a_member_are_refused_counted_and_not_relayed() {
         Some("RR"),
         &[
             "revoke",
+            "--yes",
             "RR",
             "--reason",
             "key compromised",

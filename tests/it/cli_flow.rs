@@ -204,12 +204,37 @@ fn revoking_a_compromised_sponsor_keeps_its_honest_introductions() {
         .expect("id")
         .to_owned();
 
+    // Without --yes nothing is signed: the command says what it would do.
+    let err = w.fails(
+        Some("CC"),
+        &[
+            "revoke",
+            &aa[..12],
+            "--reason",
+            "key stolen",
+            "--out",
+            "rev.cc.json",
+        ],
+    );
+    assert!(
+        err.contains("not revoked") && err.contains("--yes"),
+        "{err}"
+    );
+    assert!(err.contains(&aa), "names the team in full: {err}");
+    assert!(!w.path("rev.cc.json").exists(), "nothing written");
+    assert_eq!(
+        w.standing("CC", "AA").expect("known")["status"],
+        "founder",
+        "nothing signed"
+    );
+
     // BB and CC revoke AA (r = k = 2). CC holds AA's introduction of NEW,
     // so its revocation keeps it; BB keeps none.
     let rev = w.ok(
         Some("CC"),
         &[
             "revoke",
+            "--yes",
             &aa[..12],
             "--reason",
             "key stolen",
@@ -227,6 +252,7 @@ fn revoking_a_compromised_sponsor_keeps_its_honest_introductions() {
         Some("BB"),
         &[
             "revoke",
+            "--yes",
             &aa,
             "--reason",
             "key stolen",

@@ -38,6 +38,13 @@ fn a_member_cannot_take_another_teams_name() {
         ],
     );
     assert_eq!(out["changed"], true);
+    // A misspelt field is refused with its name, not dropped.
+    let mut entry: Value = w.ok(Some("BB"), &["contact", "show", "BB"])["contact"].clone();
+    entry["emial"] = "typo@bb.example".into();
+    std::fs::write(w.path("entry.json"), entry.to_string()).expect("write");
+    let err = w.fails(Some("BB"), &["contact", "set", "--file", "entry.json"]);
+    assert!(err.contains("unknown field `emial`"), "{err}");
+
     // Everywhere, BB's entry shows BB's admitted identity, with its details.
     let list: Contacts = typed(w.wait("AA", &["contact", "list"], |v| {
         v["contacts"].as_array().is_some_and(|l| !l.is_empty())
@@ -95,7 +102,7 @@ fn only_members_take_part_in_name_resolution() {
     w.init("BB", "BE");
     w.found(&["AA", "BB"], 1);
     // A stranger applies with AA's short name; nobody admits it.
-    w.ok(
+    let stranger = w.ok(
         Some("STRANGER"),
         &[
             "init",
@@ -106,7 +113,10 @@ fn only_members_take_part_in_name_resolution() {
             "--country",
             "AT",
         ],
-    );
+    )["team_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     w.ok(
         Some("STRANGER"),
         &[
@@ -145,6 +155,26 @@ fn only_members_take_part_in_name_resolution() {
             "AA",
         ],
     );
+
+    // An audience naming a team that is no member is refused.
+    let err = w.fails(
+        Some("BB"),
+        &[
+            "advisory",
+            "publish",
+            "--id",
+            "BB-2",
+            "--title",
+            "For a stranger",
+            "--tlp",
+            "red",
+            "--audience",
+            "BB",
+            "--audience",
+            &stranger[..12],
+        ],
+    );
+    assert!(err.contains("is not a member"), "{err}");
 
     // A second member admitted with the short name AA: the sponsor is
     // warned, and the name no longer resolves alone.

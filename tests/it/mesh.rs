@@ -198,6 +198,7 @@ fn a_restarted_node_catches_up_and_a_revoked_key_is_cut_off() {
         Some("BB"),
         &[
             "revoke",
+            "--yes",
             "BB",
             "--reason",
             "key compromised",

@@ -17,7 +17,7 @@ use super::files::{expect_kind, read_charter, read_file, store_charter, write_fi
 use super::{Report, now};
 use crate::api::{
     ImportRequest, Imported, MemberStatus, Members, RevokeRequest, Revoked, SponsorRequest,
-    Sponsored,
+    Sponsored, TeamRef, segment,
 };
 use crate::datadir::DataDir;
 
@@ -113,6 +113,46 @@ pub(super) fn sponsor(dir: &DataDir, app_path: &Path, out: &Path, note: &str) ->
 /// A team by id, id prefix or short name: the same rules as the API.
 pub(super) fn resolve_team(set: &StatementSet, text: &str) -> Result<TeamId> {
     crate::http::resolve_team(&set.membership(), text).map_err(|e| anyhow::anyhow!(e.message))
+}
+
+/// Stops before an irreversible revocation unless `yes`, saying what would
+/// be signed and where it would go.
+pub(super) fn confirm_revoke(
+    dir: &DataDir,
+    team: &str,
+    reason: &str,
+    keep_none: bool,
+    yes: bool,
+) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    let (who, spread) = match ApiClient::find(dir)? {
+        Some(api) => {
+            let t: TeamRef = api.get(&format!("/teams/{}", segment(team)))?;
+            (
+                format!("{} ({})", t.short_name, t.team),
+                "the running node would spread it to every member at once",
+            )
+        }
+        None => {
+            let store = dir.store_read_only()?;
+            let charter = store_charter(&store, dir)?;
+            let id = resolve_team(&store.statement_set(charter)?, team)?;
+            (
+                id.to_string(),
+                "it would be stored here and spread when the node next runs",
+            )
+        }
+    };
+    bail!(
+        "not revoked: this would sign an irreversible revocation of {who} with the reason {reason:?}, keeping {} of its introductions and documents; {spread}. Run again with --yes to sign it",
+        if keep_none {
+            "none"
+        } else {
+            "every one this node holds"
+        }
+    )
 }
 
 pub(super) fn revoke(

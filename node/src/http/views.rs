@@ -503,8 +503,30 @@ fn edit_error<E: std::fmt::Display>(err: E) -> ApiError {
     ApiError::bad(err)
 }
 
+/// Refuses an audience naming a team that is not a member now (revoked,
+/// only applied, or unknown): such a team never receives the advisory, so
+/// naming it would mislead the author about who reads it.
+fn check_audience(membership: &Membership, audience: &[TeamId]) -> Result<(), ApiError> {
+    for t in audience {
+        if membership.is_member(t) {
+            continue;
+        }
+        let why = match membership.standing(t).map(|s| s.status) {
+            Some(Status::Revoked) => "was revoked",
+            Some(_) => "is not a member",
+            None => "is no team this node knows",
+        };
+        return Err(ApiError::bad(format!(
+            "the audience names {} ({t}), which {why}; it would never receive the advisory",
+            short_name(membership, t)
+        )));
+    }
+    Ok(())
+}
+
 /// Publishes a new advisory owned by this team.
 pub fn publish_advisory(e: &mut Engine, a: &Advisory) -> ApiResult<Published> {
+    check_audience(e.node().membership(), &a.audience)?;
     let change = e
         .node_mut()
         .publish_advisory(now_ms(), a)
@@ -521,6 +543,7 @@ pub fn publish_advisory(e: &mut Engine, a: &Advisory) -> ApiResult<Published> {
 /// Updates an advisory this team owns or co-authors.
 pub fn update_advisory(e: &mut Engine, owner: &str, a: &Advisory) -> ApiResult<Updated> {
     let owner = resolve_team(e.node().membership(), owner)?;
+    check_audience(e.node().membership(), &a.audience)?;
     let change = e
         .node_mut()
         .update_advisory(now_ms(), owner, a)

@@ -20,6 +20,7 @@ const MAX_ARMORED_KEY: usize = 64 * 1024;
 
 /// A team's directory entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Contact {
     /// The team's full name.
     pub name: String,
@@ -53,6 +54,7 @@ pub struct Contact {
 
 /// A PGP key of the team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PgpKey {
     /// The fingerprint: 40 (v4) or 64 (v5/v6) hexadecimal digits.
     pub fingerprint: String,
@@ -62,6 +64,7 @@ pub struct PgpKey {
 
 /// A person who represents the team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Representative {
     /// Full name.
     pub name: String,

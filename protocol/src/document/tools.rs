@@ -16,6 +16,7 @@ use super::schema::{
 
 /// A tool a team offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tool {
     /// Its name, unique within the registry.
     pub name: String,
