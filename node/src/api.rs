@@ -16,7 +16,7 @@ use trustmesh_protocol::{
 };
 
 pub use crate::alerts::AlertStats;
-pub use crate::engine::{NetStats, PeerView, Progress};
+pub use crate::engine::{MemberReach, NetStats, PeerView, Progress, Reachability};
 
 /// An error answer: `{"error": "..."}` with a 4xx or 5xx status.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +64,8 @@ pub struct Status {
     pub alerts: AlertStats,
     /// Whether the node is doing its job.
     pub health: Health,
+    /// Which members are reachable, since when, and when each last synced.
+    pub reachability: Reachability,
 }
 
 /// Peer counts in [`Status`].

@@ -20,11 +20,13 @@ mod gossip;
 mod guard;
 mod housekeeping;
 mod join;
+mod liveness;
 mod peers;
 mod snapshot;
 mod sync;
 
 pub use client::{Client, Job, Stopped, channel};
+pub use liveness::{MemberReach, Reachability};
 pub use peers::PeerBook;
 pub use snapshot::{Histogram, LATENCY_BUCKETS, NetStats, PeerView, Progress, Snapshot};
 
@@ -97,6 +99,8 @@ pub struct Engine {
     sample: (Instant, Progress),
     /// The alert dispatcher, when rules are configured.
     alerts: Option<Alerts>,
+    /// Each member's reachability.
+    reach: std::collections::BTreeMap<TeamId, liveness::Reach>,
     /// Advisories changed since they were last offered to the dispatcher.
     alerts_dirty: BTreeSet<DocId>,
 }
@@ -142,6 +146,7 @@ impl Engine {
             sample: (Instant::now(), Progress::default()),
             alerts: None,
             alerts_dirty: BTreeSet::new(),
+            reach: Default::default(),
         };
         engine.sample.1.documents = engine.node.documents().docs().count() as u64;
         engine.refresh_gates();
@@ -269,6 +274,8 @@ impl Engine {
                     "membership changed"
                 );
                 self.refresh_gates();
+                let membership = self.node.membership();
+                liveness::prune(&mut self.reach, |t| membership.is_member(t));
                 for team in admitted {
                     let peer = peer_id(&team);
                     if self.conns.contains_key(&peer) && !self.swarm.behaviour().sync.is_open(&peer)
@@ -294,6 +301,7 @@ impl Engine {
             }
             Event::RoundFinished { peer, round } => {
                 self.last_round = Some(Instant::now());
+                self.synced(peer);
                 debug!(%peer, round, "round finished");
             }
             Event::StoreFailed(e) => warn!(error = %e, "store write failed"),
@@ -383,6 +391,7 @@ impl Engine {
                 self.join_pending.remove(&peer);
                 if let Some(team) = team_of(&peer) {
                     self.node.peer_disconnected(&team);
+                    self.set_reachable(team, false);
                 }
                 debug!(%peer, "disconnected");
             }
@@ -423,6 +432,7 @@ impl Engine {
         };
         if self.swarm.behaviour().sync.is_open(&peer) {
             self.node.peer_connected(now_ms(), team);
+            self.set_reachable(team, true);
             // Learn where the other members are at once, so the mesh does
             // not hang on whoever was dialed first.
             self.swarm
@@ -453,6 +463,7 @@ impl Engine {
                     .report_message_validation_result(&message_id, &propagation_source, acceptance);
             }
             BehaviourEvent::Sync(event) => self.on_sync_event(event),
+            BehaviourEvent::Ping(event) => self.on_ping(event),
             BehaviourEvent::Join(event) => self.on_join_event(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 if let Some(c) = self.conns.get_mut(&peer_id) {

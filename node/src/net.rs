@@ -220,7 +220,16 @@ pub fn swarm(
                         identify::Config::new("/trustmesh/1".into(), key.public())
                             .with_agent_version(format!("trustmesh/{}", env!("CARGO_PKG_VERSION"))),
                     ),
-                    ping: ping::Behaviour::default(),
+                    // The ping handler reports a failure only after two in
+                    // a row, so a dead path is noticed within about
+                    // 2 x (interval + timeout) = 20 s; the engine then
+                    // closes the connection. Two failures in a row also
+                    // keep a lossy link (a lost ping) from counting as dead.
+                    ping: ping::Behaviour::new(
+                        ping::Config::new()
+                            .with_interval(Duration::from_secs(4))
+                            .with_timeout(Duration::from_secs(6)),
+                    ),
                     join,
                     sync: MembersOnly::new(sync),
                     gossip: MembersOnly::new(gossip),

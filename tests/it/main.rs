@@ -9,6 +9,7 @@ mod foreign;
 mod fuzz_corpus;
 mod identity;
 mod kill;
+mod liveness;
 mod load;
 mod mesh;
 mod ops;

@@ -43,6 +43,9 @@ pub struct NetStats {
     pub joins_sent: u64,
     /// Connections from non-members closed after the join grace period.
     pub gated_closed: u64,
+    /// Pings that failed (each closed its connection).
+    #[serde(default)]
+    pub ping_failures: u64,
 }
 
 /// What arrived over a window: the catch-up progress `status` shows.
@@ -172,6 +175,8 @@ pub struct Snapshot {
     pub alerts: AlertStats,
     /// Receive time minus stated time of changes arriving by gossip.
     pub gossip_latency: Histogram,
+    /// Which members are reachable.
+    pub reachability: super::Reachability,
 }
 
 impl Engine {
@@ -199,6 +204,7 @@ impl Engine {
             progress: self.progress,
             alerts: self.alerts.as_ref().map(Alerts::stats).unwrap_or_default(),
             gossip_latency: self.gossip_latency.clone(),
+            reachability: self.reachability(),
         }
     }
 

@@ -667,7 +667,11 @@ fn contacts_export_keeps_every_field() {
     let entry = &v["contacts"][0];
     assert_eq!(entry["team"], team(1).to_string());
     assert_eq!(entry["member"], true);
-    // Every field of the contact, and nothing lost: it reads back equal.
-    let back: Contact = serde_json::from_value(entry.clone()).expect("a contact");
+    // Every field of the contact, and nothing lost: without the entry's
+    // own fields it reads back equal.
+    let mut fields = entry.as_object().cloned().expect("an object");
+    fields.remove("team");
+    fields.remove("member");
+    let back: Contact = serde_json::from_value(fields.into()).expect("a contact");
     assert_eq!(back, c);
 }

@@ -158,6 +158,21 @@ pub fn render(snap: &Snapshot) -> String {
         snap.members as u64,
     );
     t.gauge(
+        "trustmesh_members_reachable",
+        "Other members the member protocols run with now.",
+        snap.reachability.reachable as u64,
+    );
+    t.gauge(
+        "trustmesh_members_unreachable",
+        "Other members with no working connection now.",
+        snap.reachability.unreachable as u64,
+    );
+    t.counter(
+        "trustmesh_ping_failures_total",
+        "Pings that failed (each closed its connection).",
+        n.ping_failures,
+    );
+    t.gauge(
         "trustmesh_member",
         "1 when this node is a member in its own view.",
         u64::from(snap.member),

@@ -118,6 +118,7 @@ pub fn status(snap: &Snapshot, digest: [u8; 32]) -> api::Status {
         progress: snap.progress,
         alerts: snap.alerts,
         health: health(snap),
+        reachability: snap.reachability.clone(),
     }
 }
 
@@ -170,8 +171,9 @@ pub fn health(snap: &Snapshot) -> Health {
     } else {
         HealthState::Degraded
     };
+    let r = &snap.reachability;
     let mut summary = format!(
-        "{}: {}, {} peers ({} members), {sync}, {store_failures} store failures",
+        "{}: {}, {} of {} members reachable, {} peers ({} members), {sync}, {store_failures} store failures",
         match state {
             HealthState::Healthy => "healthy",
             HealthState::Degraded => "degraded",
@@ -181,11 +183,22 @@ pub fn health(snap: &Snapshot) -> Health {
         } else {
             "not a member"
         },
+        r.reachable,
+        r.reachable + r.unreachable,
         peers.len(),
         open,
     );
     if !reasons.is_empty() {
         summary.push_str(&format!(" [{}]", reasons.join("; ")));
+    }
+    let unreachable: Vec<String> = r
+        .members
+        .iter()
+        .filter(|m| !m.reachable)
+        .map(|m| format!("{} for {} s", m.team.short(), m.for_secs))
+        .collect();
+    if !unreachable.is_empty() {
+        summary.push_str(&format!("; unreachable: {}", unreachable.join(", ")));
     }
     Health {
         state,

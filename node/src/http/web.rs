@@ -905,6 +905,33 @@ pub fn peers_html(status: &Status, peers: &Peers, members: &Members) -> String {
         out.push_str("</tbody></table>");
     }
 
+    let r = &status.reachability;
+    let _ = write!(
+        out,
+        r#"<h2>Members</h2><p class="muted" id="reachability">{} of {} other member(s) reachable.</p>"#,
+        r.reachable,
+        r.reachable + r.unreachable
+    );
+    if !r.members.is_empty() {
+        out.push_str(
+            "<table id=\"reach\"><thead><tr><th>Team</th><th>Reachable</th><th>For</th>\
+             <th>Last sync</th><th>Round trip</th></tr></thead><tbody>",
+        );
+        for m in &r.members {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{} s</td><td>{}</td><td>{}</td></tr>",
+                team(members, &m.team),
+                yes_no(m.reachable),
+                m.for_secs,
+                m.last_sync_secs
+                    .map_or_else(|| "never".to_owned(), |s| format!("{s} s ago")),
+                m.rtt_ms.map_or_else(String::new, |ms| format!("{ms} ms")),
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+
     out.push_str(r#"<h2>Sync</h2><table class="kv" id="sync"><tbody>"#);
     counters(
         &mut out,

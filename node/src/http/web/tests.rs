@@ -341,6 +341,10 @@ fn peers_flatten_counters() {
         "net": NetStats { gossip_in: 2, ..Default::default() },
         "last_sync_secs": null, "progress": Progress::default(), "alerts": AlertStats::default(),
         "health": { "state": "healthy", "reasons": [], "summary": "healthy" },
+        "reachability": { "reachable": 1, "unreachable": 1, "members": [
+            { "team": bb(), "reachable": false, "for_secs": 40, "last_sync_secs": 45, "rtt_ms": null },
+            { "team": aa(), "reachable": true, "for_secs": 90, "last_sync_secs": 2, "rtt_ms": 3 },
+        ]},
     }));
     let peers: Peers = typed(
         json!({ "peers": [{ "peer_id": "12D3KooB", "team": bb(), "member": true,
@@ -360,6 +364,15 @@ fn peers_flatten_counters() {
         ],
     );
     assert!(html.contains("(inbound)"));
+    assert!(
+        html.contains(
+            r#"<p class="muted" id="reachability">1 of 2 other member(s) reachable.</p>"#
+        )
+    );
+    assert!(
+        html.contains(r#"<span class="badge no">no</span></td><td>40 s</td><td>45 s ago</td>"#),
+        "{html}"
+    );
 }
 
 #[test]

@@ -1,0 +1,86 @@
+//! Dead connections are noticed: a peer that stops answering (SIGSTOP: its
+//! TCP connections stay open, as behind a firewall that drops packets) is
+//! reported unreachable (about 24 s here; the test allows 60 s so a loaded
+//! machine does not fail it), and reachable again once it answers.
+
+use std::time::{Duration, Instant};
+
+use trustmesh_node::api::Status;
+
+use crate::support::Workspace;
+
+fn status(w: &Workspace, team: &str) -> Status {
+    serde_json::from_value(w.ok(Some(team), &["status"])).expect("status")
+}
+
+/// Polls AA's status until `ok`; returns the seconds it took.
+fn until(w: &Workspace, limit: Duration, ok: impl Fn(&Status) -> bool) -> f64 {
+    let t0 = Instant::now();
+    loop {
+        let s = status(w, "AA");
+        if ok(&s) {
+            return t0.elapsed().as_secs_f64();
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "not within {limit:?}: {}",
+            s.health.summary
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill runs")
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+#[test]
+fn a_peer_that_stops_answering_is_reported_unreachable_and_then_reachable() {
+    let w = Workspace::new();
+    for (t, c) in [("AA", "AT"), ("BB", "BE"), ("CC", "CY")] {
+        w.init(t, c);
+    }
+    let bb_id = w.team_id("BB");
+    w.found(&["AA", "BB", "CC"], 2);
+    let a = w.start("AA", &["run"]);
+    let b = w.start("BB", &["run", "--bootstrap", &a.addr]);
+    let _c = w.start("CC", &["run", "--bootstrap", &a.addr]);
+    until(&w, Duration::from_secs(30), |s| {
+        s.reachability.reachable == 2
+    });
+
+    signal(b.child.id(), "-STOP");
+    let took = until(&w, Duration::from_secs(60), |s| {
+        s.reachability
+            .members
+            .iter()
+            .any(|m| m.team.to_string() == bb_id && !m.reachable)
+    });
+    let s = status(&w, "AA");
+    assert_eq!(s.reachability.reachable, 1, "{}", s.health.summary);
+    assert!(
+        s.health.summary.contains("1 of 2 members reachable")
+            && s.health
+                .summary
+                .contains(&format!("unreachable: {}", &bb_id[..8])),
+        "{}",
+        s.health.summary
+    );
+    assert!(
+        s.net.ping_failures >= 1,
+        "the dead connection was closed by ping"
+    );
+    eprintln!("BB reported unreachable after {took:.1} s");
+
+    signal(b.child.id(), "-CONT");
+    let back = until(&w, Duration::from_secs(90), |s| {
+        s.reachability.reachable == 2
+    });
+    eprintln!("BB reachable again {back:.1} s after SIGCONT");
+    drop(b);
+}
