@@ -334,7 +334,7 @@ pub struct Counters {
 }
 
 /// The counters, read at once.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AlertStats {
     /// Rules configured.
     pub rules: usize,

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use trustmesh_bootstrap::TrustFile;
 use trustmesh_protocol::{
@@ -15,24 +16,28 @@ use trustmesh_protocol::{
     Profile, Severity, StatementId, TeamId, Tlp, Tool,
 };
 
+pub(crate) mod schema;
+
 pub use crate::alerts::AlertStats;
 pub use crate::engine::{MemberReach, NetStats, PeerView, Progress, Reachability};
 
 /// An error answer: `{"error": "..."}` with a 4xx or 5xx status.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: String,
 }
 
 /// `GET /status`: the node's health and counters.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Status {
     /// This team.
+    #[schemars(with = "schema::TeamId")]
     pub team_id: TeamId,
     /// This node's libp2p PeerId.
     pub peer_id: String,
     /// The network id.
+    #[schemars(with = "schema::NetworkId")]
     pub network_id: NetworkId,
     /// The network's name.
     pub network: String,
@@ -69,7 +74,7 @@ pub struct Status {
 }
 
 /// Peer counts in [`Status`].
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
 pub struct PeerCounts {
     /// Connected peers.
     pub connected: usize,
@@ -80,7 +85,7 @@ pub struct PeerCounts {
 }
 
 /// The replication core's counters in [`Status`].
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct SyncCounters {
     /// Rounds this node opened.
     pub rounds_opened: u64,
@@ -118,7 +123,7 @@ impl SyncCounters {
 }
 
 /// Healthy, or degraded with reasons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthState {
     /// Doing its job.
@@ -128,7 +133,7 @@ pub enum HealthState {
 }
 
 /// Whether the node is doing its job.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Health {
     /// Healthy or degraded.
     pub state: HealthState,
@@ -141,9 +146,10 @@ pub struct Health {
 
 /// `GET /teams/{name}`: a team named by id, id prefix or short name, as
 /// every command resolves it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TeamRef {
     /// The team.
+    #[schemars(with = "schema::TeamId")]
     pub team: TeamId,
     /// Its short name as views show it (with the id prefix on a clash).
     pub short_name: String,
@@ -152,7 +158,7 @@ pub struct TeamRef {
 }
 
 /// `GET /peers`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Peers {
     /// Connected peers.
     pub peers: Vec<PeerView>,
@@ -161,7 +167,7 @@ pub struct Peers {
 }
 
 /// A team's standing, as the API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberStatus {
     /// A founder named in the charter, not revoked.
@@ -187,7 +193,7 @@ impl MemberStatus {
 }
 
 /// Why an introduction does not count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IntroductionIgnored {
     /// The application it vouches for is not known here.
@@ -201,22 +207,26 @@ pub enum IntroductionIgnored {
 }
 
 /// One introduction of a team.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct IntroductionView {
     /// The introduction statement.
+    #[schemars(with = "schema::StatementId")]
     pub id: StatementId,
     /// Its sponsor.
+    #[schemars(with = "schema::TeamId")]
     pub sponsor: TeamId,
     /// Why it does not count, if it does not.
     pub ignored: Option<IntroductionIgnored>,
 }
 
 /// One revocation of a team.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RevocationView {
     /// The revocation statement.
+    #[schemars(with = "schema::StatementId")]
     pub id: StatementId,
     /// Who signed it.
+    #[schemars(with = "schema::TeamId")]
     pub revoker: TeamId,
     /// Why.
     pub reason: String,
@@ -225,15 +235,17 @@ pub struct RevocationView {
 }
 
 /// Where one team stands and why.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct MemberView {
     /// The team.
+    #[schemars(with = "schema::TeamId")]
     pub team: TeamId,
     /// Its status.
     pub status: MemberStatus,
     /// Whether it is a member now.
     pub member: bool,
     /// Its profile (the charter's, or its latest application's).
+    #[schemars(with = "Option<schema::Profile>")]
     pub profile: Option<Profile>,
     /// The profile's short name.
     pub short_name: Option<String>,
@@ -248,19 +260,23 @@ pub struct MemberView {
     /// Revocations of it.
     pub revocations: Vec<RevocationView>,
     /// The network's policy.
+    #[schemars(with = "schema::Policy")]
     pub policy: Policy,
     /// One line saying why it is or is not a member.
     pub reason: String,
     /// Sponsors whose introductions count.
+    #[schemars(with = "Vec<schema::TeamId>")]
     pub sponsors: Vec<TeamId>,
     /// Revokers whose revocations count.
+    #[schemars(with = "Vec<schema::TeamId>")]
     pub revokers: Vec<TeamId>,
 }
 
 /// `GET /members` (and the offline `trustmesh members --json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Members {
     /// The network id.
+    #[schemars(with = "schema::NetworkId")]
     pub network_id: NetworkId,
     /// The network's name.
     pub network: String,
@@ -269,6 +285,7 @@ pub struct Members {
     /// Revocations needed to expel (r).
     pub revocation_quorum: u16,
     /// The members now.
+    #[schemars(with = "Vec<schema::TeamId>")]
     pub members: Vec<TeamId>,
     /// Every team known, with its standing.
     pub standings: Vec<MemberView>,
@@ -304,7 +321,7 @@ impl Members {
 
 /// The advisory list's filters (`GET /advisories?...`); every field is
 /// optional.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdvisoryQuery {
     /// Category name, such as "alert".
@@ -322,11 +339,13 @@ pub struct AdvisoryQuery {
 }
 
 /// One advisory in a list.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AdvisorySummary {
     /// The document.
+    #[schemars(with = "schema::DocId")]
     pub doc: DocId,
     /// Its owner.
+    #[schemars(with = "schema::TeamId")]
     pub owner: TeamId,
     /// The owner's short name.
     pub owner_name: String,
@@ -335,12 +354,16 @@ pub struct AdvisorySummary {
     /// Title.
     pub title: String,
     /// Category.
+    #[schemars(with = "schema::AdvisoryCategory")]
     pub category: AdvisoryCategory,
     /// TLP label.
+    #[schemars(with = "schema::Tlp")]
     pub tlp: Tlp,
     /// Severity.
+    #[schemars(with = "schema::Severity")]
     pub severity: Severity,
     /// Status.
+    #[schemars(with = "schema::AdvisoryStatus")]
     pub status: AdvisoryStatus,
     /// CVE ids.
     pub cves: Vec<String>,
@@ -351,18 +374,20 @@ pub struct AdvisorySummary {
 }
 
 /// `GET /advisories`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Advisories {
     /// Newest first.
     pub advisories: Vec<AdvisorySummary>,
 }
 
 /// Who wrote a document and how much of it applies.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DocMeta {
     /// The document.
+    #[schemars(with = "schema::DocId")]
     pub doc: DocId,
     /// Its heads.
+    #[schemars(with = "Vec<schema::ChangeHash>")]
     pub heads: Vec<ChangeHash>,
     /// Changes applied.
     pub changes_applied: usize,
@@ -370,53 +395,62 @@ pub struct DocMeta {
     /// aside).
     pub changes_held: usize,
     /// The teams whose changes are stored.
+    #[schemars(with = "Vec<schema::TeamId>")]
     pub signed_by: Vec<TeamId>,
 }
 
 /// `GET /advisories/{owner}/{id}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AdvisoryDetail {
     /// The owner.
+    #[schemars(with = "schema::TeamId")]
     pub owner: TeamId,
     /// The owner's short name.
     pub owner_name: String,
     /// The advisory.
+    #[schemars(with = "schema::Advisory")]
     pub advisory: Advisory,
     /// Its document's changes.
     pub meta: DocMeta,
 }
 
 /// `POST /advisories` and `POST /advisories/import-csaf`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Published {
     /// The new document.
+    #[schemars(with = "schema::DocId")]
     pub doc: DocId,
     /// The change that created it.
+    #[schemars(with = "schema::ChangeHash")]
     pub change: ChangeHash,
     /// Its owner (this team).
+    #[schemars(with = "schema::TeamId")]
     pub owner: TeamId,
     /// The advisory id.
     pub id: String,
     /// The advisory as imported (import only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Advisory>")]
     pub advisory: Option<Advisory>,
 }
 
 /// `PUT /advisories/{owner}/{id}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Updated {
     /// The owner.
+    #[schemars(with = "schema::TeamId")]
     pub owner: TeamId,
     /// The advisory id.
     pub id: String,
     /// Whether anything changed.
     pub changed: bool,
     /// The change made, if any.
+    #[schemars(with = "Option<schema::ChangeHash>")]
     pub change: Option<ChangeHash>,
 }
 
 /// `?id=` of `POST /advisories/import-csaf`.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportCsafQuery {
     /// The advisory id to use instead of the document's tracking id.
@@ -424,45 +458,50 @@ pub struct ImportCsafQuery {
 }
 
 /// One contact entry in `GET /contacts`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ContactEntry {
     /// The team.
+    #[schemars(with = "schema::TeamId")]
     pub team: TeamId,
     /// Whether it is a member.
     pub member: bool,
     /// Its entry.
+    #[schemars(with = "schema::Contact")]
     pub contact: Contact,
 }
 
 /// `GET /contacts`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Contacts {
     /// Every entry held.
     pub contacts: Vec<ContactEntry>,
 }
 
 /// `GET /contacts/{team}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ContactDetail {
     /// The team.
+    #[schemars(with = "schema::TeamId")]
     pub team: TeamId,
     /// Its entry.
+    #[schemars(with = "schema::Contact")]
     pub contact: Contact,
     /// Its document's changes.
     pub meta: DocMeta,
 }
 
 /// `PUT /contacts`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Changed {
     /// Whether anything changed.
     pub changed: bool,
     /// The change made, if any.
+    #[schemars(with = "Option<schema::ChangeHash>")]
     pub change: Option<ChangeHash>,
 }
 
 /// `?team=` of `GET /tools`.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamQuery {
     /// A team (id, prefix or short name).
@@ -470,25 +509,27 @@ pub struct TeamQuery {
 }
 
 /// One tool in `GET /tools`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ToolEntry {
     /// The registry's team.
+    #[schemars(with = "schema::TeamId")]
     pub team: TeamId,
     /// Its short name.
     pub team_name: String,
     /// The tool.
+    #[schemars(with = "schema::Tool")]
     pub tool: Tool,
 }
 
 /// `GET /tools`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Tools {
     /// Every tool held.
     pub tools: Vec<ToolEntry>,
 }
 
 /// `POST /tools` and `PUT /tools/{name}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ToolChanged {
     /// The tool's name.
     pub name: String,
@@ -497,7 +538,7 @@ pub struct ToolChanged {
 }
 
 /// `DELETE /tools/{name}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ToolRemoved {
     /// The tool's name.
     pub name: String,
@@ -506,7 +547,7 @@ pub struct ToolRemoved {
 }
 
 /// `POST /sponsor`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SponsorRequest {
     /// The application file's JSON text.
@@ -517,11 +558,13 @@ pub struct SponsorRequest {
 }
 
 /// The answer to `POST /sponsor`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Sponsored {
     /// The introduction file, to give the applicant.
+    #[schemars(with = "schema::IntroductionFile")]
     pub introduction: TrustFile,
     /// The applicant.
+    #[schemars(with = "schema::TeamId")]
     pub applicant: TeamId,
     /// Whether the applicant is a member now.
     pub applicant_is_member: bool,
@@ -535,7 +578,7 @@ pub struct Sponsored {
 }
 
 /// `POST /revoke`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// The team (id, prefix or short name).
@@ -548,9 +591,10 @@ pub struct RevokeRequest {
 }
 
 /// The answer to `POST /revoke`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Revoked {
     /// The revocation file.
+    #[schemars(with = "schema::RevocationFile")]
     pub revocation: TrustFile,
     /// The team's status now.
     pub status: Option<MemberStatus>,
@@ -559,7 +603,7 @@ pub struct Revoked {
 }
 
 /// `POST /import`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     /// The files' JSON texts.
@@ -567,7 +611,7 @@ pub struct ImportRequest {
 }
 
 /// The answer to `POST /import`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
 pub struct Imported {
     /// New statements.
     pub added: usize,
@@ -576,7 +620,7 @@ pub struct Imported {
 }
 
 /// `POST /dial`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DialRequest {
     /// A multiaddr.
@@ -584,7 +628,7 @@ pub struct DialRequest {
 }
 
 /// The answer to `POST /dial`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Dialing {
     /// The address being dialed.
     pub dialing: String,

@@ -318,12 +318,7 @@ impl Engine {
             .filter(|s| s.status == trustmesh_protocol::Status::Revoked)
             .map(|s| peer_id(&s.team))
             .collect();
-        let b = self.swarm.behaviour_mut();
-        b.sync.set_members(members.iter().copied());
-        b.gossip.set_members(members);
-        for peer in revoked {
-            b.blocked.block_peer(peer);
-        }
+        self.swarm.behaviour_mut().set_membership(&members, revoked);
     }
 
     fn drop_peer(&mut self, peer: PeerId, why: &str) {

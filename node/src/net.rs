@@ -144,6 +144,106 @@ pub fn team_of(peer: &PeerId) -> Option<TeamId> {
     TeamId::from_peer_id_bytes(&peer.to_bytes()).ok()
 }
 
+impl Behaviour {
+    /// Everything a node of `network` speaks, for the libp2p identity
+    /// `key`, subscribed to the network's gossip topic and with no member
+    /// yet (see [`Behaviour::set_membership`]).
+    pub fn new(
+        key: &identity::Keypair,
+        network: &NetworkId,
+        settings: &Settings,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let limits = &settings.limits;
+        let max_bytes = limits.max_message_bytes;
+        let local = key.public().to_peer_id();
+        let gossip_config = gossipsub::ConfigBuilder::default()
+            .validation_mode(gossipsub::ValidationMode::Strict)
+            .validate_messages()
+            .message_id_fn(|m: &gossipsub::Message| {
+                gossipsub::MessageId::from(Sha256::digest(&m.data).to_vec())
+            })
+            .max_transmit_size(max_bytes)
+            .heartbeat_interval(Duration::from_secs(1))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut gossip = gossipsub::Behaviour::new(
+            gossipsub::MessageAuthenticity::Signed(key.clone()),
+            gossip_config,
+        )?;
+        gossip.subscribe(&topic(network))?;
+        let rr_config = request_response::Config::default()
+            .with_request_timeout(Duration::from_secs(30))
+            .with_max_concurrent_streams(limits.max_concurrent_requests);
+        // The limits leave room for the CBOR framing around a core
+        // message of `max_bytes`.
+        let sync = request_response::Behaviour::with_codec(
+            Bounded::new(max_bytes as u64 + 1024, max_bytes as u64 + 1024),
+            [(
+                StreamProtocol::new(SYNC_PROTOCOL),
+                request_response::ProtocolSupport::Full,
+            )],
+            rr_config.clone(),
+        );
+        // A join request is one application and a few introductions;
+        // the response carries the statement set.
+        let join = request_response::Behaviour::with_codec(
+            Bounded::new(128 << 10, max_bytes as u64 + 1024),
+            [(
+                StreamProtocol::new(JOIN_PROTOCOL),
+                request_response::ProtocolSupport::Full,
+            )],
+            rr_config.with_max_concurrent_streams(4),
+        );
+        let mdns = if settings.mdns {
+            Some(mdns::tokio::Behaviour::new(mdns::Config::default(), local)?)
+        } else {
+            None
+        };
+        Ok(Behaviour {
+            blocked: Default::default(),
+            limits: connection_limits::Behaviour::new(
+                connection_limits::ConnectionLimits::default()
+                    .with_max_established(Some(limits.max_connections))
+                    .with_max_established_per_peer(Some(limits.max_connections_per_peer))
+                    .with_max_pending_incoming(Some(64)),
+            ),
+            identify: identify::Behaviour::new(
+                identify::Config::new("/trustmesh/1".into(), key.public())
+                    .with_agent_version(format!("trustmesh/{}", env!("CARGO_PKG_VERSION"))),
+            ),
+            // The ping handler reports a failure only after two in a
+            // row, so a dead path is noticed within about
+            // 2 x (interval + timeout) = 20 s; the engine then closes the
+            // connection. Two failures in a row also keep a lossy link (a
+            // lost ping) from counting as dead.
+            ping: ping::Behaviour::new(
+                ping::Config::new()
+                    .with_interval(Duration::from_secs(4))
+                    .with_timeout(Duration::from_secs(6)),
+            ),
+            join,
+            sync: MembersOnly::new(sync),
+            gossip: MembersOnly::new(gossip),
+            mdns: mdns.into(),
+        })
+    }
+
+    /// Tells both gates who the members are, and blocks revoked keys for
+    /// good (closing their connections). Connections made before a peer
+    /// became a member stay gated: the engine replaces them.
+    pub fn set_membership(
+        &mut self,
+        members: &[PeerId],
+        revoked: impl IntoIterator<Item = PeerId>,
+    ) {
+        self.sync.set_members(members.iter().copied());
+        self.gossip.set_members(members.iter().copied());
+        for peer in revoked {
+            self.blocked.block_peer(peer);
+        }
+    }
+}
+
 /// Builds the swarm for `key` in `network`.
 pub fn swarm(
     key: &TeamKey,
@@ -151,9 +251,6 @@ pub fn swarm(
     settings: &Settings,
 ) -> Result<Swarm<Behaviour>, NetError> {
     let keypair = identity::Keypair::ed25519_from_bytes(key.secret_bytes())?;
-    let limits = settings.limits.clone();
-    let mdns_on = settings.mdns;
-    let max_bytes = limits.max_message_bytes;
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
@@ -163,89 +260,9 @@ pub fn swarm(
         )
         .map_err(|e| NetError::Build(e.to_string()))?
         .with_quic()
-        .with_behaviour(
-            |key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
-                let local = key.public().to_peer_id();
-                let gossip_config = gossipsub::ConfigBuilder::default()
-                    .validation_mode(gossipsub::ValidationMode::Strict)
-                    .validate_messages()
-                    .message_id_fn(|m: &gossipsub::Message| {
-                        gossipsub::MessageId::from(Sha256::digest(&m.data).to_vec())
-                    })
-                    .max_transmit_size(max_bytes)
-                    .heartbeat_interval(Duration::from_secs(1))
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                let gossip = gossipsub::Behaviour::new(
-                    gossipsub::MessageAuthenticity::Signed(key.clone()),
-                    gossip_config,
-                )?;
-                let rr_config = request_response::Config::default()
-                    .with_request_timeout(Duration::from_secs(30))
-                    .with_max_concurrent_streams(limits.max_concurrent_requests);
-                // The limits leave room for the CBOR framing around a core
-                // message of `max_bytes`.
-                let sync = request_response::Behaviour::with_codec(
-                    Bounded::new(max_bytes as u64 + 1024, max_bytes as u64 + 1024),
-                    [(
-                        StreamProtocol::new(SYNC_PROTOCOL),
-                        request_response::ProtocolSupport::Full,
-                    )],
-                    rr_config.clone(),
-                );
-                // A join request is one application and a few introductions;
-                // the response carries the statement set.
-                let join = request_response::Behaviour::with_codec(
-                    Bounded::new(128 << 10, max_bytes as u64 + 1024),
-                    [(
-                        StreamProtocol::new(JOIN_PROTOCOL),
-                        request_response::ProtocolSupport::Full,
-                    )],
-                    rr_config.with_max_concurrent_streams(4),
-                );
-                let mdns = if mdns_on {
-                    Some(mdns::tokio::Behaviour::new(mdns::Config::default(), local)?)
-                } else {
-                    None
-                };
-                Ok(Behaviour {
-                    blocked: Default::default(),
-                    limits: connection_limits::Behaviour::new(
-                        connection_limits::ConnectionLimits::default()
-                            .with_max_established(Some(limits.max_connections))
-                            .with_max_established_per_peer(Some(limits.max_connections_per_peer))
-                            .with_max_pending_incoming(Some(64)),
-                    ),
-                    identify: identify::Behaviour::new(
-                        identify::Config::new("/trustmesh/1".into(), key.public())
-                            .with_agent_version(format!("trustmesh/{}", env!("CARGO_PKG_VERSION"))),
-                    ),
-                    // The ping handler reports a failure only after two in
-                    // a row, so a dead path is noticed within about
-                    // 2 x (interval + timeout) = 20 s; the engine then
-                    // closes the connection. Two failures in a row also
-                    // keep a lossy link (a lost ping) from counting as dead.
-                    ping: ping::Behaviour::new(
-                        ping::Config::new()
-                            .with_interval(Duration::from_secs(4))
-                            .with_timeout(Duration::from_secs(6)),
-                    ),
-                    join,
-                    sync: MembersOnly::new(sync),
-                    gossip: MembersOnly::new(gossip),
-                    mdns: mdns.into(),
-                })
-            },
-        )
+        .with_behaviour(|key| Behaviour::new(key, network, settings))
         .map_err(|e| NetError::Build(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
-    let mut swarm = swarm;
-    swarm
-        .behaviour_mut()
-        .gossip
-        .inner_mut()
-        .subscribe(&topic(network))
-        .map_err(|e| NetError::Build(e.to_string()))?;
     Ok(swarm)
 }

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use libp2p::ping;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 use trustmesh_protocol::TeamId;
@@ -33,9 +34,10 @@ pub(super) struct Reach {
 }
 
 /// A member as `status` shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct MemberReach {
     /// The member.
+    #[schemars(with = "crate::api::schema::TeamId")]
     pub team: TeamId,
     /// Whether the member protocols run on a connection to it now.
     pub reachable: bool,
@@ -49,7 +51,7 @@ pub struct MemberReach {
 }
 
 /// Every member's reachability, this node excluded.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Reachability {
     /// Members reachable now.
     pub reachable: usize,

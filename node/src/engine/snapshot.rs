@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use trustmesh_protocol::{NetworkId, Stats, TeamId};
 
@@ -15,7 +16,7 @@ use crate::alerts::{AlertStats, Alerts};
 pub(super) const PROGRESS_WINDOW: Duration = Duration::from_secs(10);
 
 /// Counters beyond the core's own.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct NetStats {
     /// Gossip messages received.
     pub gossip_in: u64,
@@ -49,7 +50,7 @@ pub struct NetStats {
 }
 
 /// What arrived over a window: the catch-up progress `status` shows.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Progress {
     /// The window's length in seconds.
     pub window_secs: u64,
@@ -62,11 +63,12 @@ pub struct Progress {
 }
 
 /// A connected peer, as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PeerView {
     /// libp2p PeerId.
     pub peer_id: String,
     /// Its team id, for ed25519 peers.
+    #[schemars(with = "Option<crate::api::schema::TeamId>")]
     pub team: Option<TeamId>,
     /// Whether it is a member.
     pub member: bool,

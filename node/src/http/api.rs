@@ -4,13 +4,21 @@
 //! needs `Authorization: Bearer <token>`, the token being the contents of
 //! `<data-dir>/api.token` (mode 0600). Handlers send a job to the engine
 //! ([`crate::engine::Client`]) and answer with its JSON.
+//!
+//! **API Boundary:** [`routes`] lists every route, and `openapi.json`
+//! describes each with the bodies of [`crate::api`]; the tests beside this
+//! file fail when the document and the code part.
 
-use axum::extract::{Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::handler::Handler;
+use axum::http::Method;
 use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{self, MethodFilter, MethodRouter};
 use axum::{Json, Router};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::Value;
 use trustmesh_protocol::{Advisory, Contact, Tool};
 
@@ -52,33 +60,194 @@ async fn run<T: Send + 'static>(
     }
 }
 
-/// The `/api/v1` routes.
+/// Writes a type's JSON Schema into a generator's components.
+pub(super) type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// One route of the API: its method, its path under `/api/v1`, its handler
+/// and the schemas of the bodies it takes and answers, read off the
+/// handler's signature. [`routes`] is the one list of them: the router is
+/// built from it and the OpenAPI test checks the document against it.
+pub(super) struct Route {
+    /// The HTTP method.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub method: Method,
+    /// The path, with `{name}` for path parameters.
+    pub path: &'static str,
+    /// Whether the route answers without the API token.
+    pub public: bool,
+    /// The request body's schema, if the handler reads one.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub body: Option<SchemaFn>,
+    /// The schema of a successful answer.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub answer: SchemaFn,
+    handler: MethodRouter<Shared>,
+}
+
+/// A JSON request body, with a clear 400 when it does not parse (a body
+/// over the size limit stays axum's 413).
+struct JsonBody<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad(format!("invalid JSON body: {e}")).into_response())
+    }
+}
+
+/// A type with a JSON Schema in the document: the API's own types, and
+/// the protocol types described by stand-ins in `api::schema`.
+trait Described {
+    fn schema(g: &mut SchemaGenerator) -> Schema;
+}
+
+macro_rules! described {
+    ($($ty:ty => $schema:ty),* $(,)?) => {
+        $(impl Described for $ty {
+            fn schema(g: &mut SchemaGenerator) -> Schema {
+                g.subschema_for::<$schema>()
+            }
+        })*
+    };
+}
+
+described!(
+    Advisory => api::schema::Advisory,
+    Contact => api::schema::Contact,
+    Tool => api::schema::Tool,
+    api::SponsorRequest => api::SponsorRequest,
+    api::RevokeRequest => api::RevokeRequest,
+    api::ImportRequest => api::ImportRequest,
+    api::DialRequest => api::DialRequest,
+);
+
+/// What a handler's argument says about the request body.
+trait Arg {
+    const BODY: Option<SchemaFn>;
+}
+
+impl<T> Arg for State<T> {
+    const BODY: Option<SchemaFn> = None;
+}
+
+impl<T> Arg for Path<T> {
+    const BODY: Option<SchemaFn> = None;
+}
+
+impl<T> Arg for Query<T> {
+    const BODY: Option<SchemaFn> = None;
+}
+
+/// A body the handler reads as it is (a CSAF document, not one of ours).
+impl Arg for Bytes {
+    const BODY: Option<SchemaFn> = Some(SchemaGenerator::subschema_for::<Value>);
+}
+
+impl<T: Described> Arg for JsonBody<T> {
+    const BODY: Option<SchemaFn> = Some(T::schema);
+}
+
+/// A handler that answers `Json<R>`: its request body's schema (from its
+/// last argument, where axum puts the body) and its answer's.
+trait Endpoint<Args> {
+    const BODY: Option<SchemaFn>;
+    const ANSWER: SchemaFn;
+}
+
+macro_rules! endpoint {
+    ($($arg:ident),* ; $last:ident) => {
+        impl<F, Fut, R, $($arg,)* $last> Endpoint<($($arg,)* $last,)> for F
+        where
+            F: Fn($($arg,)* $last) -> Fut,
+            Fut: Future<Output = Result<Json<R>, ApiError>>,
+            R: JsonSchema,
+            $last: Arg,
+        {
+            const BODY: Option<SchemaFn> = <$last as Arg>::BODY;
+            const ANSWER: SchemaFn = SchemaGenerator::subschema_for::<R>;
+        }
+    };
+}
+
+endpoint!(; A);
+endpoint!(A; B);
+endpoint!(A, B; C);
+
+fn route<H, T, Args>(method: Method, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, Shared> + Endpoint<Args>,
+    T: 'static,
+{
+    // The methods below are all standard ones, which every filter knows.
+    let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+    Route {
+        method,
+        path,
+        public: false,
+        body: H::BODY,
+        answer: H::ANSWER,
+        handler: routing::on(filter, handler),
+    }
+}
+
+/// Every route of the API.
+pub(super) fn routes() -> Vec<Route> {
+    use Method as M;
+    vec![
+        route(M::GET, "/status", status),
+        route(M::GET, "/members", members),
+        route(M::GET, "/peers", peers),
+        route(M::GET, "/teams/{name}", team),
+        route(M::GET, "/advisories", advisories),
+        route(M::POST, "/advisories", publish),
+        route(M::POST, "/advisories/import-csaf", import_csaf),
+        route(M::GET, "/advisories/{owner}/{id}", advisory),
+        route(M::PUT, "/advisories/{owner}/{id}", update),
+        route(M::GET, "/advisories/{owner}/{id}/csaf", advisory_csaf),
+        route(M::GET, "/advisories/{owner}/{id}/stix", advisory_stix),
+        route(M::GET, "/contacts", contacts),
+        route(M::PUT, "/contacts", set_contact),
+        route(M::GET, "/contacts/export", contacts_export),
+        route(M::GET, "/contacts/{team}", contact),
+        route(M::GET, "/tools", tools),
+        route(M::POST, "/tools", add_tool),
+        route(M::PUT, "/tools/{name}", update_tool),
+        route(M::DELETE, "/tools/{name}", remove_tool),
+        route(M::POST, "/sponsor", sponsor),
+        route(M::POST, "/revoke", revoke),
+        route(M::POST, "/import", import),
+        route(M::POST, "/dial", dial),
+        Route {
+            method: M::GET,
+            path: "/openapi.json",
+            public: true,
+            body: None,
+            answer: SchemaGenerator::subschema_for::<Value>,
+            handler: routing::get(openapi),
+        },
+    ]
+}
+
+/// The `/api/v1` routes: every one of [`routes`], behind the token unless
+/// it is public.
 pub(super) fn router(state: Shared) -> Router {
-    Router::new()
-        .route("/status", get(status))
-        .route("/members", get(members))
-        .route("/peers", get(peers))
-        .route("/teams/{name}", get(team))
-        .route("/advisories", get(advisories).post(publish))
-        .route("/advisories/import-csaf", post(import_csaf))
-        .route("/advisories/{owner}/{id}", get(advisory).put(update))
-        .route("/advisories/{owner}/{id}/csaf", get(advisory_csaf))
-        .route("/advisories/{owner}/{id}/stix", get(advisory_stix))
-        .route("/contacts", get(contacts).put(set_contact))
-        .route("/contacts/export", get(contacts_export))
-        .route("/contacts/{team}", get(contact))
-        .route("/tools", get(tools).post(add_tool))
-        .route("/tools/{name}", put(update_tool).delete(remove_tool))
-        .route("/sponsor", post(sponsor))
-        .route("/revoke", post(revoke))
-        .route("/import", post(import))
-        .route("/dial", post(dial))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token,
-        ))
-        .route("/openapi.json", get(openapi))
-        .with_state(state)
+    let (public, private): (Vec<Route>, Vec<Route>) = routes().into_iter().partition(|r| r.public);
+    let add = |router: Router<Shared>, r: Route| router.route(r.path, r.handler);
+    let private =
+        private
+            .into_iter()
+            .fold(Router::new(), add)
+            .route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            ));
+    public.into_iter().fold(private, add).with_state(state)
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -118,25 +287,18 @@ async fn advisory(
     run(&s, move |e| views::advisory(e, &owner, &id)).await
 }
 
-/// A JSON body, with a clear 400 when it does not parse.
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad(format!("invalid JSON body: {e}")))
-}
-
 async fn publish(
     State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
+    JsonBody(a): JsonBody<Advisory>,
 ) -> Result<Json<api::Published>, ApiError> {
-    let a: Advisory = body(&bytes)?;
     run(&s, move |e| views::publish_advisory(e, &a)).await
 }
 
 async fn update(
     State(s): State<ApiState>,
     Path((owner, id)): Path<(String, String)>,
-    bytes: axum::body::Bytes,
+    JsonBody(a): JsonBody<Advisory>,
 ) -> Result<Json<api::Updated>, ApiError> {
-    let a: Advisory = body(&bytes)?;
     if a.id != id {
         return Err(ApiError::bad(format!(
             "the body's id {:?} differs from the path's {id:?}; an advisory's id never changes",
@@ -164,7 +326,7 @@ async fn advisory_stix(
 async fn import_csaf(
     State(s): State<ApiState>,
     Query(q): Query<api::ImportCsafQuery>,
-    bytes: axum::body::Bytes,
+    bytes: Bytes,
 ) -> Result<Json<api::Published>, ApiError> {
     let text = String::from_utf8(bytes.to_vec())
         .map_err(|_| ApiError::bad("the CSAF document is not UTF-8"))?;
@@ -188,9 +350,8 @@ async fn contact(
 
 async fn set_contact(
     State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
+    JsonBody(c): JsonBody<Contact>,
 ) -> Result<Json<api::Changed>, ApiError> {
-    let c: Contact = body(&bytes)?;
     run(&s, move |e| views::set_contact(e, &c)).await
 }
 
@@ -203,18 +364,16 @@ async fn tools(
 
 async fn add_tool(
     State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
+    JsonBody(t): JsonBody<Tool>,
 ) -> Result<Json<api::ToolChanged>, ApiError> {
-    let t: Tool = body(&bytes)?;
     run(&s, move |e| views::upsert_tool(e, &t, Some(false))).await
 }
 
 async fn update_tool(
     State(s): State<ApiState>,
     Path(name): Path<String>,
-    bytes: axum::body::Bytes,
+    JsonBody(t): JsonBody<Tool>,
 ) -> Result<Json<api::ToolChanged>, ApiError> {
-    let t: Tool = body(&bytes)?;
     if t.name != name {
         return Err(ApiError::bad("the body's name differs from the path's"));
     }
@@ -230,17 +389,15 @@ async fn remove_tool(
 
 async fn sponsor(
     State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
+    JsonBody(b): JsonBody<api::SponsorRequest>,
 ) -> Result<Json<api::Sponsored>, ApiError> {
-    let b: api::SponsorRequest = body(&bytes)?;
     run(&s, move |e| views::sponsor(e, &b.application, &b.note)).await
 }
 
 async fn revoke(
     State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
+    JsonBody(b): JsonBody<api::RevokeRequest>,
 ) -> Result<Json<api::Revoked>, ApiError> {
-    let b: api::RevokeRequest = body(&bytes)?;
     run(&s, move |e| {
         views::revoke(e, &b.team, &b.reason, b.keep_none)
     })
@@ -249,17 +406,15 @@ async fn revoke(
 
 async fn import(
     State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
+    JsonBody(b): JsonBody<api::ImportRequest>,
 ) -> Result<Json<api::Imported>, ApiError> {
-    let b: api::ImportRequest = body(&bytes)?;
     run(&s, move |e| views::import(e, &b.files)).await
 }
 
 async fn dial(
     State(s): State<ApiState>,
-    bytes: axum::body::Bytes,
+    JsonBody(b): JsonBody<api::DialRequest>,
 ) -> Result<Json<api::Dialing>, ApiError> {
-    let b: api::DialRequest = body(&bytes)?;
     let addr: libp2p::Multiaddr = b
         .address
         .parse()
@@ -272,3 +427,6 @@ async fn dial(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests;

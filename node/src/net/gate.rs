@@ -234,3 +234,6 @@ impl<B: NetworkBehaviour> NetworkBehaviour for MembersOnly<B> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
