@@ -10,6 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
+use trustmesh_node::api::{AdvisoryDetail, Members, Status};
 
 use crate::support::{Workspace, has_advisory};
 
@@ -27,12 +28,12 @@ fn attack(w: &Workspace, target: &str, name: &str, arg: Option<&str>) -> Value {
     v
 }
 
-fn status(w: &Workspace, team: &str) -> Value {
-    w.ok(Some(team), &["status"])
+fn status(w: &Workspace, team: &str) -> Status {
+    w.status(team)
 }
 
-fn invalid(s: &Value, reason: &str) -> u64 {
-    s["net"]["invalid"][reason].as_u64().unwrap_or(0)
+fn invalid(s: &Status, reason: &str) -> u64 {
+    s.net.invalid.get(reason).copied().unwrap_or(0)
 }
 
 /// Waits out AA's one-second ban (lifted by its once-a-second housekeeping)
@@ -78,7 +79,7 @@ fn attacks_by_a_member_are_refused_counted_and_not_relayed() {
         "AA-amber",
         &["--tlp", "amber", "--audience", "AA", "--audience", "BB"],
     );
-    w.wait("BB", &["advisory", "list"], |v| {
+    w.wait_api("BB", &["advisory", "list"], |v| {
         has_advisory(v, "AA-clear") && has_advisory(v, "AA-amber")
     });
     // RR's key is compromised: it revokes itself and AA spreads that.
@@ -96,23 +97,24 @@ fn attacks_by_a_member_are_refused_counted_and_not_relayed() {
     );
     w.ok(Some("AA"), &["import", "rr.rev.json"]);
     for t in ["AA", "BB"] {
-        w.wait(t, &["members"], |v| {
-            v["members"].as_array().map(Vec::len) == Some(3)
-        });
+        w.wait_api(t, &["members"], |v: &Members| v.members.len() == 3);
     }
-    let amber_doc = w.ok(Some("AA"), &["advisory", "show", "AA/AA-amber"])["meta"]["doc"].clone();
-    let clear_doc = w.ok(Some("AA"), &["advisory", "show", "AA/AA-clear"])["meta"]["doc"].clone();
+    let doc = |id: &str| {
+        let shown: AdvisoryDetail = w.api("AA", &["advisory", "show", id]);
+        Value::String(shown.meta.doc.to_string())
+    };
+    let (amber_doc, clear_doc) = (doc("AA/AA-amber"), doc("AA/AA-clear"));
     let before = status(&w, "AA");
-    let statements = before["statements"].clone();
-    let documents = before["documents"].as_u64().unwrap_or(0);
+    let statements = before.statements;
+    let documents = before.documents;
 
     // 1. A change whose signature was altered.
     let s0 = status(&w, "AA");
     let out = attack(&w, &a.addr, "forged-signature", None);
-    let s1 = w.wait("AA", &["status"], |s| {
+    let s1 = w.wait_api("AA", &["status"], |s: &Status| {
         invalid(s, "bad_change") > invalid(&s0, "bad_change")
     });
-    assert!(s1["net"]["bans"].as_u64() > s0["net"]["bans"].as_u64());
+    assert!(s1.net.bans > s0.net.bans);
     assert_eq!(
         out["disconnected"], true,
         "a peer that sent a forgery is cut off: {out:#}"
@@ -122,7 +124,7 @@ fn attacks_by_a_member_are_refused_counted_and_not_relayed() {
     // 2. A statement signed for another network.
     let s0 = status(&w, "AA");
     attack(&w, &a.addr, "other-network", None);
-    w.wait("AA", &["status"], |s| {
+    w.wait_api("AA", &["status"], |s: &Status| {
         invalid(s, "bad_statement") > invalid(&s0, "bad_statement")
     });
     after_ban();
@@ -132,23 +134,23 @@ fn attacks_by_a_member_are_refused_counted_and_not_relayed() {
     let out = attack(&w, &a.addr, "replay", None);
     assert_eq!(out["acks"], 1, "{out:#}");
     let s1 = status(&w, "AA");
-    assert_eq!(s1["statements"], statements);
+    assert_eq!(s1.statements, statements);
     assert_eq!(
-        s1["net"]["bans"], s0["net"]["bans"],
+        s1.net.bans, s0.net.bans,
         "replaying valid data is not punished"
     );
 
     // 4. A validly signed change by a key that is no member: dropped unstored.
     let s0 = status(&w, "AA");
     attack(&w, &a.addr, "stranger-change", None);
-    w.wait("AA", &["status"], |s| {
-        s["sync"]["changes_unknown_author"].as_u64() > s0["sync"]["changes_unknown_author"].as_u64()
+    w.wait_api("AA", &["status"], |s: &Status| {
+        s.sync.changes_unknown_author > s0.sync.changes_unknown_author
     });
 
     // 5. A member writing the target's own contacts entry.
     let s0 = status(&w, "AA");
     attack(&w, &a.addr, "not-owner", None);
-    w.wait("AA", &["status"], |s| {
+    w.wait_api("AA", &["status"], |s: &Status| {
         invalid(s, "bad_change") > invalid(&s0, "bad_change")
     });
     after_ban();
@@ -164,7 +166,7 @@ fn attacks_by_a_member_are_refused_counted_and_not_relayed() {
     // 7. Automerge bytes altered after signing (the change no longer parses).
     let s0 = status(&w, "AA");
     attack(&w, &a.addr, "malformed-automerge", None);
-    w.wait("AA", &["status"], |s| {
+    w.wait_api("AA", &["status"], |s: &Status| {
         invalid(s, "malformed") > invalid(&s0, "malformed")
     });
     after_ban();
@@ -172,7 +174,7 @@ fn attacks_by_a_member_are_refused_counted_and_not_relayed() {
     // 8. One request twice the size limit.
     let s0 = status(&w, "AA");
     attack(&w, &a.addr, "oversized", Some("2097152"));
-    w.wait("AA", &["status"], |s| {
+    w.wait_api("AA", &["status"], |s: &Status| {
         invalid(s, "oversized") > invalid(&s0, "oversized")
     });
     after_ban();
@@ -185,7 +187,7 @@ fn attacks_by_a_member_are_refused_counted_and_not_relayed() {
         "nothing was refused: {out:#}"
     );
     let s1 = status(&w, "AA");
-    assert!(s1["net"]["rate_limited"].as_u64() > s0["net"]["rate_limited"].as_u64());
+    assert!(s1.net.rate_limited > s0.net.rate_limited);
 
     // 10. A member outside an AMBER advisory's audience syncing like a node:
     // it gets the CLEAR advisory, never the AMBER one, not even its id.
@@ -206,22 +208,18 @@ fn attacks_by_a_member_are_refused_counted_and_not_relayed() {
 
     // Nothing of it applied anywhere, and the honest nodes still serve.
     for t in ["AA", "BB"] {
-        let list = w.ok(Some(t), &["advisory", "list"]);
-        assert!(!has_advisory(&list, "EVIL-2026-0001"), "{t}: {list:#}");
-        assert!(!has_advisory(&list, "EVIL-2026-0002"), "{t}: {list:#}");
+        let list = w.api(t, &["advisory", "list"]);
+        assert!(!has_advisory(&list, "EVIL-2026-0001"), "{t}: {list:#?}");
+        assert!(!has_advisory(&list, "EVIL-2026-0002"), "{t}: {list:#?}");
         let contacts = w.ok(Some(t), &["contact", "list"]).to_string();
         for bad in ["spam", "hijacked", "after revocation"] {
             assert!(!contacts.contains(bad), "{t} applied {bad:?}: {contacts}");
         }
-        assert_eq!(status(&w, t)["statements"], statements, "{t}");
+        assert_eq!(status(&w, t).statements, statements, "{t}");
     }
-    assert_eq!(
-        status(&w, "BB")["net"]["bans"],
-        0,
-        "BB never saw invalid data"
-    );
+    assert_eq!(status(&w, "BB").net.bans, 0, "BB never saw invalid data");
     let after = status(&w, "AA");
-    assert!(after["documents"].as_u64() <= Some(documents + 1));
+    assert!(after.documents <= documents + 1);
     publish(&w, "BB", "BB-after", &["--tlp", "clear"]);
-    w.wait("AA", &["advisory", "list"], |v| has_advisory(v, "BB-after"));
+    w.wait_api("AA", &["advisory", "list"], |v| has_advisory(v, "BB-after"));
 }

@@ -2,6 +2,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 
+use trustmesh_node::api::{MemberStatus, Members};
+
 use crate::support::{Workspace, exe};
 
 #[test]
@@ -19,9 +21,9 @@ fn founding_applying_sponsoring_and_membership() {
     let network = w.found(&["AA", "BB", "CC"], 2);
 
     // Every founder sees three founders.
-    let members = w.ok(Some("BB"), &["members"]);
-    assert_eq!(members["network_id"], network.as_str());
-    assert_eq!(members["members"].as_array().map(Vec::len), Some(3));
+    let members: Members = w.api("BB", &["members"]);
+    assert_eq!(members.network_id.to_string(), network);
+    assert_eq!(members.members.len(), 3);
 
     w.ok(
         Some("NEW"),
@@ -42,14 +44,9 @@ fn founding_applying_sponsoring_and_membership() {
     // One introduction: pending, and the reason says why.
     w.ok(Some("CC"), &["import", "intro.aa.json"]);
     let s = w.standing("CC", "NEW").expect("CC knows the applicant");
-    assert_eq!(s["status"], "pending");
-    assert_eq!(s["member"], false);
-    assert!(
-        s["reason"]
-            .as_str()
-            .expect("reason")
-            .contains("1 of 2 introductions count")
-    );
+    assert_eq!(s.status, MemberStatus::Pending);
+    assert!(!s.member);
+    assert!(s.reason.contains("1 of 2 introductions count"));
 
     w.ok(
         Some("BB"),
@@ -57,9 +54,9 @@ fn founding_applying_sponsoring_and_membership() {
     );
     w.ok(Some("CC"), &["import", "intro.bb.json"]);
     let s = w.standing("CC", "NEW").expect("CC knows the applicant");
-    assert_eq!(s["status"], "admitted");
-    assert_eq!(s["team"], ids[3].as_str());
-    assert_eq!(s["introductions"].as_array().map(Vec::len), Some(2));
+    assert_eq!(s.status, MemberStatus::Admitted);
+    assert_eq!(s.team.to_string(), ids[3]);
+    assert_eq!(s.introductions.len(), 2);
 
     // Importing the same files again changes nothing.
     let again = w.ok(Some("CC"), &["import", "intro.aa.json", "intro.bb.json"]);
@@ -223,8 +220,8 @@ fn revoking_a_compromised_sponsor_keeps_its_honest_introductions() {
     assert!(err.contains(&aa), "names the team in full: {err}");
     assert!(!w.path("rev.cc.json").exists(), "nothing written");
     assert_eq!(
-        w.standing("CC", "AA").expect("known")["status"],
-        "founder",
+        w.standing("CC", "AA").expect("known").status,
+        trustmesh_node::api::MemberStatus::Founder,
         "nothing signed"
     );
 
@@ -264,11 +261,12 @@ fn revoking_a_compromised_sponsor_keeps_its_honest_introductions() {
     w.ok(Some("CC"), &["import", "rev.bb.json"]);
 
     let s = w.standing("CC", "AA").expect("known");
-    assert_eq!(s["status"], "revoked");
+    assert_eq!(s.status, MemberStatus::Revoked);
     let s = w.standing("CC", "NEW").expect("known");
     assert_eq!(
-        s["status"], "admitted",
-        "the kept introduction still counts: {s}"
+        s.status,
+        MemberStatus::Admitted,
+        "the kept introduction still counts: {s:#?}"
     );
 
     // The stolen key cannot admit anyone new.
@@ -292,14 +290,8 @@ fn revoking_a_compromised_sponsor_keeps_its_honest_introductions() {
     );
     w.ok(Some("CC"), &["import", "late.aa.json"]);
     let s = w.standing("CC", "LATE").expect("known");
-    assert_eq!(s["status"], "pending");
-    assert!(
-        s["reason"]
-            .as_str()
-            .expect("reason")
-            .contains("the sponsor was revoked"),
-        "{s}"
-    );
+    assert_eq!(s.status, MemberStatus::Pending);
+    assert!(s.reason.contains("the sponsor was revoked"), "{s:#?}");
 }
 
 #[test]

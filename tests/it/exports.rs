@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
+use trustmesh_node::api::{AdvisoryDetail, Published};
+use trustmesh_protocol::Advisory;
 
 use crate::support::{Workspace, npm_ci, run};
 
@@ -297,11 +299,13 @@ fn exports_pass_the_csaf_and_stix_validators_and_csaf_imports_back() {
             "AA-2026-0001-COPY",
         ],
     );
-    assert_eq!(imported["id"], "AA-2026-0001-COPY");
-    let shown = w.ok(Some("AA"), &["advisory", "show", "AA/AA-2026-0001-COPY"]);
+    let imported: Published = serde_json::from_value(imported).expect("a Published answer");
+    assert_eq!(imported.id, "AA-2026-0001-COPY");
+    let shown: AdvisoryDetail = w.api("AA", &["advisory", "show", "AA/AA-2026-0001-COPY"]);
     let mut want = original.clone();
     want["id"] = json!("AA-2026-0001-COPY");
-    assert_eq!(shown["advisory"], want);
+    let want: Advisory = serde_json::from_value(want).expect("an advisory");
+    assert_eq!(shown.advisory, want);
 
     // Importing it again under its own id collides with the original;
     // something that is not CSAF is refused with a clear message.

@@ -32,7 +32,7 @@ fn a_js_libp2p_peer_gets_identify_and_ping_and_nothing_else() {
             "clear",
         ],
     );
-    let before = w.ok(Some("AA"), &["status"]);
+    let before = w.status("AA");
 
     let out = Command::new("node")
         .arg(js.join("foreign-peer.mjs"))
@@ -79,9 +79,9 @@ fn a_js_libp2p_peer_gets_identify_and_ping_and_nothing_else() {
     assert_eq!(r["inbound_streams"], serde_json::json!([]), "{r:#}");
 
     // The node kept nothing from it and sent it nothing of the network's.
-    let after = w.ok(Some("AA"), &["status"]);
-    assert_eq!(after["statements"], before["statements"]);
-    assert_eq!(after["net"]["sync_in"], before["net"]["sync_in"]);
-    assert_eq!(after["net"]["gossip_in"], before["net"]["gossip_in"]);
-    assert_eq!(after["net"]["bytes_out"], before["net"]["bytes_out"]);
+    let after = w.status("AA");
+    assert_eq!(after.statements, before.statements);
+    assert_eq!(after.net.sync_in, before.net.sync_in);
+    assert_eq!(after.net.gossip_in, before.net.gossip_in);
+    assert_eq!(after.net.bytes_out, before.net.bytes_out);
 }

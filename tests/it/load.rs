@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use trustmesh_node::api::Status;
 
 use crate::support::{CONVERGE, Running, Workspace};
 
@@ -35,9 +36,7 @@ fn rss_kib(r: &Running) -> u64 {
 }
 
 fn changes(w: &Workspace, team: &str) -> u64 {
-    w.ok(Some(team), &["status"])["sync"]["changes_new"]
-        .as_u64()
-        .unwrap_or(0)
+    w.status(team).sync.changes_new
 }
 
 #[test]
@@ -53,9 +52,7 @@ fn a_steady_stream_of_changes_converges_with_bounded_memory() {
     let b = w.start("BB", &["run", "--bootstrap", &a.addr]);
     let c = w.start("CC", &["run", "--bootstrap", &a.addr]);
     let nodes = [("AA", &a), ("BB", &b), ("CC", &c)];
-    w.wait("CC", &["status"], |v| {
-        v["peers"]["members"].as_u64() >= Some(2)
-    });
+    w.wait_api("CC", &["status"], |v: &Status| v.peers.members >= 2);
     let rss_start: Vec<u64> = nodes.iter().map(|(_, r)| rss_kib(r)).collect();
 
     // DD's member key pushes the load into AA over the sync protocol.
@@ -113,10 +110,7 @@ fn a_steady_stream_of_changes_converges_with_bounded_memory() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let converged = started.elapsed();
-    let digests: Vec<Value> = nodes
-        .iter()
-        .map(|(t, _)| w.ok(Some(t), &["status"])["digest"].clone())
-        .collect();
+    let digests: Vec<String> = nodes.iter().map(|(t, _)| w.status(t).digest).collect();
     assert!(digests.windows(2).all(|p| p[0] == p[1]), "{digests:?}");
 
     // Memory: once the load stops, nothing keeps growing; and what it grew

@@ -1,6 +1,7 @@
 //! The live mesh: real `trustmesh run` processes on loopback.
 
-use serde_json::Value;
+use trustmesh_node::api::{Advisories, AdvisoryDetail, Members, Peers, Status, Tools};
+use trustmesh_protocol::Tlp;
 
 use crate::support::{Workspace, has_advisory};
 
@@ -34,13 +35,13 @@ fn publish(w: &Workspace, team: &str, id: &str, tlp: &str) {
     );
 }
 
-fn digest(w: &Workspace, team: &str) -> Value {
-    w.ok(Some(team), &["status"])["digest"].clone()
+fn digest(w: &Workspace, team: &str) -> String {
+    w.status(team).digest
 }
 
 fn wait_same_digest(w: &Workspace, teams: &[&str]) {
     let want = |w: &Workspace| {
-        let d: Vec<Value> = teams.iter().map(|t| digest(w, t)).collect();
+        let d: Vec<String> = teams.iter().map(|t| digest(w, t)).collect();
         d.windows(2).all(|p| p[0] == p[1])
     };
     let deadline = std::time::Instant::now() + crate::support::CONVERGE;
@@ -77,43 +78,30 @@ fn a_non_member_peer_gets_only_the_join_exchange() {
     let x = w.start("XX", &["run", "--bootstrap", &a.addr]);
 
     // The founder answers its join request with a refusal, and nothing else.
-    let status = w.wait("AA", &["status"], |v| {
-        v["sync"]["joins_refused"].as_u64() >= Some(1)
-    });
-    assert_eq!(status["sync"]["joins_admitted"], 0);
-    let peers = w.ok(Some("AA"), &["peers"]);
-    let outsider = peers["peers"]
-        .as_array()
-        .and_then(|l| l.iter().find(|p| p["member"] == false))
-        .cloned();
-    if let Some(p) = &outsider {
-        assert_eq!(
-            p["open"], false,
-            "member protocols run with a non-member: {p:#}"
-        );
+    let status = w.wait_api("AA", &["status"], |v: &Status| v.sync.joins_refused >= 1);
+    assert_eq!(status.sync.joins_admitted, 0);
+    let peers: Peers = w.api("AA", &["peers"]);
+    if let Some(p) = peers.peers.iter().find(|p| !p.member) {
+        assert!(!p.open, "member protocols run with a non-member: {p:#?}");
     }
     assert!(w.log("XX").contains("not admitted"), "{}", w.log("XX"));
 
     // It received no statement, no document, no gossip, no sync message.
-    let x_status = w.ok(Some("XX"), &["status"]);
-    assert_eq!(x_status["member"], false);
+    let x_status = w.status("XX");
+    assert!(!x_status.member);
     assert_eq!(
-        x_status["statements"], 1,
-        "only its own application: {x_status:#}"
+        x_status.statements, 1,
+        "only its own application: {x_status:#?}"
     );
-    assert_eq!(x_status["documents"], 0);
-    assert_eq!(x_status["net"]["gossip_in"], 0);
-    assert_eq!(x_status["net"]["sync_in"], 0);
-    assert_eq!(x_status["sync"]["messages_in"], 0);
-    assert_eq!(
-        w.ok(Some("XX"), &["advisory", "list"])["advisories"],
-        serde_json::json!([])
-    );
+    assert_eq!(x_status.documents, 0);
+    assert_eq!(x_status.net.gossip_in, 0);
+    assert_eq!(x_status.net.sync_in, 0);
+    assert_eq!(x_status.sync.messages_in, 0);
+    let listed: Advisories = w.api("XX", &["advisory", "list"]);
+    assert!(listed.advisories.is_empty(), "{listed:#?}");
 
     // After the grace period the founder closes the connection.
-    w.wait("AA", &["status"], |v| {
-        v["net"]["gated_closed"].as_u64() >= Some(1)
-    });
+    w.wait_api("AA", &["status"], |v: &Status| v.net.gated_closed >= 1);
     drop(x);
 }
 
@@ -137,9 +125,7 @@ fn sponsors_admit_a_team_that_joins_and_publishes() {
         Some("BB"),
         &["sponsor", "dd.app.json", "--out", "dd.bb.json"],
     );
-    w.wait("BB", &["members"], |v| {
-        v["members"].as_array().map(Vec::len) == Some(4)
-    });
+    w.wait_api("BB", &["members"], |v: &Members| v.members.len() == 4);
 
     let _d = w.start(
         "DD",
@@ -155,16 +141,14 @@ fn sponsors_admit_a_team_that_joins_and_publishes() {
             &a.addr,
         ],
     );
-    w.wait("DD", &["status"], |v| {
-        v["member"] == true && v["members"] == 4
-    });
+    w.wait_api("DD", &["status"], |v: &Status| v.member && v.members == 4);
     publish(&w, "DD", "DD-1", "green");
-    w.wait("AA", &["advisory", "list"], |v| has_advisory(v, "DD-1"));
-    w.wait("BB", &["advisory", "list"], |v| has_advisory(v, "DD-1"));
-    let shown = w.ok(Some("BB"), &["advisory", "show", "DD/DD-1"]);
-    assert_eq!(shown["advisory"]["tlp"], "green");
-    assert_eq!(shown["meta"]["changes_applied"], 1, "{shown:#}");
-    assert_eq!(shown["meta"]["changes_held"], 0, "{shown:#}");
+    w.wait_api("AA", &["advisory", "list"], |v| has_advisory(v, "DD-1"));
+    w.wait_api("BB", &["advisory", "list"], |v| has_advisory(v, "DD-1"));
+    let shown: AdvisoryDetail = w.api("BB", &["advisory", "show", "DD/DD-1"]);
+    assert_eq!(shown.advisory.tlp, Tlp::Green);
+    assert_eq!(shown.meta.changes_applied, 1, "{shown:#?}");
+    assert_eq!(shown.meta.changes_held, 0, "{shown:#?}");
 }
 
 #[test]
@@ -174,7 +158,7 @@ fn a_restarted_node_catches_up_and_a_revoked_key_is_cut_off() {
     let b = w.start("BB", &["run", "--bootstrap", &a.addr]);
     let c = w.start("CC", &["run", "--bootstrap", &a.addr]);
     publish(&w, "BB", "BB-1", "clear");
-    w.wait("CC", &["advisory", "list"], |v| has_advisory(v, "BB-1"));
+    w.wait_api("CC", &["advisory", "list"], |v| has_advisory(v, "BB-1"));
 
     // CC crashes; the others publish; CC restarts from its data directory.
     c.kill();
@@ -184,12 +168,10 @@ fn a_restarted_node_catches_up_and_a_revoked_key_is_cut_off() {
         &["tool", "add", "--name", "yara-rules", "--version", "2"],
     );
     let _c = w.start("CC", &["run"]);
-    w.wait("CC", &["advisory", "list"], |v| {
+    w.wait_api("CC", &["advisory", "list"], |v| {
         has_advisory(v, "AA-1") && has_advisory(v, "BB-1")
     });
-    w.wait("CC", &["tool", "list"], |v| {
-        v["tools"].as_array().map(Vec::len) == Some(1)
-    });
+    w.wait_api("CC", &["tool", "list"], |v: &Tools| v.tools.len() == 1);
     wait_same_digest(&w, &["AA", "BB", "CC"]);
 
     // BB revokes itself (a compromised key): everyone computes it revoked
@@ -206,14 +188,13 @@ fn a_restarted_node_catches_up_and_a_revoked_key_is_cut_off() {
             "bb.rev.json",
         ],
     );
+    let bb = w.team_id("BB");
     for t in ["AA", "CC"] {
-        w.wait(t, &["members"], |v| {
-            v["members"].as_array().map(Vec::len) == Some(2)
-        });
-        w.wait(t, &["peers"], |v| {
-            v["peers"]
-                .as_array()
-                .is_some_and(|l| l.iter().all(|p| p["team"] != w.team_id("BB")))
+        w.wait_api(t, &["members"], |v: &Members| v.members.len() == 2);
+        w.wait_api(t, &["peers"], |v: &Peers| {
+            v.peers
+                .iter()
+                .all(|p| p.team.map(|t| t.to_string()) != Some(bb.clone()))
         });
     }
     drop(b);
@@ -228,9 +209,7 @@ fn both_sides_of_a_partition_publish_and_converge_after_healing() {
         .iter()
         .map(|t| w.start(t, &["run", "--bootstrap", &a.addr]))
         .collect();
-    w.wait("DD", &["status"], |v| {
-        v["peers"]["members"].as_u64() >= Some(3)
-    });
+    w.wait_api("DD", &["status"], |v: &Status| v.peers.members >= 3);
     drop(others);
     a.kill();
 
@@ -242,7 +221,7 @@ fn both_sides_of_a_partition_publish_and_converge_after_healing() {
         Some("BB"),
         &["contact", "set", "--email", "bb@west.example"],
     );
-    w.wait("BB", &["advisory", "list"], |v| has_advisory(v, "AA-west"));
+    w.wait_api("BB", &["advisory", "list"], |v| has_advisory(v, "AA-west"));
     a.kill();
     b.kill();
     let c = w.start("CC", &["run"]);
@@ -252,9 +231,9 @@ fn both_sides_of_a_partition_publish_and_converge_after_healing() {
         Some("CC"),
         &["tool", "add", "--name", "east-tool", "--version", "1"],
     );
-    w.wait("CC", &["advisory", "list"], |v| has_advisory(v, "DD-east"));
+    w.wait_api("CC", &["advisory", "list"], |v| has_advisory(v, "DD-east"));
     assert!(!has_advisory(
-        &w.ok(Some("CC"), &["advisory", "list"]),
+        &w.api("CC", &["advisory", "list"]),
         "AA-west"
     ));
 
@@ -263,7 +242,7 @@ fn both_sides_of_a_partition_publish_and_converge_after_healing() {
     let _a = w.start("AA", &["run"]);
     let _b = w.start("BB", &["run"]);
     for t in ["AA", "BB", "CC", "DD"] {
-        w.wait(t, &["advisory", "list"], |v| {
+        w.wait_api(t, &["advisory", "list"], |v| {
             has_advisory(v, "AA-west") && has_advisory(v, "DD-east")
         });
     }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use trustmesh_node::api::Status;
 
 use crate::support::{CONVERGE, Workspace, exe, has_advisory};
 
@@ -175,17 +176,15 @@ webhook = "http://127.0.0.1:{port}/alerts"
 
     let a = w.start("AA", &["run"]);
     let b = w.start("BB", &["run", "--bootstrap", &a.addr]);
-    w.wait("BB", &["status"], |v| {
-        v["peers"]["members"].as_u64() >= Some(1)
-    });
+    w.wait_api("BB", &["status"], |v: &Status| v.peers.members >= 1);
 
     publish(&w, "AA-1", "alert", "critical");
     publish(&w, "AA-2", "alert", "low");
-    w.wait("BB", &["advisory", "list"], |v| {
+    w.wait_api("BB", &["advisory", "list"], |v| {
         has_advisory(v, "AA-1") && has_advisory(v, "AA-2")
     });
-    w.wait("BB", &["status"], |v| {
-        v["alerts"]["delivered"] == 2 && v["alerts"]["pending"] == 0
+    w.wait_api("BB", &["status"], |v: &Status| {
+        v.alerts.delivered == 2 && v.alerts.pending == 0
     });
     assert_eq!(ids(&command_outputs(&outputs)), ["AA-1"]);
     assert_eq!(ids(&bodies.lock().expect("lock")), ["AA-1"]);
@@ -194,12 +193,12 @@ webhook = "http://127.0.0.1:{port}/alerts"
     b.kill();
     publish(&w, "AA-3", "alert", "high");
     let _b = w.start("BB", &["run", "--bootstrap", &a.addr]);
-    w.wait("BB", &["advisory", "list"], |v| has_advisory(v, "AA-3"));
+    w.wait_api("BB", &["advisory", "list"], |v| has_advisory(v, "AA-3"));
     eventually("the missed alert is delivered", || {
         command_outputs(&outputs).len() >= 2 && bodies.lock().expect("lock").len() >= 2
     });
-    w.wait("BB", &["status"], |v| {
-        v["alerts"]["delivered"] == 2 && v["alerts"]["pending"] == 0
+    w.wait_api("BB", &["status"], |v: &Status| {
+        v.alerts.delivered == 2 && v.alerts.pending == 0
     });
     assert_eq!(ids(&command_outputs(&outputs)), ["AA-1", "AA-3"]);
     assert_eq!(ids(&bodies.lock().expect("lock")), ["AA-1", "AA-3"]);
@@ -258,7 +257,7 @@ webhook = "http://127.0.0.1:{port}/alerts"
         "{human}"
     );
     assert!(first.contains("store failures"), "{human}");
-    let json = w.ok(Some("BB"), &["status"]);
-    assert!(json["health"]["state"].is_string(), "{json:#}");
-    assert!(json["health"]["summary"].is_string(), "{json:#}");
+    // The answer is typed: a state among healthy and degraded, a summary.
+    let status = w.status("BB");
+    assert!(!status.health.summary.is_empty(), "{status:#?}");
 }

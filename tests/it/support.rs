@@ -1,10 +1,13 @@
 //! Running the trustmesh binary from tests.
 
+use std::any::type_name;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use trustmesh_node::api;
 
 /// The binary under test.
 pub fn exe() -> &'static str {
@@ -70,6 +73,19 @@ impl Workspace {
         serde_json::from_slice(&out.stdout).expect("--json prints one JSON value")
     }
 
+    /// Runs a command that must succeed and prints one of the node's API
+    /// answers (`status`, `members`, `advisory list`, ...), typed.
+    pub fn api<T: DeserializeOwned>(&self, team: &str, args: &[&str]) -> T {
+        let v = self.ok(Some(team), args);
+        serde_json::from_value(v.clone())
+            .unwrap_or_else(|e| panic!("`{args:?}` printed no {}: {e}\n{v:#}", type_name::<T>()))
+    }
+
+    /// `trustmesh status` of a running node.
+    pub fn status(&self, team: &str) -> api::Status {
+        self.api(team, &["status"])
+    }
+
     /// Runs a command that must fail and returns its standard error.
     pub fn fails(&self, team: Option<&str>, args: &[&str]) -> String {
         let out = self.raw(team, args);
@@ -133,13 +149,11 @@ impl Workspace {
     }
 
     /// The standing of the team with this short name, as `members` reports it.
-    pub fn standing(&self, viewer: &str, short: &str) -> Option<Value> {
-        let v = self.ok(Some(viewer), &["members"]);
-        v["standings"]
-            .as_array()?
-            .iter()
-            .find(|s| s["short_name"] == short)
-            .cloned()
+    pub fn standing(&self, viewer: &str, short: &str) -> Option<api::MemberView> {
+        let v: api::Members = self.api(viewer, &["members"]);
+        v.standings
+            .into_iter()
+            .find(|s| s.short_name.as_deref() == Some(short))
     }
 }
 
@@ -232,6 +246,24 @@ impl Workspace {
         std::fs::read_to_string(self.path(&format!("{team}.log"))).unwrap_or_default()
     }
 
+    /// Polls `trustmesh --json args`, whose output is the API answer `T`,
+    /// on `team` until `ok` holds; returns the last answer. Panics with the
+    /// node logs after [`CONVERGE`], or at once on output that is no `T`.
+    pub fn wait_api<T: DeserializeOwned>(
+        &self,
+        team: &str,
+        args: &[&str],
+        ok: impl Fn(&T) -> bool,
+    ) -> T {
+        let v = self.wait(team, args, |v| {
+            let t: T = serde_json::from_value(v.clone()).unwrap_or_else(|e| {
+                panic!("`{args:?}` printed no {}: {e}\n{v:#}", type_name::<T>())
+            });
+            ok(&t)
+        });
+        serde_json::from_value(v).expect("checked above")
+    }
+
     /// Polls `trustmesh --json args` on `team` until `ok` holds; returns the
     /// last value. Panics with the node logs after [`CONVERGE`].
     pub fn wait(&self, team: &str, args: &[&str], ok: impl Fn(&Value) -> bool) -> Value {
@@ -290,8 +322,6 @@ pub fn npm_ci(dir: &str, package: &str) -> PathBuf {
 }
 
 /// Whether an advisory list holds `id`.
-pub fn has_advisory(v: &Value, id: &str) -> bool {
-    v["advisories"]
-        .as_array()
-        .is_some_and(|l| l.iter().any(|a| a["id"] == id))
+pub fn has_advisory(v: &api::Advisories, id: &str) -> bool {
+    v.advisories.iter().any(|a| a.id == id)
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
+use trustmesh_node::api::{Advisories, Peers};
 
 use crate::support::{Workspace, npm_ci, run};
 
@@ -150,11 +151,10 @@ fn the_web_page_in_headless_chromium() {
         ],
     );
     let bb_id = w.team_id("BB");
-    w.wait("AA", &["peers"], |v| {
-        v["peers"].as_array().is_some_and(|l| {
-            l.iter()
-                .any(|p| p["team"] == bb_id.as_str() && p["open"] == true)
-        })
+    w.wait_api("AA", &["peers"], |v: &Peers| {
+        v.peers
+            .iter()
+            .any(|p| p.team.map(|t| t.to_string()).as_ref() == Some(&bb_id) && p.open)
     });
 
     let web = w.ok(Some("AA"), &["web"]);
@@ -255,6 +255,6 @@ fn the_web_page_in_headless_chromium() {
     }
 
     // The JSON API is unchanged beside the pages.
-    let api = w.ok(Some("AA"), &["advisory", "list", "--tlp", "green"]);
-    assert_eq!(api["advisories"].as_array().map(Vec::len), Some(1));
+    let api: Advisories = w.api("AA", &["advisory", "list", "--tlp", "green"]);
+    assert_eq!(api.advisories.len(), 1);
 }
