@@ -99,6 +99,11 @@ impl Engine {
                     }
                 }
             }
+            // A peer that does not speak ping (a minimal client) is not
+            // dead; liveness then rests on the sync protocol's timeouts.
+            Err(ping::Failure::Unsupported) => {
+                debug!(peer = %event.peer, "the peer does not support ping");
+            }
             Err(e) => {
                 self.stats.ping_failures += 1;
                 warn!(peer = %event.peer, error = %e, "ping failed: closing the connection");
