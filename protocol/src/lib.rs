@@ -84,7 +84,9 @@ pub use sync::{
     Config, Destination, Event, JoinOutcome, Millis, Node, NodeError, OpenReport, Rejection, Stats,
     Transmit, Verdict,
 };
-pub use wire::{MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, MessageError, Sync, Want};
+pub use wire::{
+    MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, MessageError, SyncClaims, Want,
+};
 
 #[cfg(test)]
 mod fixtures;

@@ -146,10 +146,15 @@ struct View {
     revoked: BTreeMap<TeamId, BTreeSet<ChangeHash>>,
 }
 
+/// Whether an author's changes may apply, as the view says (named apart
+/// from [`crate::Standing`], a team's full standing in the membership).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Standing<'a> {
+enum Eligibility<'a> {
+    /// A member: its changes apply.
     Member,
+    /// Revoked: only changes in the causal past of these kept heads apply.
     Revoked(&'a BTreeSet<ChangeHash>),
+    /// Neither: its changes are kept aside.
     Outside,
 }
 
@@ -165,13 +170,13 @@ impl View {
         }
     }
 
-    fn standing(&self, id: &TeamId) -> Standing<'_> {
+    fn eligibility(&self, id: &TeamId) -> Eligibility<'_> {
         if self.members.contains(id) {
-            Standing::Member
+            Eligibility::Member
         } else if let Some(kept) = self.revoked.get(id) {
-            Standing::Revoked(kept)
+            Eligibility::Revoked(kept)
         } else {
-            Standing::Outside
+            Eligibility::Outside
         }
     }
 }
@@ -256,7 +261,7 @@ impl DocState {
     fn has_revoked_author(&self, view: &View) -> bool {
         self.authors
             .iter()
-            .any(|a| matches!(view.standing(a), Standing::Revoked(_)))
+            .any(|a| matches!(view.eligibility(a), Eligibility::Revoked(_)))
     }
 
     /// Every hash in the causal past of `kept` (inclusive) as far as the
@@ -302,7 +307,7 @@ impl DocState {
             self.rebuild(view);
             return (true, self.status(&h).unwrap_or(ChangeStatus::Refused));
         }
-        if view.standing(&author) != Standing::Member {
+        if view.eligibility(&author) != Eligibility::Member {
             self.set_status(&h, ChangeStatus::AuthorNotMember);
             return (true, ChangeStatus::AuthorNotMember);
         }
@@ -339,8 +344,8 @@ impl DocState {
             let frontiers: BTreeMap<TeamId, BTreeSet<ChangeHash>> = self
                 .authors
                 .iter()
-                .filter_map(|a| match view.standing(a) {
-                    Standing::Revoked(kept) => Some((*a, self.frontier(kept))),
+                .filter_map(|a| match view.eligibility(a) {
+                    Eligibility::Revoked(kept) => Some((*a, self.frontier(kept))),
                     _ => None,
                 })
                 .collect();
@@ -350,15 +355,15 @@ impl DocState {
                 let status = if refused.contains(h) {
                     ChangeStatus::Refused
                 } else {
-                    match view.standing(&author) {
-                        Standing::Member => ChangeStatus::MissingDeps,
-                        Standing::Revoked(_)
+                    match view.eligibility(&author) {
+                        Eligibility::Member => ChangeStatus::MissingDeps,
+                        Eligibility::Revoked(_)
                             if frontiers.get(&author).is_some_and(|f| f.contains(h)) =>
                         {
                             ChangeStatus::MissingDeps
                         }
-                        Standing::Revoked(_) => ChangeStatus::OutsideRevocationFrontier,
-                        Standing::Outside => ChangeStatus::AuthorNotMember,
+                        Eligibility::Revoked(_) => ChangeStatus::OutsideRevocationFrontier,
+                        Eligibility::Outside => ChangeStatus::AuthorNotMember,
                     }
                 };
                 self.set_status(h, status);
@@ -591,7 +596,7 @@ impl Documents {
             if state
                 .authors
                 .iter()
-                .any(|a| old.standing(a) != self.view.standing(a))
+                .any(|a| old.eligibility(a) != self.view.eligibility(a))
             {
                 let before = state.doc.get_heads();
                 state.rebuild(&self.view);
@@ -850,7 +855,7 @@ impl Documents {
         write: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
     ) -> Result<Option<SignedChange>, EditError> {
         let author = key.id();
-        if self.view.standing(&author) != Standing::Member {
+        if self.view.eligibility(&author) != Eligibility::Member {
             return Err(EditError::NotMember(author));
         }
         if doc_ref.kind() != DocKind::Advisory && author != doc_ref.owner() {

@@ -5,7 +5,9 @@ use proptest::prelude::*;
 use super::*;
 use crate::document::fixtures::{admission, advisory, contact, suffix, tool};
 use crate::fixtures::{charter, key};
-use crate::{DocKind, MemStore, Tlp};
+use crate::reconcile::{self, ItemSet, RangeClaim};
+use crate::wire::SyncClaims;
+use crate::{Advisory, ChangeStatus, Contact, DocKind, MemStore, Tlp};
 
 /// A handful of nodes joined by a lossless in-memory network, delivering
 /// in flights: every message queued during one flight is delivered in the
@@ -295,10 +297,10 @@ fn a_non_member_is_refused_and_sent_nothing() {
     net.nodes[0].peer_connected(0, outsider);
     assert_eq!(net.nodes[0].poll_event(), Some(Event::Disconnect(outsider)));
     assert_eq!(net.nodes[0].poll_transmit(), None);
-    let opening = Message::Sync(Sync {
+    let opening = Message::Sync(SyncClaims {
         round: 1,
         statements: reconcile::open(&ItemSet::new()),
-        ..Sync::default()
+        ..SyncClaims::default()
     });
     assert_eq!(
         net.nodes[0].handle_message(0, outsider, opening),
