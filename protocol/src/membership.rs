@@ -289,6 +289,12 @@ impl Membership {
         self.members.contains(id)
     }
 
+    /// Whether `id` is revoked (a revoked key never returns).
+    pub fn is_revoked(&self, id: &TeamId) -> bool {
+        self.standing(id)
+            .is_some_and(|s| s.status == Status::Revoked)
+    }
+
     /// The members, in key order.
     pub fn members(&self) -> &BTreeSet<TeamId> {
         &self.members

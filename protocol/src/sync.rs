@@ -47,7 +47,7 @@ use crate::identity::{TeamId, TeamKey};
 use crate::membership::{Membership, StatementSet};
 use crate::statement::{ChangeHash, Charter, StatementError};
 use crate::store::Store;
-use crate::wire::Message;
+use crate::wire::{Message, MessageError};
 
 mod edit;
 mod gossip;
@@ -56,6 +56,7 @@ mod ingest;
 mod join;
 mod outbox;
 mod peers;
+mod revoke;
 mod round;
 
 use index::Index;
@@ -64,6 +65,7 @@ use peers::Peers;
 use round::Rng;
 
 pub use join::JoinOutcome;
+pub use revoke::Frontier;
 
 /// Time in milliseconds on the caller's clock (the node passes Unix time,
 /// the simulator its virtual clock).
@@ -195,6 +197,16 @@ pub enum Rejection {
     /// A change did not verify or may not be written by its author.
     #[error(transparent)]
     Change(#[from] crate::document::ChangeError),
+    /// The bytes are not a message.
+    #[error(transparent)]
+    Malformed(#[from] MessageError),
+    /// A message of a kind the channel does not carry: gossip carries only
+    /// statements and changes.
+    #[error("a {kind} message does not travel by gossip")]
+    WrongChannel {
+        /// The message's kind ([`Message::kind_name`]).
+        kind: &'static str,
+    },
 }
 
 impl Rejection {
@@ -204,6 +216,8 @@ impl Rejection {
             Rejection::NotMember => "not_member",
             Rejection::Statement(_) => "bad_statement",
             Rejection::Change(_) => "bad_change",
+            Rejection::Malformed(_) => "malformed",
+            Rejection::WrongChannel { .. } => "gossip_kind",
         }
     }
 }

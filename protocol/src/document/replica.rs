@@ -635,6 +635,15 @@ impl Documents {
         self.docs.get(doc).map(|s| &s.doc_ref)
     }
 
+    /// The teams that signed a stored change of `doc` (applied or not), in
+    /// key order.
+    pub fn authors(&self, doc: &DocId) -> impl Iterator<Item = &TeamId> {
+        self.docs
+            .get(doc)
+            .into_iter()
+            .flat_map(|s| s.authors.iter())
+    }
+
     /// The heads of the materialized document, sorted.
     pub fn heads(&self, doc: &DocId) -> Vec<ChangeHash> {
         self.docs.get(doc).map(DocState::heads).unwrap_or_default()

@@ -6,7 +6,7 @@ use super::*;
 use crate::document::fixtures::{admission, advisory, contact, suffix, tool};
 use crate::fixtures::{charter, key};
 use crate::reconcile::{self, ItemSet, RangeClaim};
-use crate::wire::SyncClaims;
+use crate::wire::{SyncClaims, Want};
 use crate::{Advisory, ChangeStatus, Contact, DocKind, MemStore, Tlp};
 
 /// A handful of nodes joined by a lossless in-memory network, delivering
@@ -705,5 +705,52 @@ fn a_revoked_authors_new_change_is_kept_aside_and_not_forwarded() {
     assert_eq!(
         net.nodes[0].documents().status(&doc.id(), &change.hash()),
         Some(ChangeStatus::OutsideRevocationFrontier)
+    );
+}
+
+#[test]
+fn gossip_carries_only_statements_and_changes_and_bytes_that_decode() {
+    let mut net = Net::new(2);
+    net.connect_all();
+    net.run();
+    let from = key(1).id();
+    let sync = Message::Sync(SyncClaims {
+        round: 7,
+        ..SyncClaims::default()
+    })
+    .encode();
+    let want = Message::Want(Want::default()).encode();
+    assert_eq!(
+        net.nodes[1].handle_gossip(0, from, &sync),
+        Verdict::Reject(Rejection::WrongChannel { kind: "sync" })
+    );
+    assert_eq!(
+        net.nodes[1].handle_gossip(0, from, &want),
+        Verdict::Reject(Rejection::WrongChannel { kind: "want" })
+    );
+    let junk = [1u8, 3, 0xff, 0xff];
+    assert!(matches!(
+        net.nodes[1].handle_gossip(0, from, &junk),
+        Verdict::Reject(Rejection::Malformed(_))
+    ));
+    assert!(matches!(
+        net.nodes[1].handle_direct(0, from, &junk),
+        Verdict::Reject(Rejection::Malformed(_))
+    ));
+    // The same sync step point to point is a protocol step.
+    assert_eq!(net.nodes[1].handle_direct(0, from, &sync), Verdict::Ignore);
+    let rejected = &net.nodes[1].stats().rejected;
+    assert_eq!(rejected.get("gossip_kind"), Some(&2));
+    assert_eq!(rejected.get("malformed"), Some(&2));
+
+    let change = publish(&mut net, 0, "TM-1", Tlp::Green, &[]);
+    net.drop_outgoing();
+    let bytes = Message::Changes(vec![change]).encode();
+    assert_eq!(net.nodes[1].handle_gossip(0, from, &bytes), Verdict::Accept);
+    assert_eq!(net.nodes[1].handle_gossip(0, from, &bytes), Verdict::Ignore);
+    // Gossip from a non-member is refused like any message from one.
+    assert_eq!(
+        net.nodes[1].handle_gossip(0, key(9).id(), &bytes),
+        Verdict::Reject(Rejection::NotMember)
     );
 }
