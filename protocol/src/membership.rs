@@ -69,6 +69,17 @@ impl StatementSet {
         Ok(true)
     }
 
+    /// Adds a statement the caller verified already (with
+    /// [`SignedStatement::verify`] over this network). Returns whether it
+    /// was new.
+    pub(crate) fn insert_verified(&mut self, statement: SignedStatement) -> bool {
+        if self.statements.contains_key(&statement.id()) {
+            return false;
+        }
+        self.statements.insert(statement.id(), statement);
+        true
+    }
+
     /// Decodes, verifies and adds a statement from its encoding.
     pub fn insert_bytes(&mut self, bytes: &[u8]) -> Result<(StatementId, bool), StatementError> {
         let s = SignedStatement::decode(bytes)?;

@@ -503,6 +503,13 @@ impl DocState {
     }
 }
 
+/// One document's state saved by [`Documents::checkpoint`].
+#[derive(Debug, Clone)]
+pub(crate) struct Checkpoint {
+    doc: DocId,
+    state: Option<DocState>,
+}
+
 /// Every document of one network, replicated and materialized.
 ///
 /// Sans-IO: the caller feeds in signed changes (from peers or from the
@@ -543,8 +550,55 @@ impl Documents {
         change: SignedChange,
         membership: &Membership,
     ) -> Result<Inserted, ChangeError> {
+        self.check(&change)?;
+        Ok(self.insert_checked(change, membership))
+    }
+
+    /// What [`Self::insert`] checks before it keeps a change: the signature
+    /// (over this network), and that its author may ever write the document
+    /// (only the owner writes contacts and tools). Nothing is stored, so a
+    /// caller can make a change durable before the replica takes it.
+    pub fn check(&self, change: &SignedChange) -> Result<(), ChangeError> {
+        change.verify(&self.network)?;
+        if change.kind() != DocKind::Advisory && change.author() != change.owner() {
+            return Err(ChangeError::NotOwner {
+                author: change.author(),
+                doc: change.doc_ref().clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Inserts a change that passed [`Self::check`], without verifying it
+    /// again.
+    pub(crate) fn insert_checked(
+        &mut self,
+        change: SignedChange,
+        membership: &Membership,
+    ) -> Inserted {
         self.on_membership_changed(membership);
-        self.insert_verified(change)
+        self.keep(change)
+    }
+
+    /// The state of `doc` as it is now, to return to with [`Self::rollback`]
+    /// if what follows must not stay (a local change the store refused).
+    pub(crate) fn checkpoint(&self, doc: &DocId) -> Checkpoint {
+        Checkpoint {
+            doc: *doc,
+            state: self.docs.get(doc).cloned(),
+        }
+    }
+
+    /// Puts a document back as it was at `checkpoint`.
+    pub(crate) fn rollback(&mut self, checkpoint: Checkpoint) {
+        match checkpoint.state {
+            Some(state) => {
+                self.docs.insert(checkpoint.doc, state);
+            }
+            None => {
+                self.docs.remove(&checkpoint.doc);
+            }
+        }
     }
 
     /// Decodes, verifies and stores a signed change from its encoding.
@@ -556,14 +610,8 @@ impl Documents {
         self.insert(SignedChange::decode(bytes)?, membership)
     }
 
-    fn insert_verified(&mut self, change: SignedChange) -> Result<Inserted, ChangeError> {
-        change.verify(&self.network)?;
-        if change.kind() != DocKind::Advisory && change.author() != change.owner() {
-            return Err(ChangeError::NotOwner {
-                author: change.author(),
-                doc: change.doc_ref().clone(),
-            });
-        }
+    /// Stores a checked change and applies what became applicable.
+    pub(super) fn keep(&mut self, change: SignedChange) -> Inserted {
         let id = change.doc();
         let hash = change.hash();
         let state = self
@@ -573,13 +621,13 @@ impl Documents {
         let before = state.doc.get_heads();
         let (new, status) = state.insert(change, &self.view);
         let changed = state.doc.get_heads() != before;
-        Ok(Inserted {
+        Inserted {
             doc: id,
             hash,
             new,
             status,
             changed,
-        })
+        }
     }
 
     /// Takes a new membership into account, rebuilding the documents whose
@@ -905,7 +953,8 @@ impl Documents {
             return Err(EditError::TooLarge(bytes.len()));
         }
         let signed = SignedChange::sign(self.network, doc_ref, key, bytes)?;
-        let inserted = self.insert_verified(signed.clone())?;
+        self.check(&signed)?;
+        let inserted = self.keep(signed.clone());
         if inserted.status != ChangeStatus::Applied {
             return Err(EditError::NotApplied(inserted.status));
         }

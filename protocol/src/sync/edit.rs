@@ -2,8 +2,11 @@
 //! are applied for good and pushed.
 
 use super::{Destination, Millis, Node, NodeError, Transmit};
-use crate::document::{Advisory, ChangeStatus, Contact, Inserted, SignedChange, Tool};
-use crate::identity::TeamId;
+use crate::document::{
+    ActorSuffix, Advisory, ChangeStatus, Contact, DocId, DocRef, Documents, EditError, Inserted,
+    SignedChange, Tool,
+};
+use crate::identity::{TeamId, TeamKey};
 use crate::statement::SignedStatement;
 use crate::store::Store;
 use crate::wire::Message;
@@ -20,10 +23,11 @@ impl<S: Store> Node<S> {
             return Ok(false);
         }
         statement.verify(&self.statements.network_id())?;
-        self.store
-            .put_statements(std::slice::from_ref(&statement))
-            .map_err(NodeError::Store)?;
-        self.statements.insert(statement.clone())?;
+        if let Err(e) = self.store.put_statements(std::slice::from_ref(&statement)) {
+            self.stats.store_failures += 1;
+            return Err(NodeError::Store(e));
+        }
+        self.statements.insert_verified(statement.clone());
         self.statements_added(std::slice::from_ref(&statement));
         self.transmit(Transmit {
             to: Destination::Gossip,
@@ -38,10 +42,10 @@ impl<S: Store> Node<S> {
         now: Millis,
         contact: &Contact,
     ) -> Result<Option<SignedChange>, NodeError<S::Error>> {
-        let change = self
-            .docs
-            .edit_contact(&self.key, self.suffix, now / 1000, contact)?;
-        self.commit_local(change)
+        let doc = DocRef::contacts(self.team()).id();
+        self.local_edit(Some(doc), |docs, key, suffix| {
+            docs.edit_contact(key, suffix, now / 1000, contact)
+        })
     }
 
     /// Publishes a new advisory owned by this team.
@@ -50,11 +54,17 @@ impl<S: Store> Node<S> {
         now: Millis,
         advisory: &Advisory,
     ) -> Result<SignedChange, NodeError<S::Error>> {
-        let change = self
-            .docs
-            .publish_advisory(&self.key, self.suffix, now / 1000, advisory)?;
-        self.commit_local(Some(change.clone()))?;
-        Ok(change)
+        let doc = DocRef::advisory(self.team(), &advisory.id)
+            .ok()
+            .map(|r| r.id());
+        let change = self.local_edit(doc, |docs, key, suffix| {
+            docs.publish_advisory(key, suffix, now / 1000, advisory)
+                .map(Some)
+        })?;
+        // `Documents::publish_advisory` always makes a change.
+        change.ok_or(NodeError::Edit(EditError::Automerge(
+            "publishing made no change".to_owned(),
+        )))
     }
 
     /// Updates an advisory this team owns or co-authors; `None` when
@@ -65,10 +75,10 @@ impl<S: Store> Node<S> {
         owner: TeamId,
         advisory: &Advisory,
     ) -> Result<Option<SignedChange>, NodeError<S::Error>> {
-        let change =
-            self.docs
-                .update_advisory(&self.key, self.suffix, now / 1000, owner, advisory)?;
-        self.commit_local(change)
+        let doc = DocRef::advisory(owner, &advisory.id).ok().map(|r| r.id());
+        self.local_edit(doc, |docs, key, suffix| {
+            docs.update_advisory(key, suffix, now / 1000, owner, advisory)
+        })
     }
 
     /// Adds or updates a tool in this team's registry.
@@ -77,10 +87,10 @@ impl<S: Store> Node<S> {
         now: Millis,
         tool: &Tool,
     ) -> Result<Option<SignedChange>, NodeError<S::Error>> {
-        let change = self
-            .docs
-            .upsert_tool(&self.key, self.suffix, now / 1000, tool)?;
-        self.commit_local(change)
+        let doc = DocRef::tools(self.team()).id();
+        self.local_edit(Some(doc), |docs, key, suffix| {
+            docs.upsert_tool(key, suffix, now / 1000, tool)
+        })
     }
 
     /// Removes a tool from this team's registry.
@@ -89,29 +99,53 @@ impl<S: Store> Node<S> {
         now: Millis,
         name: &str,
     ) -> Result<Option<SignedChange>, NodeError<S::Error>> {
-        let change = self
-            .docs
-            .remove_tool(&self.key, self.suffix, now / 1000, name)?;
-        self.commit_local(change)
+        let doc = DocRef::tools(self.team()).id();
+        self.local_edit(Some(doc), |docs, key, suffix| {
+            docs.remove_tool(key, suffix, now / 1000, name)
+        })
     }
 
-    /// Stores a local change durably, then pushes it. The replica applied
-    /// it already; if the store fails the change is not acknowledged and
-    /// not pushed (it may still reach peers by anti-entropy, signed as it
-    /// is, and the next process uses a fresh actor suffix).
-    fn commit_local(
+    /// Makes a local change to `doc` with `edit`, stores it durably, and
+    /// only then indexes and pushes it. The replica applies the change as it
+    /// makes it, so `doc` is checkpointed first and put back when the edit
+    /// fails or the store refuses the change: a change that is not durable
+    /// is not acknowledged, not pushed and not kept, and the next edit
+    /// starts from the same state. (`doc` is `None` only when the edit
+    /// fails before it touches the replica, on an invalid advisory id.)
+    fn local_edit(
         &mut self,
-        change: Option<SignedChange>,
+        doc: Option<DocId>,
+        edit: impl FnOnce(
+            &mut Documents,
+            &TeamKey,
+            ActorSuffix,
+        ) -> Result<Option<SignedChange>, EditError>,
     ) -> Result<Option<SignedChange>, NodeError<S::Error>> {
-        let Some(change) = change else {
-            return Ok(None);
+        let checkpoint = doc.map(|d| self.docs.checkpoint(&d));
+        let change = match edit(&mut self.docs, &self.key, self.suffix) {
+            Ok(Some(change)) => change,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                if let Some(c) = checkpoint {
+                    self.docs.rollback(c);
+                }
+                return Err(e.into());
+            }
         };
-        self.store
-            .put_changes(std::slice::from_ref(&change))
-            .map_err(NodeError::Store)?;
-        let doc = change.doc();
-        self.changes_added(&[Inserted {
+        debug_assert_eq!(
             doc,
+            Some(change.doc()),
+            "the checkpoint is of the edited document"
+        );
+        if let Err(e) = self.store.put_changes(std::slice::from_ref(&change)) {
+            if let Some(c) = checkpoint {
+                self.docs.rollback(c);
+            }
+            self.stats.store_failures += 1;
+            return Err(NodeError::Store(e));
+        }
+        self.changes_added(&[Inserted {
+            doc: change.doc(),
             hash: change.hash(),
             new: true,
             status: ChangeStatus::Applied,

@@ -19,45 +19,56 @@ impl<S: Store> Node<S> {
         }
     }
 
-    /// Verifies and adds statements, stores the new ones and applies them.
-    /// Stops at the first that does not verify (a peer that sends one is
-    /// refused). Returns how many were new, and the refusal.
+    /// Verifies statements, stores the new ones and only then adds and
+    /// applies them: a statement the store did not take is not kept, so
+    /// nothing is served, forwarded or acknowledged that a restart would
+    /// lose (it comes again by anti-entropy). Stops at the first statement
+    /// that does not verify (a peer that sends one is refused); those
+    /// before it are kept. Returns how many were new, and the refusal.
     pub(super) fn add_statements(
         &mut self,
         list: Vec<SignedStatement>,
     ) -> (usize, Option<Rejection>) {
+        let network = self.statements.network_id();
         let mut new = Vec::new();
+        let mut seen = BTreeSet::new();
         let mut rejection = None;
         for s in list {
-            if self.statements.contains(&s.id()) {
+            if self.statements.contains(&s.id()) || !seen.insert(s.id()) {
                 continue;
             }
-            match self.statements.insert(s.clone()) {
-                Ok(true) => new.push(s),
-                Ok(false) => {}
+            match s.verify(&network) {
+                Ok(()) => new.push(s),
                 Err(e) => {
                     rejection = Some(Rejection::Statement(e));
                     break;
                 }
             }
         }
-        if !new.is_empty() {
-            if let Err(e) = self.store.put_statements(&new) {
-                self.store_failed(e.to_string());
-            }
-            self.statements_added(&new);
+        if new.is_empty() {
+            return (0, rejection);
         }
+        if let Err(e) = self.store.put_statements(&new) {
+            self.store_failed(e.to_string());
+            return (0, rejection);
+        }
+        for s in &new {
+            self.statements.insert_verified(s.clone());
+        }
+        self.statements_added(&new);
         (new.len(), rejection)
     }
 
+    /// Checks changes, stores the new ones and only then inserts them into
+    /// the replica (see [`Self::add_statements`] for why).
     pub(super) fn on_changes(&mut self, from: TeamId, list: Vec<SignedChange>) -> Verdict {
         let mut new = Vec::new();
-        let mut inserted = Vec::new();
+        let mut seen = BTreeSet::new();
         let mut rejection = None;
         for c in list {
             let doc = c.doc();
             let hash = c.hash();
-            if self.docs.change(&doc, &hash).is_some() {
+            if self.docs.change(&doc, &hash).is_some() || !seen.insert((doc, hash)) {
                 self.stats.changes_duplicate += 1;
                 continue;
             }
@@ -72,15 +83,23 @@ impl<S: Store> Node<S> {
                 self.stats.changes_unknown_author += 1;
                 continue;
             }
-            match self.docs.insert(c.clone(), &self.membership) {
-                Ok(ins) => {
-                    new.push(c);
-                    inserted.push(ins);
-                }
+            match self.docs.check(&c) {
+                Ok(()) => new.push(c),
                 Err(e) => {
                     rejection = Some(Rejection::Change(e));
                     break;
                 }
+            }
+        }
+        let mut inserted = Vec::new();
+        if !new.is_empty() {
+            match self.store.put_changes(&new) {
+                Ok(()) => {
+                    for c in new {
+                        inserted.push(self.docs.insert_checked(c, &self.membership));
+                    }
+                }
+                Err(e) => self.store_failed(e.to_string()),
             }
         }
         // Gossip forwards only what counts or may count once its
@@ -89,10 +108,7 @@ impl<S: Store> Node<S> {
         let accepted = inserted
             .iter()
             .any(|i| matches!(i.status, ChangeStatus::Applied | ChangeStatus::MissingDeps));
-        if !new.is_empty() {
-            if let Err(e) = self.store.put_changes(&new) {
-                self.store_failed(e.to_string());
-            }
+        if !inserted.is_empty() {
             self.changes_added(&inserted);
             // Ask the peer that delivered a change with missing dependencies
             // for the rest of that document.
