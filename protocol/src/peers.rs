@@ -16,9 +16,9 @@
 //! banned, with a per-peer backoff that doubles on each failure up to
 //! `max_backoff` and resets when a path reappears (a connection either
 //! way, or an address not known before). At the target it still dials one
-//! more member every `explore_every`, in rotation, so two halves of a
-//! healed partition that each filled their connections on their own side
-//! meet again. With nothing connected it asks for the bootstrap addresses
+//! more member every `explore_every`, in rotation, up to `explore_up_to`
+//! connections, so two halves of a healed partition that each filled their
+//! connections on their own side meet again. With nothing connected it asks for the bootstrap addresses
 //! to be dialed, every `bootstrap_every` at most.
 //!
 //! Persistence: [`PeerBook::to_save`] gives one record per member, keyed by
@@ -144,8 +144,12 @@ pub struct PeersConfig {
     pub bootstrap_every: Millis,
     /// How often to exchange records with every connected member.
     pub exchange_every: Millis,
-    /// How often to dial one more member while at the target.
+    /// How often to dial one more member while at or above the target.
     pub explore_every: Millis,
+    /// Most member connections at which the book still explores (above
+    /// the target, so that connections do not pile up to the transport's
+    /// limit and leave no room for newcomers).
+    pub explore_up_to: usize,
 }
 
 impl Default for PeersConfig {
@@ -158,14 +162,17 @@ impl Default for PeersConfig {
             bootstrap_every: 5_000,
             exchange_every: 15_000,
             explore_every: 60_000,
+            explore_up_to: 12,
         }
     }
 }
 
 impl PeersConfig {
-    /// Sets [`PeersConfig::target_peers`].
+    /// Sets [`PeersConfig::target_peers`], and [`PeersConfig::explore_up_to`]
+    /// to half as many again (at least one more).
     pub fn with_target_peers(mut self, n: usize) -> Self {
         self.target_peers = n;
+        self.explore_up_to = n + (n / 2).max(1);
         self
     }
 
@@ -407,7 +414,8 @@ impl PeerBook {
     /// the node has any connection at all. Candidates are members other
     /// than `me` with an address, whose backoff has passed and that `skip`
     /// does not exclude (connected, being dialed, banned). Below the target
-    /// as many as are missing; at the target one every `explore_every`.
+    /// as many as are missing; from the target up to `explore_up_to`, one
+    /// every `explore_every`.
     /// Every member planned is not planned again before its backoff (at
     /// least `min_redial`).
     pub fn dial_plan(
@@ -422,6 +430,8 @@ impl PeerBook {
         let missing = self.config.target_peers.saturating_sub(open);
         let want = if missing > 0 {
             missing
+        } else if open >= self.config.explore_up_to {
+            0
         } else {
             match self.explore_next {
                 Some(t) if t <= now => {

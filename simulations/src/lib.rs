@@ -47,9 +47,9 @@ pub use real::{RealConfig, RealError, run as run_real};
 pub use report::{ScenarioReport, render_markdown};
 pub use rng::SimRng;
 pub use scenario::{
-    Action, Behaviour, ByzantineSpec, Scenario, ScenarioError, TimedEvent, Workload,
+    Action, Behaviour, ByzantineSpec, Limits, Scenario, ScenarioError, TimedEvent, Workload,
 };
 pub use simulation::{
-    BAN_MS, CONTROL_OVERHEAD, GOSSIP_OVERHEAD, ID_BYTES, REDIAL_MS, Role, SYNC_OVERHEAD,
-    SetupError, Simulation, Topology,
+    CONTROL_OVERHEAD, GOSSIP_OVERHEAD, ID_BYTES, Role, SYNC_OVERHEAD, SetupError, Simulation,
+    Topology,
 };

@@ -7,8 +7,9 @@ use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 use trustmesh_protocol::{
-    ActorSuffix, ChangeHash, Charter, CharterBody, Config, DocId, Founder, MemStore, Millis, Node,
-    Policy, Profile, SignedStatement, StatementSet, TeamId, TeamKey, TeamKind, Tlp,
+    ActorSuffix, Address, ChangeHash, Charter, CharterBody, Config, DocId, Founder, Guard,
+    GuardConfig, MemStore, Millis, Node, PeerBook, PeersConfig, Policy, Profile, StatementSet,
+    TeamId, TeamKey, TeamKind, Tlp,
 };
 
 use crate::clock::EventQueue;
@@ -44,13 +45,6 @@ pub const GOSSIP_OVERHEAD: usize = 160;
 pub const CONTROL_OVERHEAD: usize = 60;
 /// Bytes per message id in IHAVE/IWANT.
 pub const ID_BYTES: usize = 34;
-/// How long a node blocks a peer that sent invalid data (the node's
-/// default `ban_secs`).
-pub const BAN_MS: Millis = 600_000;
-
-/// How often, on average, a node with enough connections still dials a
-/// random member.
-pub const REDIAL_MS: Millis = 60_000;
 
 /// Which dissemination a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,12 +117,22 @@ struct SimNode {
     epoch: u32,
     links: BTreeSet<usize>,
     gossip: Gossip,
-    banned: BTreeMap<usize, Millis>,
+    /// Bans and rate limits, the engine's policy (in memory: a restart
+    /// forgets them, as the node's do).
+    guard: Guard<TeamId>,
+    /// Members' addresses and the dial state; its records are saved into
+    /// `saved_book`, as the node saves them into its `peers` column family.
+    book: PeerBook,
+    saved_book: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The nodes whose addresses this node was configured with.
+    bootstrap: Vec<usize>,
     tick_at: Option<Millis>,
     /// Admitted (initial members, or newcomers once admitted).
     member_since: Option<Millis>,
-    /// A newcomer's application and introductions.
-    join: Option<Vec<SignedStatement>>,
+    /// A newcomer, which joins by sponsorship during the run.
+    newcomer: bool,
+    /// Whether a newcomer holds its application and introductions.
+    sponsored: bool,
     bytes_out: u64,
     messages_out: u64,
     /// Recent outgoing data, replayed by a flooder.
@@ -137,12 +141,7 @@ struct SimNode {
 
 impl SimNode {
     /// A node that has not started yet, with an empty store.
-    fn new(
-        key: TeamKey,
-        role: Role,
-        member_since: Option<Millis>,
-        join: Option<Vec<SignedStatement>>,
-    ) -> Self {
+    fn new(key: TeamKey, role: Role, member_since: Option<Millis>, newcomer: bool) -> Self {
         Self {
             key,
             role,
@@ -152,10 +151,14 @@ impl SimNode {
             epoch: 0,
             links: BTreeSet::new(),
             gossip: Gossip::default(),
-            banned: BTreeMap::new(),
+            guard: Guard::new(GuardConfig::default()),
+            book: PeerBook::default(),
+            saved_book: Vec::new(),
+            bootstrap: Vec::new(),
             tick_at: None,
             member_since,
-            join,
+            newcomer,
+            sponsored: false,
             bytes_out: 0,
             messages_out: 0,
             recent: VecDeque::new(),
@@ -165,6 +168,21 @@ impl SimNode {
     fn up(&self) -> bool {
         self.core.is_some()
     }
+}
+
+/// The address node `i` listens at: opaque bytes to the core, as a
+/// multiaddr is.
+fn address(i: usize) -> Address {
+    Address::new(format!("/sim/{i}").into_bytes()).expect("a short address")
+}
+
+/// The node an address names.
+fn node_at(a: &Address) -> Option<usize> {
+    std::str::from_utf8(a.as_bytes())
+        .ok()?
+        .strip_prefix("/sim/")?
+        .parse()
+        .ok()
 }
 
 /// One run of a scenario in one topology.
@@ -302,7 +320,7 @@ impl<'a> Simulation<'a> {
         };
         for (i, key) in keys.into_iter().enumerate() {
             sim.by_team.insert(key.id(), i);
-            sim.nodes.push(SimNode::new(key, roles[i], Some(0), None));
+            sim.nodes.push(SimNode::new(key, roles[i], Some(0), false));
             sim.start(i);
         }
         sim.initial_links();
@@ -361,11 +379,28 @@ impl<'a> Simulation<'a> {
             .with_seed(self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9))
     }
 
-    /// Starts node `i`'s process from its store.
+    /// The node's guard settings, from the scenario's limits.
+    fn guard_config(&self) -> GuardConfig {
+        let l = &self.scenario.limits;
+        GuardConfig::default()
+            .with_rate(l.requests_per_second, l.request_burst)
+            .with_ban(l.ban_secs.saturating_mul(1000))
+    }
+
+    /// The node's peer-book settings: the scenario's connections as the
+    /// target (the hub baseline does not dial through the book).
+    fn peers_config(&self) -> PeersConfig {
+        PeersConfig::default().with_target_peers(self.scenario.connections)
+    }
+
+    /// Starts node `i`'s process from its store and saved peer book, and
+    /// dials its bootstrap nodes.
     fn start(&mut self, i: usize) {
         let config = self.config(i);
+        let peers_config = self.peers_config();
+        let guard_config = self.guard_config();
         let now = self.now();
-        let statements = if self.nodes[i].join.is_some() {
+        let statements = if self.nodes[i].newcomer {
             StatementSet::new(self.charter.clone())
         } else {
             self.genesis.clone()
@@ -390,12 +425,24 @@ impl<'a> Simulation<'a> {
         };
         node.core = Some(core);
         node.gossip = Gossip::default();
+        node.guard = Guard::new(guard_config);
+        node.book = PeerBook::new(peers_config);
+        for (key, value) in &node.saved_book {
+            if node.book.restore(key, value).is_err() {
+                self.metrics.count("peer_record_unreadable", 1);
+            }
+        }
         node.tick_at = None;
         let epoch = node.epoch;
         let hb = self.rng.below(self.gossip_config.heartbeat_ms);
         self.queue
             .schedule(now + hb, Ev::Heartbeat { node: i, epoch });
         self.schedule_tick(i);
+        if self.nodes[i].member_since.is_some() {
+            for b in self.nodes[i].bootstrap.clone() {
+                self.dial(i, b);
+            }
+        }
     }
 
     fn crash(&mut self, i: usize) {
@@ -449,8 +496,7 @@ impl<'a> Simulation<'a> {
                     self.metrics.count("dropped_receiver_restarted", 1);
                     return;
                 }
-                let is_join = matches!(packet, Packet::JoinRequest(_) | Packet::JoinResponse(_));
-                if !is_join && !self.nodes[to].links.contains(&from) {
+                if !packet.is_join() && !self.nodes[to].links.contains(&from) {
                     self.metrics.count("dropped_link_closed", 1);
                     return;
                 }

@@ -233,6 +233,23 @@ fn at_the_target_one_more_member_is_dialed_now_and_then() {
     explored.sort();
     explored.dedup();
     assert_eq!(explored.len(), 4, "members take turns");
+    // No exploring once `explore_up_to` (target 2: 3) members are connected.
+    assert!(
+        book.dial_plan(600_000, &m, &me, 3, true, |_| false)
+            .peers
+            .is_empty()
+    );
+    assert!(
+        book.dial_plan(700_000, &m, &me, 3, true, |_| false)
+            .peers
+            .is_empty()
+    );
+    assert_eq!(
+        book.dial_plan(800_000, &m, &me, 2, true, |_| false)
+            .peers
+            .len(),
+        1
+    );
 }
 
 #[test]

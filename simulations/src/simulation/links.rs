@@ -1,18 +1,27 @@
-//! Connections: the initial links, the admission gate on connecting, bans,
-//! and the once-a-second housekeeping (redials, gossip heartbeat, floods).
+//! Connections, modelled as the node's engine makes them: the admission
+//! gate on connecting, dials planned by the core's peer book
+//! ([`trustmesh_protocol::PeerBook`]) from the addresses members exchange,
+//! bans and rate limits by the core's [`trustmesh_protocol::Guard`], and the
+//! once-a-second housekeeping.
 
 use std::rc::Rc;
 
-use super::{BAN_MS, Packet, REDIAL_MS, Role, Simulation, Topology};
+use trustmesh_protocol::{PeerRecord, TeamId, decode_records, encode_records};
+
+use super::{Packet, Role, Simulation, Topology, address, node_at};
 use crate::byzantine;
 use crate::scenario::Behaviour;
 
 impl Simulation<'_> {
+    /// Every node starts with a few random members as its bootstrap
+    /// addresses (in the hub baseline: the hub) and dials them; the rest of
+    /// the mesh it learns by peer exchange.
     pub(super) fn initial_links(&mut self) {
         let n = self.nodes.len();
         match self.topology {
             Topology::Hub => {
                 for i in 1..n {
+                    self.nodes[i].bootstrap = vec![0];
                     self.connect(0, i);
                 }
             }
@@ -23,22 +32,47 @@ impl Simulation<'_> {
                     while self.nodes[i].links.len() < want && tries < 4 * want {
                         tries += 1;
                         let j = self.rng.below(n as u64) as usize;
-                        self.connect(i, j);
+                        if j != i && !self.nodes[i].bootstrap.contains(&j) {
+                            self.nodes[i].bootstrap.push(j);
+                        }
+                        self.dial(i, j);
                     }
                 }
             }
         }
     }
 
+    /// The transport's connection limit (the node's `max_connections`,
+    /// 256 by default, is far above its target of 8): four times the
+    /// target, so that inbound connections never fill a node up and shut
+    /// newcomers out.
     pub(super) fn max_links(&self) -> usize {
         match self.topology {
-            Topology::Mesh => 2 * self.scenario.connections.max(1),
+            Topology::Mesh => 4 * self.scenario.connections.max(1),
             Topology::Hub => usize::MAX,
         }
     }
 
+    /// Node `i` dials node `j`: a connection if the gate lets it through,
+    /// otherwise a failed dial in `i`'s book (which backs off).
+    pub(super) fn dial(&mut self, i: usize, j: usize) -> bool {
+        if i == j || self.nodes[i].links.contains(&j) {
+            return false;
+        }
+        if self.connect(i, j) {
+            return true;
+        }
+        let now = self.now();
+        let team = self.nodes[j].key.id();
+        self.nodes[i].book.dial_failed(now, &team);
+        false
+    }
+
     /// Opens a connection if both ends are up, reachable, not banning each
     /// other, and each sees the other as a member (the admission gate).
+    /// Both books learn the path (the dialed address, and the dialer's
+    /// listen address by identify), and in the mesh both ends ask the other
+    /// for its peer records at once, as the engine does.
     pub(super) fn connect(&mut self, a: usize, b: usize) -> bool {
         if a == b || self.nodes[a].links.contains(&b) {
             return false;
@@ -49,10 +83,11 @@ impl Simulation<'_> {
         let now = self.now();
         let ok = |x: usize, y: usize, sim: &Self| {
             let node = &sim.nodes[x];
+            let other = sim.nodes[y].key.id();
             node.core
                 .as_ref()
-                .is_some_and(|c| c.membership().is_member(&sim.nodes[y].key.id()))
-                && node.banned.get(&y).is_none_or(|&until| until <= now)
+                .is_some_and(|c| c.membership().is_member(&other))
+                && !node.guard.is_banned(now, &other)
                 && node.links.len() < sim.max_links()
         };
         if !ok(a, b, self) || !ok(b, a, self) || !self.net.reachable(a, b) {
@@ -60,15 +95,22 @@ impl Simulation<'_> {
         }
         self.nodes[a].links.insert(b);
         self.nodes[b].links.insert(a);
-        let (ta, tb) = (self.nodes[a].key.id(), self.nodes[b].key.id());
-        if let Some(c) = self.nodes[a].core.as_mut() {
-            c.peer_connected(now, tb);
-        }
-        if let Some(c) = self.nodes[b].core.as_mut() {
-            c.peer_connected(now, ta);
+        for (x, y) in [(a, b), (b, a)] {
+            let other = self.nodes[y].key.id();
+            let node = &mut self.nodes[x];
+            let me = node.key.id();
+            if let Some(c) = node.core.as_mut() {
+                c.peer_connected(now, other);
+                node.book.connected(&other);
+                node.book.observed(c.membership(), &me, other, address(y));
+            }
         }
         self.drain(a);
         self.drain(b);
+        if self.topology == Topology::Mesh {
+            self.send(a, b, Packet::PeersRequest);
+            self.send(b, a, Packet::PeersRequest);
+        }
         true
     }
 
@@ -78,65 +120,95 @@ impl Simulation<'_> {
             let node = &mut self.nodes[x];
             node.links.remove(&y);
             node.gossip.link_down(y);
+            node.guard.forget(&team);
             if let Some(c) = node.core.as_mut() {
                 c.peer_disconnected(&team);
             }
         }
     }
 
-    pub(super) fn ban(&mut self, at: usize, offender: usize, reason: &str) {
+    /// Node `at` penalizes `offender` for invalid data: banned by its guard
+    /// and disconnected.
+    pub(super) fn ban(&mut self, at: usize, offender: usize, reason: &'static str) {
         self.metrics.count(&format!("banned_{reason}"), 1);
-        let until = self.now() + BAN_MS;
-        self.nodes[at].banned.insert(offender, until);
+        let now = self.now();
+        let team = self.nodes[offender].key.id();
+        self.nodes[at].guard.penalize(now, team, reason);
         self.cut(at, offender);
     }
 
+    /// Takes a token from `from`'s bucket at `to`; false (counted) when
+    /// the rate is exceeded and the packet is not served.
+    pub(super) fn admit(&mut self, to: usize, from: usize) -> bool {
+        let now = self.now();
+        let team = self.nodes[from].key.id();
+        if self.nodes[to].guard.admit(now, &team) {
+            true
+        } else {
+            self.metrics.count("rate_limited", 1);
+            false
+        }
+    }
+
+    /// A peer-exchange request: the member's records, as the book offers
+    /// them.
+    pub(super) fn on_peers_request(&mut self, from: usize, to: usize) {
+        if !self.admit(to, from) {
+            return;
+        }
+        let team = self.nodes[from].key.id();
+        let node = &self.nodes[to];
+        let Some(core) = node.core.as_ref() else {
+            return;
+        };
+        let offer: Vec<PeerRecord> = node.book.offer(core.membership(), &team);
+        self.send(to, from, Packet::Peers(Rc::from(encode_records(&offer))));
+    }
+
+    /// A peer-exchange answer: what the book believes of it.
+    pub(super) fn on_peers(&mut self, from: usize, to: usize, bytes: &[u8]) {
+        let records = match decode_records(bytes) {
+            Ok(r) => r,
+            Err(_) => {
+                self.metrics.count("peers_malformed", 1);
+                return;
+            }
+        };
+        let team = self.nodes[from].key.id();
+        let node = &mut self.nodes[to];
+        let me = node.key.id();
+        let Some(core) = node.core.as_ref() else {
+            return;
+        };
+        let learned = node.book.learn(core.membership(), &me, &team, records);
+        self.metrics.count("peer_addresses_learned", learned as u64);
+    }
+
+    /// Once a second, as the engine's housekeeping: lift bans that are
+    /// over, keep enough members connected through the book (the hub
+    /// baseline: stay connected to the hub), exchange records now and then,
+    /// save the book; then the gossip heartbeat and a flooder's extra
+    /// traffic.
     pub(super) fn heartbeat(&mut self, i: usize) {
         let now = self.now();
-        self.nodes[i].banned.retain(|_, until| *until > now);
-        // Keep enough connections (the node redials members from its peer
-        // book; here: random members it knows of).
-        let want = match self.topology {
-            Topology::Mesh => self.scenario.connections,
-            Topology::Hub => 1,
-        };
-        // Below the target it dials at every heartbeat; at the target it
-        // still dials one random member every `REDIAL_MS` (as discovery
-        // keeps finding peers), so a healed partition reconnects even when
-        // every node filled its links on its own side.
-        let below = self.nodes[i].links.len() < want;
-        let explore = self.rng.below(REDIAL_MS / self.gossip_config.heartbeat_ms) == 0;
-        if (below || explore) && self.nodes[i].member_since.is_some() {
-            let target = match self.topology {
-                Topology::Hub => (i != 0).then_some(0),
-                Topology::Mesh => self.nodes[i].core.as_ref().and_then(|c| {
-                    let members = c.membership().members();
-                    let pick = self.rng.below(members.len() as u64) as usize;
-                    members
-                        .iter()
-                        .nth(pick)
-                        .and_then(|t| self.by_team.get(t).copied())
-                }),
-            };
-            if let Some(j) = target {
-                self.connect(i, j);
+        let node = &mut self.nodes[i];
+        if let Some(c) = node.core.as_ref() {
+            // The simulator blocks nothing outside the guard, so there is
+            // nothing to unblock; the guard forgets the bans that are over.
+            let _ = node.guard.expire(now, c.membership());
+        }
+        if self.nodes[i].member_since.is_some() {
+            match self.topology {
+                Topology::Hub => {
+                    if i != 0 && !self.nodes[i].links.contains(&0) {
+                        self.connect(i, 0);
+                    }
+                }
+                Topology::Mesh => self.keep_connected(i),
             }
         }
         if self.topology == Topology::Mesh {
-            let links = self.nodes[i].links.clone();
-            let config = self.gossip_config.clone();
-            let hb = self.nodes[i]
-                .gossip
-                .heartbeat(now, &links, &config, &mut self.rng);
-            for p in hb.graft {
-                self.send(i, p, Packet::Graft);
-            }
-            for p in hb.prune {
-                self.send(i, p, Packet::Prune);
-            }
-            for (p, ids) in hb.ihave {
-                self.send(i, p, Packet::IHave(Rc::from(ids)));
-            }
+            self.gossip_heartbeat(i);
         }
         if self.nodes[i].role == Role::Byzantine(Behaviour::Flood) {
             let links: Vec<usize> = self.nodes[i].links.iter().copied().collect();
@@ -149,6 +221,60 @@ impl Simulation<'_> {
                 }
                 let junk = byzantine::junk(&mut self.rng);
                 self.send(i, p, Packet::Gossip(Rc::from(junk)));
+            }
+        }
+    }
+
+    /// Dials what the book plans, exchanges records when due, saves the
+    /// book when it changed.
+    fn keep_connected(&mut self, i: usize) {
+        let now = self.now();
+        let by_team = &self.by_team;
+        let node = &mut self.nodes[i];
+        let Some(core) = node.core.as_ref() else {
+            return;
+        };
+        let me = node.key.id();
+        let links = &node.links;
+        let guard = &node.guard;
+        let linked = |t: &TeamId| {
+            by_team.get(t).is_some_and(|j| links.contains(j)) || guard.is_banned(now, t)
+        };
+        let plan = node.book.dial_plan(
+            now,
+            core.membership(),
+            &me,
+            links.len(),
+            !links.is_empty(),
+            linked,
+        );
+        let exchange = node.book.exchange_due(now);
+        if node.book.is_dirty() {
+            node.saved_book = node.book.to_save();
+            node.book.saved();
+        }
+        for (team, addrs) in plan.peers {
+            let target = addrs
+                .iter()
+                .filter_map(node_at)
+                .find(|&j| j < self.nodes.len() && self.nodes[j].key.id() == team);
+            match target {
+                Some(j) => {
+                    self.dial(i, j);
+                }
+                None => self.nodes[i].book.dial_failed(now, &team),
+            }
+        }
+        if plan.bootstrap {
+            self.metrics.count("bootstrap_redials", 1);
+            for b in self.nodes[i].bootstrap.clone() {
+                self.dial(i, b);
+            }
+        }
+        if exchange {
+            let links: Vec<usize> = self.nodes[i].links.iter().copied().collect();
+            for p in links {
+                self.send(i, p, Packet::PeersRequest);
             }
         }
     }

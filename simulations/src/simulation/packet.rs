@@ -19,14 +19,20 @@ pub(super) enum Packet {
     Prune,
     JoinRequest(Rc<[u8]>),
     JoinResponse(Rc<[u8]>),
+    /// A peer-exchange request (the node's `SyncRequest::Peers`).
+    PeersRequest,
+    /// The answer: members' records ([`trustmesh_protocol::encode_records`]).
+    Peers(Rc<[u8]>),
 }
 
 impl Packet {
     pub(super) fn wire_len(&self) -> usize {
         match self {
-            Packet::Direct(b) | Packet::JoinRequest(b) | Packet::JoinResponse(b) => {
-                b.len() + SYNC_OVERHEAD
-            }
+            Packet::Direct(b)
+            | Packet::JoinRequest(b)
+            | Packet::JoinResponse(b)
+            | Packet::Peers(b) => b.len() + SYNC_OVERHEAD,
+            Packet::PeersRequest => 1 + SYNC_OVERHEAD,
             Packet::Gossip(b) => b.len() + GOSSIP_OVERHEAD,
             Packet::IHave(ids) => CONTROL_OVERHEAD + ids.len() * ID_BYTES,
             Packet::IWant(ids) => CONTROL_OVERHEAD + ids.len() * ID_BYTES,
@@ -44,7 +50,15 @@ impl Packet {
             Packet::Prune => 6,
             Packet::JoinRequest(_) => 7,
             Packet::JoinResponse(_) => 8,
+            Packet::PeersRequest => 9,
+            Packet::Peers(_) => 10,
         }
+    }
+
+    /// Whether the packet travels outside a connection between members:
+    /// the join exchange runs with anyone.
+    pub(super) fn is_join(&self) -> bool {
+        matches!(self, Packet::JoinRequest(_) | Packet::JoinResponse(_))
     }
 
     pub(super) fn digest(&self) -> [u8; 32] {
@@ -53,10 +67,11 @@ impl Packet {
             Packet::Direct(b)
             | Packet::Gossip(b)
             | Packet::JoinRequest(b)
-            | Packet::JoinResponse(b) => h.update(b),
+            | Packet::JoinResponse(b)
+            | Packet::Peers(b) => h.update(b),
             Packet::IHave(ids) => ids.iter().for_each(|i| h.update(i)),
             Packet::IWant(ids) => ids.iter().for_each(|i| h.update(i)),
-            Packet::Graft | Packet::Prune => {}
+            Packet::Graft | Packet::Prune | Packet::PeersRequest => {}
         }
         h.finalize().into()
     }

@@ -57,8 +57,10 @@ impl Simulation<'_> {
     }
 
     /// The first Byzantine member is revoked by r live honest M0 members,
-    /// keeping its introductions (it vouched for teams honestly before its
-    /// key was stolen).
+    /// each keeping the frontier its core computes
+    /// ([`trustmesh_protocol::Node::revocation_frontier`]: its introductions,
+    /// since it vouched for teams honestly before its key was stolen, and
+    /// the heads of the documents it wrote), as `trustmesh revoke` does.
     pub(super) fn revoke(&mut self) {
         let Some(target) =
             (0..self.nodes.len()).find(|&i| matches!(self.nodes[i].role, Role::Byzantine(_)))
@@ -77,25 +79,20 @@ impl Simulation<'_> {
             let Some(core) = self.nodes[r].core.as_mut() else {
                 continue;
             };
-            let mut kept: Vec<_> = core
-                .statements()
-                .iter()
-                .filter(
-                    |s| matches!(s.statement(), Statement::Introduction(i) if i.sponsor == revoked),
-                )
-                .map(|s| s.id())
-                .collect();
-            kept.sort();
+            let frontier = core.revocation_frontier(&revoked);
+            self.metrics
+                .count("revocation_kept_heads", frontier.heads.len() as u64);
             let statement = Statement::Revocation(Revocation {
                 network,
                 revoker: key.id(),
                 revoked,
                 created_at: 1_700_000_000 + now / 1000,
                 reason: "key compromised".to_owned(),
-                kept_introductions: kept,
-                kept_heads: vec![],
+                kept_introductions: frontier.introductions,
+                kept_heads: frontier.heads,
             });
             let Ok(signed) = SignedStatement::sign(statement, &key) else {
+                self.metrics.count("revocation_unsigned", 1);
                 continue;
             };
             let id = *signed.id().as_bytes();

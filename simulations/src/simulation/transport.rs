@@ -4,13 +4,11 @@
 use std::rc::Rc;
 
 use trustmesh_protocol::{
-    ChangeHash, Destination, DocId, Event, JoinRequest, JoinResponse, Message, StatementId,
-    Transmit, Verdict,
+    ChangeHash, Destination, DocId, Event, Message, StatementId, Transmit, Verdict,
 };
 
 use super::{Ev, Packet, Role, Simulation, Topology};
 use crate::byzantine;
-use crate::gossip::message_id;
 use crate::net::Dropped;
 use crate::scenario::Behaviour;
 
@@ -103,10 +101,10 @@ impl Simulation<'_> {
     pub(super) fn deliver(&mut self, from: usize, to: usize, packet: Packet) {
         match packet {
             Packet::Direct(bytes) => {
-                let Some(message) = self.decode(from, to, &bytes) else {
+                if !self.admit(to, from) {
                     return;
-                };
-                let verdict = self.handle(from, to, message);
+                }
+                let verdict = self.handle(from, to, &bytes, false);
                 if self.topology == Topology::Hub && to == 0 && verdict == Verdict::Accept {
                     // The hub relays everything new to everyone else.
                     let links: Vec<usize> = self.nodes[0].links.iter().copied().collect();
@@ -115,148 +113,42 @@ impl Simulation<'_> {
                     }
                 }
             }
-            Packet::Gossip(bytes) => {
-                let id = message_id(&bytes);
-                let now = self.now();
-                if !self.nodes[to].gossip.first_seen(now, id) {
-                    self.metrics.count("gossip_duplicates", 1);
-                    return;
-                }
-                let Some(message) = self.decode(from, to, &bytes) else {
-                    return;
-                };
-                if !matches!(message, Message::Statements(_) | Message::Changes(_)) {
-                    self.ban(to, from, "gossip_kind");
-                    return;
-                }
-                if self.handle(from, to, message) == Verdict::Accept {
-                    self.nodes[to].gossip.remember(id, bytes.clone());
-                    let mesh: Vec<usize> = self.nodes[to].gossip.mesh().iter().copied().collect();
-                    for p in mesh.into_iter().filter(|&p| p != from) {
-                        self.send(to, p, Packet::Gossip(bytes.clone()));
-                    }
-                }
-            }
-            Packet::IHave(ids) => {
-                let want = self.nodes[to].gossip.wanted(&ids);
-                if !want.is_empty() {
-                    self.send(to, from, Packet::IWant(want));
-                }
-            }
-            Packet::IWant(ids) => {
-                for id in ids {
-                    if let Some(bytes) = self.nodes[to].gossip.cached(&id) {
-                        self.send(to, from, Packet::Gossip(bytes));
-                    }
-                }
-            }
-            Packet::Graft => {
-                let config = self.gossip_config.clone();
-                if !self.nodes[to].gossip.on_graft(from, &config) {
-                    self.send(to, from, Packet::Prune);
-                }
-            }
+            Packet::Gossip(bytes) => self.on_gossip(from, to, bytes),
+            Packet::IHave(ids) => self.on_ihave(from, to, &ids),
+            Packet::IWant(ids) => self.on_iwant(from, to, ids),
+            Packet::Graft => self.on_graft(from, to),
             Packet::Prune => self.nodes[to].gossip.on_prune(from),
-            Packet::JoinRequest(bytes) => {
-                let Ok(request) = JoinRequest::decode(&bytes) else {
-                    self.metrics.count("join_malformed", 1);
-                    return;
-                };
-                let now = self.now();
-                let team = self.nodes[from].key.id();
-                let ids: Vec<_> = self.nodes[from]
-                    .join
-                    .iter()
-                    .flatten()
-                    .map(|s| s.id())
-                    .collect();
-                let Some(core) = self.nodes[to].core.as_mut() else {
-                    return;
-                };
-                let response = core.handle_join_request(now, team, request);
-                let tracked: Vec<[u8; 32]> = ids
-                    .iter()
-                    .filter(|id| core.statements().contains(id))
-                    .map(|id| *id.as_bytes())
-                    .collect();
-                for key in tracked {
-                    self.tracker.received(key, to, now);
-                }
-                self.drain(to);
-                self.send(to, from, Packet::JoinResponse(Rc::from(response.encode())));
-            }
-            Packet::JoinResponse(bytes) => {
-                let Ok(response) = JoinResponse::decode(&bytes) else {
-                    self.metrics.count("join_malformed", 1);
-                    return;
-                };
-                let now = self.now();
-                let team = self.nodes[from].key.id();
-                let Some(core) = self.nodes[to].core.as_mut() else {
-                    return;
-                };
-                core.handle_join_response(now, team, response);
-                let held: Vec<[u8; 32]> = self
-                    .tracker
-                    .pending_for(to)
-                    .into_iter()
-                    .filter(|k| core.statements().contains(&StatementId::from_bytes(*k)))
-                    .collect();
-                for key in held {
-                    self.tracker.received(key, to, now);
-                }
-                if core.is_member() && self.nodes[to].member_since.is_none() {
-                    self.nodes[to].member_since = Some(now);
-                    self.metrics.count("joins_admitted", 1);
-                    self.connect(to, from);
-                }
-                self.drain(to);
-            }
+            Packet::JoinRequest(bytes) => self.on_join_request(from, to, &bytes),
+            Packet::JoinResponse(bytes) => self.on_join_response(from, to, &bytes),
+            Packet::PeersRequest => self.on_peers_request(from, to),
+            Packet::Peers(bytes) => self.on_peers(from, to, &bytes),
         }
     }
 
-    pub(super) fn decode(&mut self, from: usize, to: usize, bytes: &[u8]) -> Option<Message> {
-        match Message::decode(bytes) {
-            Ok(m) => Some(m),
-            Err(_) => {
-                self.metrics.count("rejected_malformed", 1);
-                self.ban(to, from, "malformed");
-                None
-            }
-        }
-    }
-
-    /// Hands a message to the core, records which tracked items it
-    /// delivered, drains the core's output, and bans on a rejection.
-    pub(super) fn handle(&mut self, from: usize, to: usize, message: Message) -> Verdict {
-        let keys: Vec<[u8; 32]> = match &message {
-            Message::Changes(list) => list
-                .iter()
-                .map(|c| *c.hash().as_bytes())
-                .filter(|k| self.tracker.pending(k, to))
-                .collect(),
-            Message::Statements(list) => list
-                .iter()
-                .map(|s| *s.id().as_bytes())
-                .filter(|k| self.tracker.pending(k, to))
-                .collect(),
-            _ => vec![],
-        };
-        let docs: Vec<(DocId, ChangeHash)> = match &message {
-            Message::Changes(list) => list.iter().map(|c| (c.doc(), c.hash())).collect(),
-            _ => vec![],
-        };
+    /// Hands bytes `from` sent to `to`'s core, by gossip or point to point
+    /// (the core decodes them and applies the channel's rule), records
+    /// which tracked items they delivered, drains the core's output, and
+    /// bans the sender on a rejection.
+    pub(super) fn handle(&mut self, from: usize, to: usize, bytes: &[u8], gossip: bool) -> Verdict {
+        let tracked = self.tracked_in(to, bytes);
         let now = self.now();
         let team = self.nodes[from].key.id();
         let Some(core) = self.nodes[to].core.as_mut() else {
             return Verdict::Ignore;
         };
-        let verdict = core.handle_message(now, team, message);
-        for key in keys {
-            let held = core.statements().contains(&StatementId::from_bytes(key))
-                || docs
-                    .iter()
-                    .any(|(d, h)| h.as_bytes() == &key && core.documents().change(d, h).is_some());
+        let verdict = if gossip {
+            core.handle_gossip(now, team, bytes)
+        } else {
+            core.handle_direct(now, team, bytes)
+        };
+        for (key, doc) in tracked {
+            let held = match doc {
+                Some(d) => core
+                    .documents()
+                    .change(&d, &ChangeHash::from_bytes(key))
+                    .is_some(),
+                None => core.statements().contains(&StatementId::from_bytes(key)),
+            };
             if held {
                 self.tracker.received(key, to, now);
             }
@@ -267,5 +159,25 @@ impl Simulation<'_> {
             self.ban(to, from, r.name());
         }
         verdict
+    }
+
+    /// The tracked items `bytes` carry that `to` still lacks: statement ids
+    /// (no document) and change hashes with their document. The simulator
+    /// reads the message for its own bookkeeping only; the core decodes it
+    /// again and decides.
+    fn tracked_in(&self, to: usize, bytes: &[u8]) -> Vec<([u8; 32], Option<DocId>)> {
+        match Message::decode(bytes) {
+            Ok(Message::Changes(list)) => list
+                .iter()
+                .map(|c| (*c.hash().as_bytes(), Some(c.doc())))
+                .filter(|(k, _)| self.tracker.pending(k, to))
+                .collect(),
+            Ok(Message::Statements(list)) => list
+                .iter()
+                .map(|s| (*s.id().as_bytes(), None))
+                .filter(|(k, _)| self.tracker.pending(k, to))
+                .collect(),
+            _ => vec![],
+        }
     }
 }
