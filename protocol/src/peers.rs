@@ -250,6 +250,8 @@ pub struct PeerBook {
     explore_next: Option<Millis>,
     /// Where the last dial plan stopped, so candidates take turns.
     cursor: Option<TeamId>,
+    /// The same for [`PeerBook::dial_wanted`].
+    wanted_cursor: Option<TeamId>,
     stats: PeerStats,
 }
 
@@ -482,6 +484,52 @@ impl PeerBook {
             plan.bootstrap = true;
         }
         plan
+    }
+
+    /// Members of `wanted` to dial now, beside the target: those with an
+    /// address, not `me`, not excluded by `skip` (connected, dialing,
+    /// banned), whose backoff has passed; at most `max` of them, taking
+    /// turns. The node asks for the members it must reach directly (the
+    /// audiences of its restricted documents,
+    /// [`crate::Node::audience_peers`]). Planned members wait their backoff
+    /// like any other.
+    pub fn dial_wanted(
+        &mut self,
+        now: Millis,
+        membership: &Membership,
+        me: &TeamId,
+        wanted: &std::collections::BTreeSet<TeamId>,
+        max: usize,
+        skip: impl Fn(&TeamId) -> bool,
+    ) -> Vec<(TeamId, Vec<Address>)> {
+        let mut order: Vec<TeamId> = wanted.iter().copied().collect();
+        if let Some(c) = self.wanted_cursor {
+            let split = order.partition_point(|t| *t <= c);
+            order.rotate_left(split);
+        }
+        let chosen: Vec<TeamId> = order
+            .into_iter()
+            .filter(|t| {
+                t != me
+                    && membership.is_member(t)
+                    && !skip(t)
+                    && self.entries.get(t).is_some_and(|e| {
+                        !e.addrs.is_empty() && e.next_dial.is_none_or(|at| at <= now)
+                    })
+            })
+            .take(max)
+            .collect();
+        let (min, max_wait) = (self.config.min_redial, self.config.max_backoff);
+        let mut out = Vec::new();
+        for t in chosen {
+            if let Some(e) = self.entries.get_mut(&t) {
+                let wait = backoff(e.failures, max_wait).max(min);
+                e.next_dial = Some(now.saturating_add(wait));
+                out.push((t, e.addrs.iter().map(|(a, _)| a.clone()).collect()));
+            }
+            self.wanted_cursor = Some(t);
+        }
+        out
     }
 
     /// Whether it is time to exchange records with every connected member

@@ -237,6 +237,16 @@ pub enum Action {
     },
     /// The first Byzantine member is found compromised: r members revoke it.
     Revoke,
+    /// Random honest nodes' disks fail for a while (node 0 is spared, so
+    /// that the hub baseline measures the hub, not its disk).
+    StoreFault {
+        /// Percent of the live honest members.
+        pct: u64,
+        /// For how long, in seconds.
+        duration_s: u64,
+        /// How their writes fail.
+        fault: crate::store::Fault,
+    },
 }
 
 /// Why a scenario could not be read.

@@ -1,4 +1,4 @@
-//! The simulator: many real cores (`Node<MemStore>`) on the virtual clock
+//! The simulator: many real cores (`Node<FaultyStore>`) on the virtual clock
 //! and network, driven through the same sans-IO interface the node's
 //! engine uses.
 
@@ -8,8 +8,8 @@ use std::rc::Rc;
 use sha2::{Digest, Sha256};
 use trustmesh_protocol::{
     ActorSuffix, Address, ChangeHash, Charter, CharterBody, Config, DocId, Founder, Guard,
-    GuardConfig, MemStore, Millis, Node, PeerBook, PeersConfig, Policy, Profile, StatementSet,
-    TeamId, TeamKey, TeamKind, Tlp,
+    GuardConfig, Millis, Node, PeerBook, PeersConfig, Policy, Profile, StatementSet, TeamId,
+    TeamKey, TeamKind, Tlp,
 };
 
 use crate::clock::EventQueue;
@@ -18,9 +18,11 @@ use crate::metrics::RunMetrics;
 use crate::net::Network;
 use crate::rng::SimRng;
 use crate::scenario::{Behaviour, Scenario};
+use crate::store::FaultyStore;
 
 mod check;
 mod gossip;
+mod invariants;
 mod join;
 mod links;
 mod measure;
@@ -30,6 +32,7 @@ mod timeline;
 mod tracker;
 mod transport;
 
+use invariants::Invariants;
 use join::admission;
 use packet::Packet;
 use tracker::Tracker;
@@ -93,8 +96,15 @@ enum Ev {
     ContactEdit,
     Timeline(usize),
     Heal(u8),
+    /// The disks of these nodes work again.
+    StoreHeal(Vec<usize>),
     Restart(usize),
     Join(usize),
+    /// A revoker tries its revocation (again).
+    Revoke {
+        by: usize,
+        target: usize,
+    },
     Sample,
 }
 
@@ -110,9 +120,9 @@ pub enum Role {
 struct SimNode {
     key: TeamKey,
     role: Role,
-    core: Option<Node<MemStore>>,
+    core: Option<Node<FaultyStore>>,
     /// The store while the node is down (the disk survives a crash).
-    store: MemStore,
+    store: FaultyStore,
     processes: u32,
     epoch: u32,
     links: BTreeSet<usize>,
@@ -146,7 +156,7 @@ impl SimNode {
             key,
             role,
             core: None,
-            store: MemStore::new(),
+            store: FaultyStore::new(),
             processes: 0,
             epoch: 0,
             links: BTreeSet::new(),
@@ -200,6 +210,9 @@ pub struct Simulation<'a> {
     nodes: Vec<SimNode>,
     by_team: BTreeMap<TeamId, usize>,
     tracker: Tracker,
+    invariants: Invariants,
+    /// The audience (with the owner) of every restricted document published.
+    audiences: BTreeMap<DocId, BTreeSet<TeamId>>,
     forged: BTreeSet<(DocId, ChangeHash)>,
     revoked: BTreeSet<usize>,
     trace: Sha256,
@@ -305,6 +318,8 @@ impl<'a> Simulation<'a> {
             nodes: Vec::with_capacity(n),
             by_team: BTreeMap::new(),
             tracker: Tracker::default(),
+            invariants: Invariants::default(),
+            audiences: BTreeMap::new(),
             forged: BTreeSet::new(),
             revoked: BTreeSet::new(),
             trace: Sha256::new(),
@@ -412,16 +427,18 @@ impl<'a> Simulation<'a> {
         suffix[..8].copy_from_slice(&(i as u64).to_be_bytes());
         suffix[8..12].copy_from_slice(&node.processes.to_be_bytes());
         let store = std::mem::take(&mut node.store);
-        let (core, _) = match Node::open_with_statements(
+        // Reading a FaultyStore back never fails; a store that did would
+        // leave the node down, counted.
+        let Ok((core, _)) = Node::open_with_statements(
             config,
             node.key.clone(),
             ActorSuffix::from_bytes(suffix),
             statements,
             store,
             now,
-        ) {
-            Ok(x) => x,
-            Err(e) => match e {},
+        ) else {
+            self.metrics.count("store_unreadable", 1);
+            return;
         };
         node.core = Some(core);
         node.gossip = Gossip::default();
@@ -443,6 +460,12 @@ impl<'a> Simulation<'a> {
                 self.dial(i, b);
             }
         }
+    }
+
+    /// Node `i`'s disk, whether its process runs or not.
+    fn disk(&self, i: usize) -> &FaultyStore {
+        let node = &self.nodes[i];
+        node.core.as_ref().map_or(&node.store, |c| c.store())
     }
 
     fn crash(&mut self, i: usize) {
@@ -557,6 +580,12 @@ impl<'a> Simulation<'a> {
                 self.trace.update(b"heal");
                 self.net.heal(region);
             }
+            Ev::StoreHeal(nodes) => {
+                self.trace.update(b"store heal");
+                for i in nodes {
+                    self.disk(i).set_fault(None);
+                }
+            }
             Ev::Restart(i) => {
                 self.trace.update(b"restart");
                 self.trace.update((i as u64).to_be_bytes());
@@ -565,8 +594,13 @@ impl<'a> Simulation<'a> {
                 }
             }
             Ev::Join(i) => self.attempt_join(i),
+            Ev::Revoke { by, target } => {
+                self.trace.update(b"revoke");
+                self.revoke_by(by, target);
+            }
             Ev::Sample => {
                 self.sample();
+                self.sample_invariants();
                 let every = (self.end_ms / 100).max(1000);
                 self.queue.schedule(at + every, Ev::Sample);
             }

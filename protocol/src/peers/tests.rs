@@ -361,3 +361,44 @@ fn any_bytes_decode_or_fail_without_panicking() {
         let _ = decode_records(&flipped);
     }
 }
+
+#[test]
+fn wanted_members_are_dialed_beside_the_target_and_take_turns() {
+    let (_, m) = members(8);
+    let me = id(1);
+    let mut book = PeerBook::new(PeersConfig::default().with_target_peers(2));
+    for n in 2..=8 {
+        book.observed(&m, &me, id(n), addr(u32::from(n)));
+    }
+    let wanted: std::collections::BTreeSet<TeamId> =
+        [id(3), id(5), id(7), id(9), me].into_iter().collect();
+    let connected = id(3);
+    let first: Vec<TeamId> = book
+        .dial_wanted(0, &m, &me, &wanted, 1, |t| *t == connected)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    let second: Vec<TeamId> = book
+        .dial_wanted(0, &m, &me, &wanted, 1, |t| *t == connected)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    let mut both = [first.clone(), second.clone()].concat();
+    both.sort();
+    let mut expected = vec![id(5), id(7)];
+    expected.sort();
+    assert_eq!(
+        both, expected,
+        "not connected ones, not a non-member, not me"
+    );
+    assert!(
+        book.dial_wanted(1, &m, &me, &wanted, 5, |t| *t == connected)
+            .is_empty(),
+        "each waits its backoff"
+    );
+    assert_eq!(
+        book.dial_wanted(2_000, &m, &me, &wanted, 5, |_| false)
+            .len(),
+        3
+    );
+}

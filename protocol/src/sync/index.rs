@@ -74,6 +74,11 @@ impl Index {
         self.docs.get(doc).and_then(|i| i.restricted.as_ref())
     }
 
+    /// Every audience of a restricted document, once each.
+    pub(super) fn audiences(&self) -> impl Iterator<Item = &Vec<TeamId>> {
+        self.docs.values().filter_map(|i| i.restricted.as_ref())
+    }
+
     /// The indexed documents.
     pub(super) fn doc_ids(&self) -> impl Iterator<Item = DocId> + '_ {
         self.docs.keys().copied()

@@ -1,7 +1,7 @@
 //! The connected member peers: when each was last heard from and the
 //! anti-entropy round this node has open with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Event, Millis, Node};
 use crate::identity::TeamId;
@@ -103,6 +103,22 @@ impl<S: Store> Node<S> {
     /// The connection to `peer` is gone.
     pub fn peer_disconnected(&mut self, peer: &TeamId) {
         self.peers.disconnect(peer);
+    }
+
+    /// The members this node should reach directly: the others in the
+    /// audiences of the AMBER and RED documents it holds and may read.
+    /// Such documents never travel by gossip, and a member relays them only
+    /// to audience members, so each needs a connection of its own; the
+    /// caller dials these (see [`crate::PeerBook::dial_wanted`]).
+    pub fn audience_peers(&self) -> BTreeSet<TeamId> {
+        let me = self.team();
+        self.index
+            .audiences()
+            .filter(|a| a.contains(&me))
+            .flatten()
+            .filter(|t| **t != me && self.membership.is_member(t))
+            .copied()
+            .collect()
     }
 
     /// The connected member peers, with when each last sent a message.

@@ -922,3 +922,33 @@ fn a_refused_edit_of_an_existing_document_is_rolled_back() {
     assert_eq!(reopened.documents().heads(&doc), a.documents().heads(&doc));
     assert_eq!(reopened.digest(), a.digest());
 }
+
+#[test]
+fn audience_peers_are_the_other_members_of_the_audiences_a_node_is_in() {
+    let mut net = Net::new(4);
+    let network = net.nodes[0].statements().network_id();
+    for s in admission(network, &key(4), &[&key(1), &key(2)]) {
+        for n in &mut net.nodes {
+            n.submit_statement(s.clone()).expect("valid");
+        }
+    }
+    net.drop_outgoing();
+    assert!(net.nodes[0].audience_peers().is_empty());
+    publish(&mut net, 0, "TM-GREEN", Tlp::Green, &[]);
+    publish(
+        &mut net,
+        0,
+        "TM-AMBER",
+        Tlp::Amber,
+        &[key(1).id(), key(3).id()],
+    );
+    publish(&mut net, 1, "TM-RED", Tlp::Red, &[key(2).id(), key(4).id()]);
+    let expected: BTreeSet<TeamId> = [key(3).id()].into_iter().collect();
+    assert_eq!(
+        net.nodes[0].audience_peers(),
+        expected,
+        "only its own audiences"
+    );
+    let expected: BTreeSet<TeamId> = [key(4).id()].into_iter().collect();
+    assert_eq!(net.nodes[1].audience_peers(), expected);
+}

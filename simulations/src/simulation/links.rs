@@ -12,6 +12,9 @@ use super::{Packet, Role, Simulation, Topology, address, node_at};
 use crate::byzantine;
 use crate::scenario::Behaviour;
 
+/// Most audience members dialed per heartbeat beside the target.
+const WANTED_DIALS: usize = 2;
+
 impl Simulation<'_> {
     /// Every node starts with a few random members as its bootstrap
     /// addresses (in the hub baseline: the hub) and dials them; the rest of
@@ -225,8 +228,9 @@ impl Simulation<'_> {
         }
     }
 
-    /// Dials what the book plans, exchanges records when due, saves the
-    /// book when it changed.
+    /// Dials what the book plans (the target, and the audience members of
+    /// restricted documents not yet connected), exchanges records when due,
+    /// saves the book when it changed.
     fn keep_connected(&mut self, i: usize) {
         let now = self.now();
         let by_team = &self.by_team;
@@ -240,7 +244,7 @@ impl Simulation<'_> {
         let linked = |t: &TeamId| {
             by_team.get(t).is_some_and(|j| links.contains(j)) || guard.is_banned(now, t)
         };
-        let plan = node.book.dial_plan(
+        let mut plan = node.book.dial_plan(
             now,
             core.membership(),
             &me,
@@ -248,6 +252,17 @@ impl Simulation<'_> {
             !links.is_empty(),
             linked,
         );
+        // Beside the target: the audiences of the restricted documents it
+        // holds, which it can reach only directly.
+        let wanted = core.audience_peers();
+        plan.peers.extend(node.book.dial_wanted(
+            now,
+            core.membership(),
+            &me,
+            &wanted,
+            WANTED_DIALS,
+            linked,
+        ));
         let exchange = node.book.exchange_due(now);
         if node.book.is_dirty() {
             node.saved_book = node.book.to_save();

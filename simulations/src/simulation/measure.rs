@@ -45,7 +45,11 @@ impl Simulation<'_> {
             .collect();
         self.metrics.bytes_per_node = members.iter().map(|n| n.bytes_out).collect();
         self.metrics.messages_per_node = members.iter().map(|n| n.messages_out).collect();
+        for i in 0..self.nodes.len() {
+            self.check_replay(i);
+        }
         self.metrics.checks = check::run(&self);
+        self.metrics.checks.push(self.invariants.check());
         for n in &self.nodes {
             if let Some(c) = &n.core {
                 for (k, v) in &c.stats().rejected {
@@ -53,8 +57,14 @@ impl Simulation<'_> {
                 }
                 self.metrics
                     .count("core_transmits_dropped", c.stats().transmits_dropped);
+                self.metrics
+                    .count("core_store_failures", c.stats().store_failures);
             }
         }
+        let failed: u64 = (0..self.nodes.len())
+            .map(|i| self.disk(i).failed_writes())
+            .sum();
+        self.metrics.count("store_writes_failed", failed);
         self.metrics.count("events", self.events);
         self.metrics.wall_ms = wall_ms;
         self.metrics.peak_rss_kib = peak_rss_kib();

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use trustmesh_protocol::{ActorSuffix, ChangeHash, Destination, Message, TeamId, Tlp, Transmit};
 
-use super::{Ev, Role, Simulation};
+use super::{Ev, Role, Simulation, Topology};
 use crate::byzantine;
 use crate::scenario::Behaviour;
 use crate::workload;
@@ -49,6 +49,14 @@ impl Simulation<'_> {
             let mut aud: Vec<usize> = self.rng.sample(&live, 4);
             aud.retain(|&a| a != author);
             aud.truncate(3);
+            // The owner is always in its advisory's audience (the schema
+            // refuses an AMBER advisory without it), and in the hub
+            // baseline so is the hub: a central portal that may not read a
+            // document cannot carry it.
+            aud.push(author);
+            if self.topology == Topology::Hub && !aud.contains(&0) {
+                aud.push(0);
+            }
             (
                 Tlp::Amber,
                 aud.iter()
@@ -64,6 +72,11 @@ impl Simulation<'_> {
         };
         match core.publish_advisory(now, &advisory) {
             Ok(change) => {
+                self.check_acknowledged(author, &change);
+                if amber {
+                    let teams: BTreeSet<TeamId> = audience.iter().copied().collect();
+                    self.audiences.insert(change.doc(), teams);
+                }
                 let aud = amber.then(|| self.audience_of(author, &audience));
                 self.track_change(author, change.hash(), aud);
             }
@@ -104,9 +117,14 @@ impl Simulation<'_> {
         let Some(core) = self.nodes[author].core.as_mut() else {
             return;
         };
-        if let Ok(Some(change)) = core.update_advisory(now, owner, &advisory) {
-            let aud = (tlp != Tlp::Green).then(|| self.audience_of(author, audience));
-            self.track_change(author, change.hash(), aud);
+        match core.update_advisory(now, owner, &advisory) {
+            Ok(Some(change)) => {
+                self.check_acknowledged(author, &change);
+                let aud = (tlp != Tlp::Green).then(|| self.audience_of(author, audience));
+                self.track_change(author, change.hash(), aud);
+            }
+            Ok(None) => {}
+            Err(_) => self.metrics.count("update_failed", 1),
         }
         self.drain(author);
     }
@@ -127,8 +145,13 @@ impl Simulation<'_> {
         let Some(core) = self.nodes[author].core.as_mut() else {
             return;
         };
-        if let Ok(Some(change)) = core.edit_contact(now, &contact) {
-            self.track_change(author, change.hash(), None);
+        match core.edit_contact(now, &contact) {
+            Ok(Some(change)) => {
+                self.check_acknowledged(author, &change);
+                self.track_change(author, change.hash(), None);
+            }
+            Ok(None) => {}
+            Err(_) => self.metrics.count("contact_edit_failed", 1),
         }
         self.drain(author);
     }

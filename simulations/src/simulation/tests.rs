@@ -1,3 +1,5 @@
+use trustmesh_protocol::{ActorSuffix, Destination, Message, TeamKey, Tlp, Transmit};
+
 use super::{Role, Simulation, Topology};
 use crate::scenario::Scenario;
 
@@ -202,5 +204,87 @@ kind = "revoke"
         m.counters
             .get("revocation_kept_heads")
             .is_some_and(|&n| n > 0)
+    );
+}
+
+/// The step checks are not vacuous: a restricted change sent outside its
+/// audience or by gossip, a message to a non-member, and a change that was
+/// never stored are each caught.
+#[test]
+fn the_step_checks_catch_what_a_core_must_never_send() {
+    let s = small();
+    let mut sim = Simulation::new(&s, Topology::Mesh, 3).expect("setup");
+    while let Some((at, ev)) = sim.queue.pop_until(60_000) {
+        sim.step(at, ev);
+    }
+    assert!(sim.invariants.check().passed);
+    let (a, b, c) = (0, 1, 2);
+    let (ta, tb, tc) = (
+        sim.nodes[a].key.id(),
+        sim.nodes[b].key.id(),
+        sim.nodes[c].key.id(),
+    );
+    let advisory = crate::workload::advisory(9_999, Tlp::Amber, &[ta, tb]);
+    let now = sim.now();
+    let change = sim.nodes[a]
+        .core
+        .as_mut()
+        .expect("up")
+        .publish_advisory(now, &advisory)
+        .expect("stored");
+    sim.audiences
+        .insert(change.doc(), [ta, tb].into_iter().collect());
+    let changes = Message::Changes(vec![change]);
+    sim.check_transmit(
+        a,
+        &Transmit {
+            to: Destination::Peer(tb),
+            message: changes.clone(),
+        },
+    );
+    assert!(sim.invariants.check().passed, "the audience may receive it");
+    sim.check_transmit(
+        a,
+        &Transmit {
+            to: Destination::Peer(tc),
+            message: changes.clone(),
+        },
+    );
+    sim.check_transmit(
+        a,
+        &Transmit {
+            to: Destination::Gossip,
+            message: changes,
+        },
+    );
+    let outsider = TeamKey::from_secret_bytes([0x77; 32]).id();
+    sim.check_transmit(
+        a,
+        &Transmit {
+            to: Destination::Peer(outsider),
+            message: Message::Statements(vec![]),
+        },
+    );
+    let never_stored = crate::byzantine::unauthorized_change(
+        sim.charter.network_id(),
+        &sim.nodes[a].key,
+        ActorSuffix::from_bytes([0xEE; 16]),
+        tc,
+        1,
+    )
+    .expect("a change");
+    sim.check_transmit(
+        a,
+        &Transmit {
+            to: Destination::Peer(tb),
+            message: Message::Changes(vec![never_stored]),
+        },
+    );
+    let verdict = sim.invariants.check();
+    assert!(!verdict.passed);
+    assert!(
+        verdict.detail.contains("4 violations"),
+        "{}",
+        verdict.detail
     );
 }

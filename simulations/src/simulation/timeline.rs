@@ -1,5 +1,5 @@
 //! The scenario's timeline: partitions, hub failure, churn, joins,
-//! revocation.
+//! revocation, failing disks.
 
 use trustmesh_protocol::{Revocation, SignedStatement, Statement};
 
@@ -53,6 +53,25 @@ impl Simulation<'_> {
                 }
             }
             Action::Revoke => self.revoke(),
+            Action::StoreFault {
+                pct,
+                duration_s,
+                fault,
+            } => {
+                let candidates: Vec<usize> = self
+                    .live_members()
+                    .into_iter()
+                    .filter(|&i| i != 0 && self.is_honest(i))
+                    .collect();
+                let count = (candidates.len() as u64 * pct).div_ceil(100) as usize;
+                let chosen = self.rng.sample(&candidates, count);
+                for &v in &chosen {
+                    self.disk(v).set_fault(Some(fault));
+                }
+                self.metrics.count("store_faults", chosen.len() as u64);
+                self.queue
+                    .schedule(now + duration_s * 1000, Ev::StoreHeal(chosen));
+            }
         }
     }
 
@@ -67,40 +86,58 @@ impl Simulation<'_> {
         else {
             return;
         };
-        let now = self.now();
         let revokers: Vec<usize> = (0..self.scenario.nodes)
             .filter(|&i| self.nodes[i].up() && self.is_honest(i) && i != target)
             .take(usize::from(self.scenario.revocation_quorum))
             .collect();
-        let network = self.charter.network_id();
-        let revoked = self.nodes[target].key.id();
         for r in revokers {
-            let key = self.nodes[r].key.clone();
-            let Some(core) = self.nodes[r].core.as_mut() else {
-                continue;
-            };
-            let frontier = core.revocation_frontier(&revoked);
-            self.metrics
-                .count("revocation_kept_heads", frontier.heads.len() as u64);
-            let statement = Statement::Revocation(Revocation {
-                network,
-                revoker: key.id(),
-                revoked,
-                created_at: 1_700_000_000 + now / 1000,
-                reason: "key compromised".to_owned(),
-                kept_introductions: frontier.introductions,
-                kept_heads: frontier.heads,
-            });
-            let Ok(signed) = SignedStatement::sign(statement, &key) else {
-                self.metrics.count("revocation_unsigned", 1);
-                continue;
-            };
-            let id = *signed.id().as_bytes();
-            if let Ok(true) = core.submit_statement(signed) {
-                self.tracker.published(id, r, now, None);
-            }
-            self.drain(r);
+            self.revoke_by(r, target);
         }
         self.revoked.insert(target);
+    }
+
+    /// Member `r` revokes `target`, keeping the frontier its core computes.
+    /// When its store refuses the revocation (nothing is acknowledged), the
+    /// operator tries again 30 s later.
+    pub(super) fn revoke_by(&mut self, r: usize, target: usize) {
+        let now = self.now();
+        let network = self.charter.network_id();
+        let revoked = self.nodes[target].key.id();
+        let key = self.nodes[r].key.clone();
+        let Some(core) = self.nodes[r].core.as_mut() else {
+            self.queue
+                .schedule(now + 30_000, Ev::Revoke { by: r, target });
+            return;
+        };
+        let frontier = core.revocation_frontier(&revoked);
+        let heads = frontier.heads.len() as u64;
+        let statement = Statement::Revocation(Revocation {
+            network,
+            revoker: key.id(),
+            revoked,
+            created_at: 1_700_000_000 + now / 1000,
+            reason: "key compromised".to_owned(),
+            kept_introductions: frontier.introductions,
+            kept_heads: frontier.heads,
+        });
+        let Ok(signed) = SignedStatement::sign(statement, &key) else {
+            self.metrics.count("revocation_unsigned", 1);
+            return;
+        };
+        let id = *signed.id().as_bytes();
+        match core.submit_statement(signed) {
+            Ok(new) => {
+                self.metrics.count("revocation_kept_heads", heads);
+                if new {
+                    self.tracker.published(id, r, now, None);
+                }
+            }
+            Err(_) => {
+                self.metrics.count("revocation_failed", 1);
+                self.queue
+                    .schedule(now + 30_000, Ev::Revoke { by: r, target });
+            }
+        }
+        self.drain(r);
     }
 }

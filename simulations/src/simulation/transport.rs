@@ -17,6 +17,7 @@ impl Simulation<'_> {
         if !self.nodes[from].up() || from == to {
             return;
         }
+        self.check_packet(from, to, &packet);
         let len = packet.wire_len();
         self.nodes[from].bytes_out += len as u64;
         self.nodes[from].messages_out += 1;
@@ -39,18 +40,22 @@ impl Simulation<'_> {
         }
     }
 
-    /// Drains node `i`'s transmits and events, then reschedules its tick.
+    /// Drains node `i`'s events and transmits, then reschedules its tick.
+    /// Events go first: a membership change closes the connections to
+    /// teams that are no longer members before anything else is sent (a
+    /// revocation's own gossip must not reach the revoked key).
     pub(super) fn drain(&mut self, i: usize) {
         loop {
             let Some(core) = self.nodes[i].core.as_mut() else {
                 return;
             };
-            if let Some(t) = core.poll_transmit() {
-                self.route(i, t);
-                continue;
-            }
             if let Some(e) = core.poll_event() {
                 self.on_core_event(i, e);
+                continue;
+            }
+            if let Some(t) = core.poll_transmit() {
+                self.check_transmit(i, &t);
+                self.route(i, t);
                 continue;
             }
             break;
@@ -105,8 +110,14 @@ impl Simulation<'_> {
                     return;
                 }
                 let verdict = self.handle(from, to, &bytes, false);
-                if self.topology == Topology::Hub && to == 0 && verdict == Verdict::Accept {
-                    // The hub relays everything new to everyone else.
+                if self.topology == Topology::Hub
+                    && to == 0
+                    && verdict == Verdict::Accept
+                    && !self.restricted_in(0, &bytes)
+                {
+                    // The hub relays everything new to everyone else, but
+                    // for AMBER and RED documents, which reach their
+                    // audience from the hub by anti-entropy.
                     let links: Vec<usize> = self.nodes[0].links.iter().copied().collect();
                     for p in links.into_iter().filter(|&p| p != from) {
                         self.send(0, p, Packet::Direct(bytes.clone()));
@@ -159,6 +170,20 @@ impl Simulation<'_> {
             self.ban(to, from, r.name());
         }
         verdict
+    }
+
+    /// Whether `bytes` carry a change of a document node `i` knows to be
+    /// restricted to an audience.
+    fn restricted_in(&self, i: usize, bytes: &[u8]) -> bool {
+        let Some(core) = self.nodes[i].core.as_ref() else {
+            return true;
+        };
+        match Message::decode(bytes) {
+            Ok(Message::Changes(list)) => list
+                .iter()
+                .any(|c| core.documents().restricted_to(&c.doc()).is_some()),
+            _ => false,
+        }
     }
 
     /// The tracked items `bytes` carry that `to` still lacks: statement ids
