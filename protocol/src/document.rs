@@ -8,10 +8,13 @@
 //! - `change`: [`SignedChange`] and its canonical encoding.
 //! - `replica`: [`Documents`], which verifies, stores, orders and applies
 //!   changes, decides who may receive what (TLP), and makes local edits.
+//! - `filter`: [`AdvisoryFilter`], the typed filter readers of advisories
+//!   share.
 
 mod advisory;
 mod change;
 mod contacts;
+mod filter;
 mod id;
 mod replica;
 mod schema;
@@ -23,6 +26,7 @@ pub use advisory::{
 };
 pub use change::{ActorSuffix, ChangeError, MAX_CHANGE_BYTES, SignedChange};
 pub use contacts::{Contact, PgpKey, Representative};
+pub use filter::{AdvisoryFilter, TeamSpec};
 pub use id::{DocId, DocKind, DocRef};
 pub use replica::{ChangeStatus, Documents, EditError, Inserted, RestoreReport};
 pub use schema::{Schema, SchemaError};

@@ -74,6 +74,11 @@ fn header(r: &mut Reader<'_>) -> Result<u8, MessageError> {
 }
 
 impl JoinRequest {
+    /// Whether the request carries nothing (there is nothing to present).
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
     /// The canonical encoding.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();

@@ -53,9 +53,11 @@
 
 mod codec;
 mod document;
+mod guard;
 mod identity;
 mod join;
 mod membership;
+mod peers;
 pub mod reconcile;
 mod statement;
 mod store;
@@ -64,15 +66,21 @@ mod wire;
 
 pub use codec::{DecodeError, MAX_LIST, MAX_TEXT};
 pub use document::{
-    ActorSuffix, Advisory, AdvisoryCategory, AdvisoryStatus, ChangeError, ChangeStatus, Contact,
-    DocId, DocKind, DocRef, Documents, EditError, Indicator, IndicatorKind, Inserted,
-    MAX_CHANGE_BYTES, PgpKey, Product, Reference, Representative, RestoreReport, Revision, Schema,
-    SchemaError, Severity, SignedChange, Tlp, Tool, ToolRegistry, is_cve_id,
+    ActorSuffix, Advisory, AdvisoryCategory, AdvisoryFilter, AdvisoryStatus, ChangeError,
+    ChangeStatus, Contact, DocId, DocKind, DocRef, Documents, EditError, Indicator, IndicatorKind,
+    Inserted, MAX_CHANGE_BYTES, PgpKey, Product, Reference, Representative, RestoreReport,
+    Revision, Schema, SchemaError, Severity, SignedChange, TeamSpec, Tlp, Tool, ToolRegistry,
+    is_cve_id,
 };
+pub use guard::{Guard, GuardConfig, GuardStats, GuardedPeer};
 pub use identity::{IdentityError, Signature, TeamId, TeamKey};
 pub use join::{JoinRequest, JoinResponse, MAX_ADMISSION_STATEMENTS, MAX_JOIN_STATEMENTS};
 pub use membership::{
     Ignored, IntroductionNote, Membership, RevocationNote, Standing, StatementSet, Status,
+};
+pub use peers::{
+    Address, DialPlan, MAX_ADDRESS_BYTES, MAX_ADDRESSES, MAX_OFFER, PEER_RECORD_VERSION, PeerBook,
+    PeerRecord, PeerStats, PeersConfig, PeersError, decode_records, encode_records,
 };
 pub use statement::{
     Application, ChangeHash, Charter, CharterBody, FORMAT_VERSION, Founder, Introduction,
@@ -81,10 +89,12 @@ pub use statement::{
 };
 pub use store::{Loaded, MemStore, Store};
 pub use sync::{
-    Config, Destination, Event, JoinOutcome, Millis, Node, NodeError, OpenReport, Rejection, Stats,
-    Transmit, Verdict,
+    Config, Destination, Event, Frontier, JoinOutcome, Millis, Node, NodeError, OpenReport,
+    Rejection, Stats, Transmit, Verdict,
 };
-pub use wire::{MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, MessageError, Sync, Want};
+pub use wire::{
+    MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, MessageError, SyncClaims, Want,
+};
 
 #[cfg(test)]
 mod fixtures;

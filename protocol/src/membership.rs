@@ -69,6 +69,17 @@ impl StatementSet {
         Ok(true)
     }
 
+    /// Adds a statement the caller verified already (with
+    /// [`SignedStatement::verify`] over this network). Returns whether it
+    /// was new.
+    pub(crate) fn insert_verified(&mut self, statement: SignedStatement) -> bool {
+        if self.statements.contains_key(&statement.id()) {
+            return false;
+        }
+        self.statements.insert(statement.id(), statement);
+        true
+    }
+
     /// Decodes, verifies and adds a statement from its encoding.
     pub fn insert_bytes(&mut self, bytes: &[u8]) -> Result<(StatementId, bool), StatementError> {
         let s = SignedStatement::decode(bytes)?;
@@ -287,6 +298,12 @@ impl Membership {
     /// Whether `id` is a member.
     pub fn is_member(&self, id: &TeamId) -> bool {
         self.members.contains(id)
+    }
+
+    /// Whether `id` is revoked (a revoked key never returns).
+    pub fn is_revoked(&self, id: &TeamId) -> bool {
+        self.standing(id)
+            .is_some_and(|s| s.status == Status::Revoked)
     }
 
     /// The members, in key order.

@@ -61,6 +61,16 @@ impl MemStore {
     pub fn change_count(&self) -> usize {
         self.changes.len()
     }
+
+    /// Whether the statement is stored.
+    pub fn contains_statement(&self, id: &StatementId) -> bool {
+        self.statements.contains_key(id)
+    }
+
+    /// Whether the change is stored.
+    pub fn contains_change(&self, doc: &DocId, hash: &crate::ChangeHash) -> bool {
+        self.changes.contains_key(&(*doc, *hash.as_bytes()))
+    }
 }
 
 impl Store for MemStore {

@@ -29,7 +29,7 @@ const KIND_WANT: u8 = 4;
 /// which documents differ, which changes of a document differ). A message
 /// with no claim at all ends the exchange.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Sync {
+pub struct SyncClaims {
     /// The round this step belongs to, chosen by the side that opened it.
     pub round: u64,
     /// Claims over the statement ids.
@@ -41,7 +41,7 @@ pub struct Sync {
     pub changes: Vec<(DocId, Vec<RangeClaim>)>,
 }
 
-impl Sync {
+impl SyncClaims {
     /// Whether the message carries no claim (the exchange is finished).
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty()
@@ -71,7 +71,7 @@ impl Want {
 #[non_exhaustive]
 pub enum Message {
     /// Anti-entropy claims.
-    Sync(Sync),
+    Sync(SyncClaims),
     /// Signed statements, pushed or asked for.
     Statements(Vec<SignedStatement>),
     /// Signed changes, pushed or asked for, dependencies first.
@@ -178,7 +178,7 @@ impl Message {
                     let doc = DocId::from_bytes(r.array("document id")?);
                     changes.push((doc, decode_claims(&mut r)?));
                 }
-                Message::Sync(Sync {
+                Message::Sync(SyncClaims {
                     round,
                     statements,
                     docs,

@@ -2,10 +2,13 @@
 //! virtual clock and network (DESIGN.md section 2).
 //!
 //! Every simulated node is the real `trustmesh_protocol::Node` over a
-//! `MemStore`; the simulator plays the part of the node's engine
-//! (connections, gossipsub, request-response) over a seeded virtual
-//! network with latency, bandwidth, loss, partitions, churn and Byzantine
-//! members. The same seed replays the same run: the trace hash of every
+//! `FaultyStore` (a `MemStore` whose writes fail on command); the simulator
+//! plays the part of the node's engine (connections, gossipsub,
+//! request-response) over a seeded virtual network with latency,
+//! bandwidth, loss, partitions, churn, failing disks and Byzantine
+//! members. Every protocol decision is the core's: joins, gossip
+//! validation, revocation frontiers, peer exchange and dialing, bans and
+//! rate limits. The same seed replays the same run: the trace hash of every
 //! delivered message proves it.
 //!
 //! ```
@@ -36,6 +39,7 @@ mod report;
 mod rng;
 mod scenario;
 mod simulation;
+mod store;
 mod workload;
 
 pub use clock::EventQueue;
@@ -47,9 +51,10 @@ pub use real::{RealConfig, RealError, run as run_real};
 pub use report::{ScenarioReport, render_markdown};
 pub use rng::SimRng;
 pub use scenario::{
-    Action, Behaviour, ByzantineSpec, Scenario, ScenarioError, TimedEvent, Workload,
+    Action, Behaviour, ByzantineSpec, Limits, Scenario, ScenarioError, TimedEvent, Workload,
 };
 pub use simulation::{
-    BAN_MS, CONTROL_OVERHEAD, GOSSIP_OVERHEAD, ID_BYTES, REDIAL_MS, Role, SYNC_OVERHEAD,
-    SetupError, Simulation, Topology,
+    CONTROL_OVERHEAD, GOSSIP_OVERHEAD, ID_BYTES, Role, SYNC_OVERHEAD, SetupError, Simulation,
+    Topology,
 };
+pub use store::{Fault, FaultyStore, StoreFault};

@@ -136,7 +136,7 @@ pub fn render_markdown(reports: &[ScenarioReport]) -> String {
     }
     let _ = writeln!(
         s,
-        "Each simulated node runs the real `trustmesh_protocol::Node` core over a `MemStore`. \
+        "Each simulated node runs the real `trustmesh_protocol::Node` core over a `FaultyStore` (a `MemStore` whose writes fail on command). \
          Anti-entropy, statements and documents are the core's own logic. Gossipsub is modelled \
          (D=6, D_lo=4, D_hi=12, D_lazy=6, 1 s heartbeat, 5 history windows of which 3 gossiped, \
          flood publishing, content ids, forwarding only on `Verdict::Accept`, a 2 min seen cache). \

@@ -34,7 +34,9 @@ pub struct Scenario {
     /// Regions the nodes are spread over (round robin).
     #[serde(default = "default_regions")]
     pub regions: u8,
-    /// Connections each node opens to random members.
+    /// Members each node keeps connected (the peer book's target): it
+    /// starts from this many random members as its bootstrap addresses and
+    /// learns the others by peer exchange.
     #[serde(default = "default_connections")]
     pub connections: usize,
     /// How long the scripted part runs, in seconds.
@@ -57,6 +59,9 @@ pub struct Scenario {
     /// Byzantine members.
     #[serde(default)]
     pub byzantine: Vec<ByzantineSpec>,
+    /// Every node's rate limits and bans (the node's `[limits]`).
+    #[serde(default)]
+    pub limits: Limits,
     /// The timeline.
     #[serde(default)]
     pub events: Vec<TimedEvent>,
@@ -123,6 +128,42 @@ impl Default for Workload {
             update_pct: default_updates(),
             amber_pct: 0,
             contact_edits_per_hour: 0,
+        }
+    }
+}
+
+/// Rate limits and bans, as the node's `[limits]` section sets them; the
+/// defaults are the node's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Requests and gossip messages a peer may send per second.
+    #[serde(default = "default_rate")]
+    pub requests_per_second: u32,
+    /// How many it may send at once after a quiet spell.
+    #[serde(default = "default_burst")]
+    pub request_burst: u32,
+    /// How long a peer that sent invalid data is banned, in seconds.
+    #[serde(default = "default_ban")]
+    pub ban_secs: u64,
+}
+
+fn default_rate() -> u32 {
+    200
+}
+fn default_burst() -> u32 {
+    1000
+}
+fn default_ban() -> u64 {
+    600
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            requests_per_second: default_rate(),
+            request_burst: default_burst(),
+            ban_secs: default_ban(),
         }
     }
 }
@@ -196,6 +237,16 @@ pub enum Action {
     },
     /// The first Byzantine member is found compromised: r members revoke it.
     Revoke,
+    /// Random honest nodes' disks fail for a while (node 0 is spared, so
+    /// that the hub baseline measures the hub, not its disk).
+    StoreFault {
+        /// Percent of the live honest members.
+        pct: u64,
+        /// For how long, in seconds.
+        duration_s: u64,
+        /// How their writes fail.
+        fault: crate::store::Fault,
+    },
 }
 
 /// Why a scenario could not be read.

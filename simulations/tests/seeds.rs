@@ -1,7 +1,12 @@
 //! Many seeds of the partition, churn and Byzantine scenarios, each
-//! checked for convergence and safety. `TRUSTMESH_SIM_SEEDS` sets how many
-//! seeds per scenario (default 100); a failure prints the seed, and
-//! `Simulation::new(&scenario, Topology::Mesh, seed)` replays it exactly.
+//! checked for convergence and safety, with some nodes' disks failing
+//! (full, or failing now and then) for a while in every scenario: the
+//! core's invariants, checked at every step, include that a write the
+//! store refused is never acknowledged or sent on, and the end checks that
+//! the node converges once its writes work again. `TRUSTMESH_SIM_SEEDS`
+//! sets how many seeds per scenario (default 100); a failure prints the
+//! seed, and `Simulation::new(&scenario, Topology::Mesh, seed)` replays it
+//! exactly.
 
 use trustmesh_simulations::{Scenario, Simulation, Topology};
 
@@ -16,6 +21,7 @@ fn run_seeds(text: &str) {
     let scenario = Scenario::parse(text).expect("valid scenario");
     let n = seeds();
     let mut items = 0;
+    let mut failed_writes = 0;
     for seed in 0..n {
         let m = Simulation::new(&scenario, Topology::Mesh, seed)
             .expect("setup")
@@ -33,8 +39,13 @@ fn run_seeds(text: &str) {
             failed.join("\n")
         );
         items += m.items;
+        failed_writes += m.counters.get("store_writes_failed").copied().unwrap_or(0);
     }
     assert!(items as u64 >= n, "{} items over {n} seeds", items);
+    assert!(
+        failed_writes >= n,
+        "the store faults cost only {failed_writes} writes over {n} seeds"
+    );
 }
 
 #[test]
@@ -42,7 +53,7 @@ fn partitions_heal_for_every_seed() {
     run_seeds(
         r#"
 name = "seeds-partition"
-version = 1
+version = 2
 nodes = 8
 founders = 3
 regions = 2
@@ -61,6 +72,12 @@ at_s = 30
 kind = "partition"
 region = 1
 duration_s = 150
+[[events]]
+at_s = 50
+kind = "store_fault"
+pct = 30
+duration_s = 60
+fault = "disk_full"
 "#,
     );
 }
@@ -70,7 +87,7 @@ fn churn_and_joins_converge_for_every_seed() {
     run_seeds(
         r#"
 name = "seeds-churn"
-version = 1
+version = 2
 nodes = 8
 founders = 3
 regions = 2
@@ -98,6 +115,18 @@ at_s = 90
 kind = "join"
 count = 2
 over_s = 30
+[[events]]
+at_s = 40
+kind = "store_fault"
+pct = 30
+duration_s = 90
+fault = { write_error = { every = 2 } }
+[[events]]
+at_s = 140
+kind = "store_fault"
+pct = 20
+duration_s = 40
+fault = "disk_full"
 "#,
     );
 }
@@ -107,7 +136,7 @@ fn byzantine_members_never_get_a_forgery_applied_for_any_seed() {
     run_seeds(
         r#"
 name = "seeds-byzantine"
-version = 1
+version = 2
 nodes = 10
 founders = 3
 regions = 2
@@ -131,6 +160,12 @@ amber_pct = 20
 [[events]]
 at_s = 120
 kind = "revoke"
+[[events]]
+at_s = 60
+kind = "store_fault"
+pct = 25
+duration_s = 80
+fault = "disk_full"
 "#,
     );
 }

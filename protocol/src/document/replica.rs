@@ -146,10 +146,15 @@ struct View {
     revoked: BTreeMap<TeamId, BTreeSet<ChangeHash>>,
 }
 
+/// Whether an author's changes may apply, as the view says (named apart
+/// from [`crate::Standing`], a team's full standing in the membership).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Standing<'a> {
+enum Eligibility<'a> {
+    /// A member: its changes apply.
     Member,
+    /// Revoked: only changes in the causal past of these kept heads apply.
     Revoked(&'a BTreeSet<ChangeHash>),
+    /// Neither: its changes are kept aside.
     Outside,
 }
 
@@ -165,13 +170,13 @@ impl View {
         }
     }
 
-    fn standing(&self, id: &TeamId) -> Standing<'_> {
+    fn eligibility(&self, id: &TeamId) -> Eligibility<'_> {
         if self.members.contains(id) {
-            Standing::Member
+            Eligibility::Member
         } else if let Some(kept) = self.revoked.get(id) {
-            Standing::Revoked(kept)
+            Eligibility::Revoked(kept)
         } else {
-            Standing::Outside
+            Eligibility::Outside
         }
     }
 }
@@ -256,7 +261,7 @@ impl DocState {
     fn has_revoked_author(&self, view: &View) -> bool {
         self.authors
             .iter()
-            .any(|a| matches!(view.standing(a), Standing::Revoked(_)))
+            .any(|a| matches!(view.eligibility(a), Eligibility::Revoked(_)))
     }
 
     /// Every hash in the causal past of `kept` (inclusive) as far as the
@@ -302,7 +307,7 @@ impl DocState {
             self.rebuild(view);
             return (true, self.status(&h).unwrap_or(ChangeStatus::Refused));
         }
-        if view.standing(&author) != Standing::Member {
+        if view.eligibility(&author) != Eligibility::Member {
             self.set_status(&h, ChangeStatus::AuthorNotMember);
             return (true, ChangeStatus::AuthorNotMember);
         }
@@ -339,8 +344,8 @@ impl DocState {
             let frontiers: BTreeMap<TeamId, BTreeSet<ChangeHash>> = self
                 .authors
                 .iter()
-                .filter_map(|a| match view.standing(a) {
-                    Standing::Revoked(kept) => Some((*a, self.frontier(kept))),
+                .filter_map(|a| match view.eligibility(a) {
+                    Eligibility::Revoked(kept) => Some((*a, self.frontier(kept))),
                     _ => None,
                 })
                 .collect();
@@ -350,15 +355,15 @@ impl DocState {
                 let status = if refused.contains(h) {
                     ChangeStatus::Refused
                 } else {
-                    match view.standing(&author) {
-                        Standing::Member => ChangeStatus::MissingDeps,
-                        Standing::Revoked(_)
+                    match view.eligibility(&author) {
+                        Eligibility::Member => ChangeStatus::MissingDeps,
+                        Eligibility::Revoked(_)
                             if frontiers.get(&author).is_some_and(|f| f.contains(h)) =>
                         {
                             ChangeStatus::MissingDeps
                         }
-                        Standing::Revoked(_) => ChangeStatus::OutsideRevocationFrontier,
-                        Standing::Outside => ChangeStatus::AuthorNotMember,
+                        Eligibility::Revoked(_) => ChangeStatus::OutsideRevocationFrontier,
+                        Eligibility::Outside => ChangeStatus::AuthorNotMember,
                     }
                 };
                 self.set_status(h, status);
@@ -498,6 +503,13 @@ impl DocState {
     }
 }
 
+/// One document's state saved by [`Documents::checkpoint`].
+#[derive(Debug, Clone)]
+pub(crate) struct Checkpoint {
+    doc: DocId,
+    state: Option<DocState>,
+}
+
 /// Every document of one network, replicated and materialized.
 ///
 /// Sans-IO: the caller feeds in signed changes (from peers or from the
@@ -538,8 +550,55 @@ impl Documents {
         change: SignedChange,
         membership: &Membership,
     ) -> Result<Inserted, ChangeError> {
+        self.check(&change)?;
+        Ok(self.insert_checked(change, membership))
+    }
+
+    /// What [`Self::insert`] checks before it keeps a change: the signature
+    /// (over this network), and that its author may ever write the document
+    /// (only the owner writes contacts and tools). Nothing is stored, so a
+    /// caller can make a change durable before the replica takes it.
+    pub fn check(&self, change: &SignedChange) -> Result<(), ChangeError> {
+        change.verify(&self.network)?;
+        if change.kind() != DocKind::Advisory && change.author() != change.owner() {
+            return Err(ChangeError::NotOwner {
+                author: change.author(),
+                doc: change.doc_ref().clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Inserts a change that passed [`Self::check`], without verifying it
+    /// again.
+    pub(crate) fn insert_checked(
+        &mut self,
+        change: SignedChange,
+        membership: &Membership,
+    ) -> Inserted {
         self.on_membership_changed(membership);
-        self.insert_verified(change)
+        self.keep(change)
+    }
+
+    /// The state of `doc` as it is now, to return to with [`Self::rollback`]
+    /// if what follows must not stay (a local change the store refused).
+    pub(crate) fn checkpoint(&self, doc: &DocId) -> Checkpoint {
+        Checkpoint {
+            doc: *doc,
+            state: self.docs.get(doc).cloned(),
+        }
+    }
+
+    /// Puts a document back as it was at `checkpoint`.
+    pub(crate) fn rollback(&mut self, checkpoint: Checkpoint) {
+        match checkpoint.state {
+            Some(state) => {
+                self.docs.insert(checkpoint.doc, state);
+            }
+            None => {
+                self.docs.remove(&checkpoint.doc);
+            }
+        }
     }
 
     /// Decodes, verifies and stores a signed change from its encoding.
@@ -551,14 +610,8 @@ impl Documents {
         self.insert(SignedChange::decode(bytes)?, membership)
     }
 
-    fn insert_verified(&mut self, change: SignedChange) -> Result<Inserted, ChangeError> {
-        change.verify(&self.network)?;
-        if change.kind() != DocKind::Advisory && change.author() != change.owner() {
-            return Err(ChangeError::NotOwner {
-                author: change.author(),
-                doc: change.doc_ref().clone(),
-            });
-        }
+    /// Stores a checked change and applies what became applicable.
+    pub(super) fn keep(&mut self, change: SignedChange) -> Inserted {
         let id = change.doc();
         let hash = change.hash();
         let state = self
@@ -568,13 +621,13 @@ impl Documents {
         let before = state.doc.get_heads();
         let (new, status) = state.insert(change, &self.view);
         let changed = state.doc.get_heads() != before;
-        Ok(Inserted {
+        Inserted {
             doc: id,
             hash,
             new,
             status,
             changed,
-        })
+        }
     }
 
     /// Takes a new membership into account, rebuilding the documents whose
@@ -591,7 +644,7 @@ impl Documents {
             if state
                 .authors
                 .iter()
-                .any(|a| old.standing(a) != self.view.standing(a))
+                .any(|a| old.eligibility(a) != self.view.eligibility(a))
             {
                 let before = state.doc.get_heads();
                 state.rebuild(&self.view);
@@ -628,6 +681,15 @@ impl Documents {
     /// The kind, owner and name of a document.
     pub fn doc_ref(&self, doc: &DocId) -> Option<&DocRef> {
         self.docs.get(doc).map(|s| &s.doc_ref)
+    }
+
+    /// The teams that signed a stored change of `doc` (applied or not), in
+    /// key order.
+    pub fn authors(&self, doc: &DocId) -> impl Iterator<Item = &TeamId> {
+        self.docs
+            .get(doc)
+            .into_iter()
+            .flat_map(|s| s.authors.iter())
     }
 
     /// The heads of the materialized document, sorted.
@@ -850,7 +912,7 @@ impl Documents {
         write: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
     ) -> Result<Option<SignedChange>, EditError> {
         let author = key.id();
-        if self.view.standing(&author) != Standing::Member {
+        if self.view.eligibility(&author) != Eligibility::Member {
             return Err(EditError::NotMember(author));
         }
         if doc_ref.kind() != DocKind::Advisory && author != doc_ref.owner() {
@@ -891,7 +953,8 @@ impl Documents {
             return Err(EditError::TooLarge(bytes.len()));
         }
         let signed = SignedChange::sign(self.network, doc_ref, key, bytes)?;
-        let inserted = self.insert_verified(signed.clone())?;
+        self.check(&signed)?;
+        let inserted = self.keep(signed.clone());
         if inserted.status != ChangeStatus::Applied {
             return Err(EditError::NotApplied(inserted.status));
         }

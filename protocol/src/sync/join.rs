@@ -2,7 +2,7 @@
 
 use super::{Destination, Millis, Node, Rejection, Transmit};
 use crate::identity::TeamId;
-use crate::join::{JoinRequest, JoinResponse, MAX_ADMISSION_STATEMENTS};
+use crate::join::{JoinRequest, JoinResponse, MAX_ADMISSION_STATEMENTS, MAX_JOIN_STATEMENTS};
 use crate::statement::{SignedStatement, Statement};
 use crate::store::Store;
 use crate::wire::{MAX_MESSAGE_BYTES, Message};
@@ -28,6 +28,30 @@ impl<S: Store> Node<S> {
     /// Whether this node's own team is a member.
     pub fn is_member(&self) -> bool {
         self.membership.is_member(&self.team())
+    }
+
+    /// What this node presents to a peer that may not know it is a member:
+    /// this team's applications and the introductions naming it, in the
+    /// statement set's order, at most [`MAX_JOIN_STATEMENTS`]. A founder
+    /// presents nothing (the charter admits it), and neither does a team
+    /// holding no application of its own; an empty request is not sent.
+    pub fn join_request(&self) -> JoinRequest {
+        let me = self.team();
+        if self.statements.charter().is_founder(&me) {
+            return JoinRequest::default();
+        }
+        let statements = self
+            .statements
+            .iter()
+            .filter(|s| match s.statement() {
+                Statement::Application(a) => a.applicant == me,
+                Statement::Introduction(i) => i.applicant == me,
+                Statement::Revocation(_) => false,
+            })
+            .take(MAX_JOIN_STATEMENTS)
+            .cloned()
+            .collect();
+        JoinRequest { statements }
     }
 
     /// Answers a join request from `from`, whose key the transport proved.

@@ -5,7 +5,9 @@ use proptest::prelude::*;
 use super::*;
 use crate::document::fixtures::{admission, advisory, contact, suffix, tool};
 use crate::fixtures::{charter, key};
-use crate::{DocKind, MemStore, Tlp};
+use crate::reconcile::{self, ItemSet, RangeClaim};
+use crate::wire::{SyncClaims, Want};
+use crate::{Advisory, ChangeStatus, Contact, DocKind, MemStore, SignedStatement, Tlp};
 
 /// A handful of nodes joined by a lossless in-memory network, delivering
 /// in flights: every message queued during one flight is delivered in the
@@ -295,10 +297,10 @@ fn a_non_member_is_refused_and_sent_nothing() {
     net.nodes[0].peer_connected(0, outsider);
     assert_eq!(net.nodes[0].poll_event(), Some(Event::Disconnect(outsider)));
     assert_eq!(net.nodes[0].poll_transmit(), None);
-    let opening = Message::Sync(Sync {
+    let opening = Message::Sync(SyncClaims {
         round: 1,
         statements: reconcile::open(&ItemSet::new()),
-        ..Sync::default()
+        ..SyncClaims::default()
     });
     assert_eq!(
         net.nodes[0].handle_message(0, outsider, opening),
@@ -704,4 +706,249 @@ fn a_revoked_authors_new_change_is_kept_aside_and_not_forwarded() {
         net.nodes[0].documents().status(&doc.id(), &change.hash()),
         Some(ChangeStatus::OutsideRevocationFrontier)
     );
+}
+
+#[test]
+fn gossip_carries_only_statements_and_changes_and_bytes_that_decode() {
+    let mut net = Net::new(2);
+    net.connect_all();
+    net.run();
+    let from = key(1).id();
+    let sync = Message::Sync(SyncClaims {
+        round: 7,
+        ..SyncClaims::default()
+    })
+    .encode();
+    let want = Message::Want(Want::default()).encode();
+    assert_eq!(
+        net.nodes[1].handle_gossip(0, from, &sync),
+        Verdict::Reject(Rejection::WrongChannel { kind: "sync" })
+    );
+    assert_eq!(
+        net.nodes[1].handle_gossip(0, from, &want),
+        Verdict::Reject(Rejection::WrongChannel { kind: "want" })
+    );
+    let junk = [1u8, 3, 0xff, 0xff];
+    assert!(matches!(
+        net.nodes[1].handle_gossip(0, from, &junk),
+        Verdict::Reject(Rejection::Malformed(_))
+    ));
+    assert!(matches!(
+        net.nodes[1].handle_direct(0, from, &junk),
+        Verdict::Reject(Rejection::Malformed(_))
+    ));
+    // The same sync step point to point is a protocol step.
+    assert_eq!(net.nodes[1].handle_direct(0, from, &sync), Verdict::Ignore);
+    let rejected = &net.nodes[1].stats().rejected;
+    assert_eq!(rejected.get("gossip_kind"), Some(&2));
+    assert_eq!(rejected.get("malformed"), Some(&2));
+
+    let change = publish(&mut net, 0, "TM-1", Tlp::Green, &[]);
+    net.drop_outgoing();
+    let bytes = Message::Changes(vec![change]).encode();
+    assert_eq!(net.nodes[1].handle_gossip(0, from, &bytes), Verdict::Accept);
+    assert_eq!(net.nodes[1].handle_gossip(0, from, &bytes), Verdict::Ignore);
+    // Gossip from a non-member is refused like any message from one.
+    assert_eq!(
+        net.nodes[1].handle_gossip(0, key(9).id(), &bytes),
+        Verdict::Reject(Rejection::NotMember)
+    );
+}
+
+/// A store whose writes fail while `full` is set.
+#[derive(Debug, Clone, Default)]
+struct Flaky {
+    inner: MemStore,
+    full: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("no space left on the device")]
+struct Full;
+
+impl Store for Flaky {
+    type Error = Full;
+
+    fn put_statements(&mut self, s: &[SignedStatement]) -> Result<(), Full> {
+        if self.full.get() {
+            return Err(Full);
+        }
+        let Ok(()) = self.inner.put_statements(s);
+        Ok(())
+    }
+
+    fn put_changes(&mut self, c: &[SignedChange]) -> Result<(), Full> {
+        if self.full.get() {
+            return Err(Full);
+        }
+        let Ok(()) = self.inner.put_changes(c);
+        Ok(())
+    }
+
+    fn put_snapshot(&mut self, doc: &DocId, snapshot: &[u8]) -> Result<(), Full> {
+        if self.full.get() {
+            return Err(Full);
+        }
+        let Ok(()) = self.inner.put_snapshot(doc, snapshot);
+        Ok(())
+    }
+
+    fn load(&self) -> Result<crate::Loaded, Full> {
+        let Ok(loaded) = self.inner.load();
+        Ok(loaded)
+    }
+}
+
+fn flaky_node(n: u8, store: Flaky) -> Node<Flaky> {
+    let f = founders();
+    let charter = charter(&[&f[0], &f[1], &f[2]], 2, 2);
+    Node::open(Config::default(), key(n), suffix(n), charter, store, 0)
+        .expect("loads")
+        .0
+}
+
+fn changes_sent(node: &mut Node<Flaky>) -> usize {
+    let mut n = 0;
+    while let Some(t) = node.poll_transmit() {
+        if let Message::Changes(list) = t.message {
+            n += list.len();
+        }
+    }
+    while node.poll_event().is_some() {}
+    n
+}
+
+/// A write the store refuses leaves no trace: the local edit fails and is
+/// not pushed, a peer's change or statement is not kept (so it is neither
+/// forwarded nor served), and once the store works the same inputs succeed
+/// and a node reopened over the store equals the running one.
+#[test]
+fn a_write_the_store_refuses_is_not_kept_pushed_or_acknowledged() {
+    let store = Flaky::default();
+    let full = store.full.clone();
+    let mut a = flaky_node(1, store);
+    let mut b = Net::new(2);
+    let peer = key(2).id();
+    a.peer_connected(0, peer);
+    changes_sent(&mut a);
+    let network = a.statements().network_id();
+    let before = a.digest();
+
+    full.set(true);
+    let green = advisory("TM-1", Tlp::Green, &[], &[]);
+    assert!(matches!(
+        a.publish_advisory(1_000, &green),
+        Err(NodeError::Store(Full))
+    ));
+    assert!(matches!(
+        a.edit_contact(1_000, &contact("ONE")),
+        Err(NodeError::Store(Full))
+    ));
+    assert_eq!(changes_sent(&mut a), 0, "nothing pushed");
+    assert_eq!(a.documents().docs().count(), 0, "nothing kept");
+
+    let theirs = b.nodes[1]
+        .publish_advisory(1_000, &advisory("TM-2", Tlp::Green, &[], &[]))
+        .expect("publish");
+    let changes = Message::Changes(vec![theirs.clone()]).encode();
+    assert_eq!(a.handle_gossip(1_000, peer, &changes), Verdict::Ignore);
+    assert!(
+        a.documents()
+            .change(&theirs.doc(), &theirs.hash())
+            .is_none()
+    );
+    let admitted = admission(network, &key(4), &[&key(1), &key(2)]);
+    let statements = Message::Statements(admitted.clone()).encode();
+    assert_eq!(a.handle_gossip(1_000, peer, &statements), Verdict::Ignore);
+    assert!(!a.membership().is_member(&key(4).id()));
+    assert!(admitted.iter().all(|s| !a.statements().contains(&s.id())));
+    assert_eq!(a.digest(), before, "the replica is as it was");
+    assert_eq!(a.stats().store_failures, 4);
+    assert_eq!(a.stats().changes_new + a.stats().statements_new, 0);
+
+    full.set(false);
+    let published = a
+        .publish_advisory(2_000, &green)
+        .expect("the same advisory, now");
+    a.edit_contact(2_000, &contact("ONE"))
+        .expect("stored")
+        .expect("changed");
+    assert_eq!(changes_sent(&mut a), 2, "pushed once stored");
+    assert_eq!(a.handle_gossip(2_000, peer, &changes), Verdict::Accept);
+    assert_eq!(a.handle_gossip(2_000, peer, &statements), Verdict::Accept);
+    assert!(a.membership().is_member(&key(4).id()));
+    let reopened = flaky_node(1, a.store().clone());
+    assert_eq!(reopened.digest(), a.digest());
+    for (doc, _) in a.documents().docs() {
+        assert_eq!(reopened.documents().heads(doc), a.documents().heads(doc));
+    }
+    assert!(
+        reopened
+            .documents()
+            .change(&published.doc(), &published.hash())
+            .is_some()
+    );
+}
+
+/// An edit of a document that exists, refused by the store, leaves the
+/// document as it was; the retried edit applies on top of that state.
+#[test]
+fn a_refused_edit_of_an_existing_document_is_rolled_back() {
+    let store = Flaky::default();
+    let full = store.full.clone();
+    let mut a = flaky_node(1, store);
+    let mut first = advisory("TM-1", Tlp::Green, &[], &[]);
+    a.publish_advisory(1_000, &first).expect("stored");
+    let doc = DocRef::advisory(key(1).id(), "TM-1").expect("id").id();
+    let heads = a.documents().heads(&doc);
+
+    full.set(true);
+    first.title = "Second".to_owned();
+    assert!(matches!(
+        a.update_advisory(2_000, key(1).id(), &first),
+        Err(NodeError::Store(Full))
+    ));
+    assert_eq!(a.documents().heads(&doc), heads);
+    let read: Option<Advisory> = a.documents().get(&doc).expect("reads");
+    assert_ne!(read.map(|r| r.title), Some("Second".to_owned()));
+
+    full.set(false);
+    a.update_advisory(3_000, key(1).id(), &first)
+        .expect("stored")
+        .expect("changed");
+    let read: Option<Advisory> = a.documents().get(&doc).expect("reads");
+    assert_eq!(read.map(|r| r.title), Some("Second".to_owned()));
+    let reopened = flaky_node(1, a.store().clone());
+    assert_eq!(reopened.documents().heads(&doc), a.documents().heads(&doc));
+    assert_eq!(reopened.digest(), a.digest());
+}
+
+#[test]
+fn audience_peers_are_the_other_members_of_the_audiences_a_node_is_in() {
+    let mut net = Net::new(4);
+    let network = net.nodes[0].statements().network_id();
+    for s in admission(network, &key(4), &[&key(1), &key(2)]) {
+        for n in &mut net.nodes {
+            n.submit_statement(s.clone()).expect("valid");
+        }
+    }
+    net.drop_outgoing();
+    assert!(net.nodes[0].audience_peers().is_empty());
+    publish(&mut net, 0, "TM-GREEN", Tlp::Green, &[]);
+    publish(
+        &mut net,
+        0,
+        "TM-AMBER",
+        Tlp::Amber,
+        &[key(1).id(), key(3).id()],
+    );
+    publish(&mut net, 1, "TM-RED", Tlp::Red, &[key(2).id(), key(4).id()]);
+    let expected: BTreeSet<TeamId> = [key(3).id()].into_iter().collect();
+    assert_eq!(
+        net.nodes[0].audience_peers(),
+        expected,
+        "only its own audiences"
+    );
+    let expected: BTreeSet<TeamId> = [key(4).id()].into_iter().collect();
+    assert_eq!(net.nodes[1].audience_peers(), expected);
 }

@@ -36,7 +36,7 @@ fn claims() -> impl Strategy<Value = Vec<RangeClaim>> {
 proptest! {
     #[test]
     fn sync_messages_round_trip(round: u64, s in claims(), d in claims(), c in claims(), doc: [u8; 32]) {
-        let m = Message::Sync(Sync {
+        let m = Message::Sync(SyncClaims {
             round,
             statements: s,
             docs: d,
@@ -103,13 +103,13 @@ fn limits_are_enforced_before_allocation() {
         Err(MessageError::TooLarge(MAX_MESSAGE_BYTES + 1))
     );
     // Non-canonical item lists (versions spelled out although all zero) are refused.
-    let m = Message::Sync(Sync {
+    let m = Message::Sync(SyncClaims {
         round: 1,
         statements: vec![RangeClaim::Items {
             range: Range::FULL,
             items: vec![([1; 32], [0; 32])],
         }],
-        ..Sync::default()
+        ..SyncClaims::default()
     });
     let mut bytes = m.encode();
     // version, kind, round, claim count, lower bound, upper bound

@@ -3,13 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use trustmesh_protocol::{ChangeHash, ChangeStatus, DocId, MemStore, Node};
+use trustmesh_protocol::{ChangeHash, ChangeStatus, DocId, Node};
 
 use super::Simulation;
 use crate::metrics::Check;
+use crate::store::FaultyStore;
 
 pub(super) fn run(sim: &Simulation<'_>) -> Vec<Check> {
-    let honest: Vec<(usize, &Node<MemStore>)> = (0..sim.nodes.len())
+    let honest: Vec<(usize, &Node<FaultyStore>)> = (0..sim.nodes.len())
         .filter(|&i| sim.is_honest(i) && sim.nodes[i].member_since.is_some())
         .filter_map(|i| sim.nodes[i].core.as_ref().map(|c| (i, c)))
         .collect();
@@ -31,7 +32,7 @@ pub(super) fn run(sim: &Simulation<'_>) -> Vec<Check> {
     ]
 }
 
-fn membership(honest: &[(usize, &Node<MemStore>)]) -> Check {
+fn membership(honest: &[(usize, &Node<FaultyStore>)]) -> Check {
     let views: BTreeSet<_> = honest
         .iter()
         .map(|(_, c)| c.membership().members())
@@ -50,7 +51,7 @@ fn membership(honest: &[(usize, &Node<MemStore>)]) -> Check {
 
 type DocState = (Vec<ChangeHash>, Vec<ChangeHash>);
 
-fn documents(honest: &[(usize, &Node<MemStore>)]) -> Check {
+fn documents(honest: &[(usize, &Node<FaultyStore>)]) -> Check {
     let docs: BTreeSet<DocId> = honest
         .iter()
         .flat_map(|(_, c)| c.documents().docs().map(|(d, _)| *d))
@@ -116,7 +117,7 @@ fn documents(honest: &[(usize, &Node<MemStore>)]) -> Check {
     }
 }
 
-fn forged(sim: &Simulation<'_>, honest: &[(usize, &Node<MemStore>)]) -> Check {
+fn forged(sim: &Simulation<'_>, honest: &[(usize, &Node<FaultyStore>)]) -> Check {
     let mut applied = 0;
     let mut held = 0;
     for (doc, hash) in &sim.forged {
@@ -138,7 +139,7 @@ fn forged(sim: &Simulation<'_>, honest: &[(usize, &Node<MemStore>)]) -> Check {
     }
 }
 
-fn revoked(sim: &Simulation<'_>, honest: &[(usize, &Node<MemStore>)]) -> Check {
+fn revoked(sim: &Simulation<'_>, honest: &[(usize, &Node<FaultyStore>)]) -> Check {
     let still: usize = sim
         .revoked
         .iter()

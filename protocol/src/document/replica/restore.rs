@@ -309,8 +309,11 @@ impl Documents {
             // Dependencies first keeps incremental application cheap.
             replay.sort_by_key(|c| (c.start_op(), c.hash()));
             for c in replay {
-                match replica.insert_verified(c) {
-                    Ok(_) => report.replayed += 1,
+                match replica.check(&c) {
+                    Ok(()) => {
+                        replica.keep(c);
+                        report.replayed += 1;
+                    }
                     Err(_) => report.rejected += 1,
                 }
             }

@@ -214,3 +214,34 @@ proptest! {
         let _ = JoinResponse::decode(&bytes);
     }
 }
+
+#[test]
+fn a_join_request_carries_the_teams_own_application_and_introductions_only() {
+    let f = founders();
+    let founder = node(1);
+    assert!(
+        founder.join_request().is_empty(),
+        "a founder presents nothing"
+    );
+
+    let network = founder.statements().network_id();
+    let mut newcomer = node(5);
+    assert!(newcomer.join_request().is_empty(), "nothing held yet");
+    let own = admission(network, &key(5), &[&f[0], &f[1]]);
+    let other = admission(network, &key(6), &[&f[0], &f[1]]);
+    for s in own.iter().chain(&other) {
+        newcomer.submit_statement(s.clone()).expect("valid");
+    }
+    let request = newcomer.join_request();
+    let mut expected: Vec<_> = own.iter().map(|s| s.id()).collect();
+    expected.sort();
+    let got: Vec<_> = request.statements.iter().map(|s| s.id()).collect();
+    assert_eq!(got, expected, "in the set's order, none about team 6");
+
+    let mut founder = founder;
+    let response = founder.handle_join_request(0, key(5).id(), request);
+    assert!(
+        matches!(response, JoinResponse::Admitted { .. }),
+        "{response:?}"
+    );
+}

@@ -1,0 +1,173 @@
+//! The index the core keeps beside the replica: the sets anti-entropy
+//! reconciles (statement ids; documents with their versions; each
+//! document's change hashes) and who each document may go to.
+
+use std::collections::BTreeMap;
+
+use crate::document::DocId;
+use crate::identity::TeamId;
+use crate::reconcile::{self, ItemSet, Key};
+use crate::statement::{ChangeHash, StatementId};
+
+static EMPTY: ItemSet = BTreeMap::new();
+
+/// The index of one document.
+#[derive(Debug, Clone, Default)]
+struct DocIndex {
+    /// Stored change hashes (version zero), the set reconciled per document.
+    hashes: ItemSet,
+    /// Digest of `hashes`, kept up to date in constant time per change.
+    digest: SetDigest,
+    /// `digest`'s value: the document's version at the document level.
+    version: [u8; 32],
+    /// `None` when every member may receive the document, or its audience.
+    restricted: Option<Vec<TeamId>>,
+    /// Changes stored since the last snapshot.
+    since_snapshot: usize,
+}
+
+/// The statement ids and the per-document index.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Index {
+    statements: ItemSet,
+    docs: BTreeMap<DocId, DocIndex>,
+}
+
+impl Index {
+    /// An index of `statements` and no document.
+    pub(super) fn new(statements: impl Iterator<Item = StatementId>) -> Self {
+        Self {
+            statements: statements.map(|id| (*id.as_bytes(), [0; 32])).collect(),
+            docs: BTreeMap::new(),
+        }
+    }
+
+    pub(super) fn add_statement(&mut self, id: &StatementId) {
+        self.statements.insert(*id.as_bytes(), [0; 32]);
+    }
+
+    /// The statement ids, as reconciled.
+    pub(super) fn statement_items(&self) -> &ItemSet {
+        &self.statements
+    }
+
+    /// Records a stored change of `doc`.
+    pub(super) fn add_change(&mut self, doc: DocId, hash: ChangeHash) {
+        let idx = self.docs.entry(doc).or_default();
+        if idx.hashes.insert(*hash.as_bytes(), [0; 32]).is_none() {
+            idx.digest.add(hash.as_bytes(), &[0; 32]);
+            idx.version = idx.digest.value();
+            idx.since_snapshot += 1;
+        }
+    }
+
+    /// Sets who `doc` may go to (`None`: every member).
+    pub(super) fn set_restricted(&mut self, doc: &DocId, restricted: Option<Vec<TeamId>>) {
+        if let Some(idx) = self.docs.get_mut(doc) {
+            idx.restricted = restricted;
+        }
+    }
+
+    /// The audience of `doc`: `None` when it is not indexed or every
+    /// member may receive it.
+    pub(super) fn restricted(&self, doc: &DocId) -> Option<&Vec<TeamId>> {
+        self.docs.get(doc).and_then(|i| i.restricted.as_ref())
+    }
+
+    /// Every audience of a restricted document, once each.
+    pub(super) fn audiences(&self) -> impl Iterator<Item = &Vec<TeamId>> {
+        self.docs.values().filter_map(|i| i.restricted.as_ref())
+    }
+
+    /// The indexed documents.
+    pub(super) fn doc_ids(&self) -> impl Iterator<Item = DocId> + '_ {
+        self.docs.keys().copied()
+    }
+
+    /// How many documents are indexed.
+    pub(super) fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether `snapshot_every` changes of `doc` were stored since its last
+    /// snapshot.
+    pub(super) fn snapshot_due(&self, doc: &DocId, snapshot_every: usize) -> bool {
+        self.docs
+            .get(doc)
+            .is_some_and(|i| i.since_snapshot >= snapshot_every)
+    }
+
+    /// `doc`'s snapshot is current.
+    pub(super) fn snapshot_taken(&mut self, doc: &DocId) {
+        if let Some(i) = self.docs.get_mut(doc) {
+            i.since_snapshot = 0;
+        }
+    }
+
+    /// Whether `peer` may be told about `doc` (an unknown document: no).
+    pub(super) fn visible_to(&self, doc: &DocId, peer: &TeamId) -> bool {
+        self.docs
+            .get(doc)
+            .is_some_and(|i| i.restricted.as_ref().is_none_or(|a| a.contains(peer)))
+    }
+
+    /// The documents `peer` may receive, with their versions.
+    pub(super) fn doc_items_for(&self, peer: &TeamId) -> ItemSet {
+        self.docs
+            .iter()
+            .filter(|(d, _)| self.visible_to(d, peer))
+            .map(|(d, i)| (*d.as_bytes(), i.version))
+            .collect()
+    }
+
+    /// The change hashes of `doc` as offered to `peer`: none when the peer
+    /// may not receive the document (not even its hashes leave the node).
+    pub(super) fn change_items_for(&self, doc: &DocId, peer: &TeamId) -> &ItemSet {
+        match self.docs.get(doc) {
+            Some(idx) if self.visible_to(doc, peer) => &idx.hashes,
+            _ => &EMPTY,
+        }
+    }
+
+    /// A digest of every statement id and every document's version.
+    pub(super) fn digest(&self) -> [u8; 32] {
+        let mut set: ItemSet = self
+            .docs
+            .iter()
+            .map(|(d, i)| (*d.as_bytes(), i.version))
+            .collect();
+        set.insert([0xff; 32], SetDigest::of(&self.statements).value());
+        SetDigest::of(&set).value()
+    }
+}
+
+/// A set digest with the same construction as the reconciliation
+/// fingerprint (sum of item hashes and count), at full width.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SetDigest {
+    sum: [u8; 32],
+    count: u64,
+}
+
+impl SetDigest {
+    fn of(set: &ItemSet) -> Self {
+        let mut d = Self::default();
+        for (k, v) in set {
+            d.add(k, v);
+        }
+        d
+    }
+
+    fn add(&mut self, key: &Key, version: &[u8; 32]) {
+        reconcile::add_into(&mut self.sum, &reconcile::item_hash(key, version));
+        self.count += 1;
+    }
+
+    fn value(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.sum);
+        h.update(self.count.to_be_bytes());
+        h.finalize().into()
+    }
+}
