@@ -207,20 +207,45 @@ pub struct Standing {
 }
 
 impl Standing {
-    /// The sponsors whose introductions count.
+    /// The distinct sponsors whose introductions count (a sponsor who
+    /// signed twice counts, and is listed, once), in id order.
     pub fn sponsors(&self) -> impl Iterator<Item = &TeamId> {
         self.introductions
             .iter()
             .filter(|i| i.ignored.is_none())
             .map(|i| &i.sponsor)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
     }
 
-    /// The revokers whose revocations count.
+    /// The distinct revokers whose revocations count, in id order.
     pub fn revokers(&self) -> impl Iterator<Item = &TeamId> {
         self.revocations
             .iter()
             .filter(|r| r.counted)
             .map(|r| &r.revoker)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+    }
+
+    /// Revocations that count but are not yet a quorum (a member some, not
+    /// enough, members revoked), as "1 of 2 (by 8e3162ff)"; none when the
+    /// team is revoked or nobody revoked it.
+    pub fn revocation_pending(&self) -> Option<String> {
+        let revokers: Vec<&TeamId> = self.revokers().collect();
+        if self.status == Status::Revoked || revokers.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "revocation pending: {} of {} (by {})",
+            revokers.len(),
+            self.policy.revocation_quorum,
+            revokers
+                .iter()
+                .map(|t| t.short())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
     }
 
     /// One line saying why the team is or is not a member.
@@ -230,12 +255,16 @@ impl Standing {
         };
         let sponsors: Vec<_> = self.sponsors().collect();
         let k = self.policy.sponsors_required;
+        let pending = self
+            .revocation_pending()
+            .map_or_else(String::new, |p| format!("; {p}"));
         match self.status {
-            Status::Founder => "founder named in the charter".to_owned(),
+            Status::Founder => format!("founder named in the charter{pending}"),
             Status::Admitted => format!(
-                "introduced by {} ({} of {k} required)",
+                "introduced by {} ({} sponsor{}, {k} required){pending}",
                 short(sponsors.clone()),
-                sponsors.len()
+                sponsors.len(),
+                if sponsors.len() == 1 { "" } else { "s" }
             ),
             Status::Revoked => {
                 let revokers: Vec<_> = self.revokers().collect();
@@ -277,6 +306,7 @@ impl Standing {
                         ));
                     }
                 }
+                parts.extend(self.revocation_pending());
                 parts.join("; ")
             }
         }

@@ -414,11 +414,12 @@ fn walk(d: &mut Demo) -> Result<()> {
         ],
     )?;
     let took = d.converge(&founders, "/members", |v: &Members| {
-        member_status(v, APPLICANT.0)
-            .is_some_and(|(s, r)| s == MemberStatus::Admitted && r.contains("2 of 2"))
+        member_status(v, APPLICANT.0).is_some_and(|(s, r)| {
+            s == MemberStatus::Admitted && r.contains("2 sponsors, 2 required")
+        })
     });
     d.check_converged(
-        "every founder's node admitted DEMO-LT, introduced by 2 of 2 sponsors",
+        "every founder's node admitted DEMO-LT, introduced by 2 sponsors (2 required)",
         took,
     );
 

@@ -77,6 +77,46 @@ fn a_sponsor_counts_once_however_many_introductions_it_signs() {
         SignedStatement::sign(again, &key(1)).expect("valid"),
     );
     assert_eq!(status(&set, &key(4)), Some(Status::Pending));
+    // It is listed once, not twice: "1 of 2", not "2 of 2".
+    let m = set.membership();
+    let s = m.standing(&key(4).id()).expect("known");
+    assert_eq!(s.sponsors().collect::<Vec<_>>(), vec![&key(1).id()]);
+    assert_eq!(
+        s.reason(),
+        format!("1 of 2 introductions count ({})", key(1).id().short())
+    );
+}
+
+#[test]
+fn a_pending_revocation_shows_and_a_revoker_is_listed_once() {
+    let mut set = net();
+    let n = set.network_id();
+    add(&mut set, revocation(n, &key(1), &key(3), vec![]));
+    let mut again = revocation(n, &key(1), &key(3), vec![]).statement().clone();
+    if let Statement::Revocation(r) = &mut again {
+        r.reason = "said twice".into();
+    }
+    add(
+        &mut set,
+        SignedStatement::sign(again, &key(1)).expect("valid"),
+    );
+    let m = set.membership();
+    let s = m.standing(&key(3).id()).expect("named");
+    assert_eq!(s.status, Status::Founder);
+    assert_eq!(s.revokers().count(), 1);
+    assert_eq!(
+        s.reason(),
+        format!(
+            "founder named in the charter; revocation pending: 1 of 2 (by {})",
+            key(1).id().short()
+        )
+    );
+    add(&mut set, revocation(n, &key(2), &key(3), vec![]));
+    let m = set.membership();
+    let s = m.standing(&key(3).id()).expect("named");
+    assert_eq!(s.revocation_pending(), None);
+    assert!(s.reason().starts_with("revoked by "), "{}", s.reason());
+    assert_eq!(s.revokers().count(), 2);
 }
 
 #[test]
