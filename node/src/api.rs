@@ -369,8 +369,12 @@ pub struct AdvisorySummary {
     pub cves: Vec<String>,
     /// The latest revision's number.
     pub revision: Option<String>,
-    /// The latest revision's date (Unix seconds).
+    /// The latest revision's date (Unix seconds), as its author stated it.
     pub updated: Option<u64>,
+    /// Whether that date is more than ten minutes ahead of this node's
+    /// clock (it is then not believed, and listed after the dated ones).
+    #[serde(default)]
+    pub ahead_of_clock: bool,
 }
 
 /// `GET /advisories`.

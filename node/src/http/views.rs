@@ -52,6 +52,22 @@ impl ApiError {
     }
 }
 
+/// How far ahead of this node's clock an author's stated date may be
+/// before it is treated as wrong (as iroh-docs and Earthstar bound it).
+pub const CLOCK_SKEW_SECS: u64 = 600;
+
+/// Orders advisories newest first by their stated dates. Authors state
+/// their dates, and one far in the future must not pin an advisory to the
+/// top of every list: a date more than [`CLOCK_SKEW_SECS`] ahead of `now`
+/// is not believed; it is marked, and sorts with the undated, last.
+pub fn newest_first(list: &mut [AdvisorySummary], now: u64) {
+    let bound = now + CLOCK_SKEW_SECS;
+    for a in list.iter_mut() {
+        a.ahead_of_clock = a.updated.is_some_and(|u| u > bound);
+    }
+    list.sort_by_key(|a| std::cmp::Reverse(a.updated.filter(|_| !a.ahead_of_clock)));
+}
+
 /// The result of a view.
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -422,6 +438,7 @@ fn advisory_summary(
         owner: r.owner(),
         owner_name: short_name(membership, &r.owner()),
         revision: a.revisions.last().map(|v| v.number.clone()),
+        ahead_of_clock: false,
         updated: a.revisions.last().map(|v| v.date),
         id: a.id,
         title: a.title,
@@ -477,7 +494,7 @@ pub fn advisories(e: &Engine, f: &AdvisoryQuery) -> ApiResult<api::Advisories> {
             out.push(advisory_summary(membership, doc, r, a));
         }
     }
-    out.sort_by_key(|a| std::cmp::Reverse(a.updated));
+    newest_first(&mut out, now_ms() / 1000);
     Ok(api::Advisories { advisories: out })
 }
 
@@ -904,3 +921,6 @@ pub fn import_csaf(e: &mut Engine, csaf: &str, id: Option<&str>) -> ApiResult<Pu
         ..out
     })
 }
+
+#[cfg(test)]
+mod tests;

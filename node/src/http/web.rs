@@ -561,7 +561,13 @@ pub fn advisories_html(list: &Advisories, members: &Members, f: &WebFilter) -> S
         let _ = write!(
             out,
             r#"<tr><td>{}</td><td class="mono nowrap">{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="mono nowrap">{}</td><td>{}</td></tr>"#,
-            a.updated.map(date).unwrap_or_default(),
+            match (a.updated.map(date), a.ahead_of_clock) {
+                (Some(d), true) => format!(
+                    r#"{d} <span class="badge no" title="dated ahead of this node's clock">future</span>"#
+                ),
+                (Some(d), false) => d,
+                (None, _) => String::new(),
+            },
             escape(&a.id),
             escape(&href),
             escape(&a.title),

@@ -809,6 +809,7 @@ fn openapi_schemas_fit_what_serde_writes() {
                 cves: vec!["CVE-2024-3094".into()],
                 revision: Some("1".into()),
                 updated: Some(1_700_000_000),
+                ahead_of_clock: true,
             }],
         },
     );
