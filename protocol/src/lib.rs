@@ -96,5 +96,16 @@ pub use wire::{
     MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, MessageError, SyncClaims, Want,
 };
 
+/// Whether `c` is a bidirectional formatting character (the embeddings,
+/// overrides and isolates of Unicode's bidirectional algorithm, and the
+/// implicit marks): refused in one-line fields such as titles, names and
+/// ids, where they make text display other than it reads.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
 #[cfg(test)]
 mod fixtures;

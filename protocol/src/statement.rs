@@ -294,6 +294,12 @@ fn check_text(
             problem: "contains control characters",
         });
     }
+    if value.chars().any(crate::is_bidi_control) {
+        return Err(StatementError::InvalidField {
+            field,
+            problem: "contains bidirectional formatting characters",
+        });
+    }
     Ok(())
 }
 

@@ -66,7 +66,9 @@ pub(crate) mod sealed {
 // ---------------------------------------------------------------------------
 // Field checks.
 
-/// A single-line text: at most `max_chars`, no control characters.
+/// A single-line text: at most `max_chars`, no control characters and no
+/// bidirectional formatting characters (a right-to-left override makes
+/// "safe\u{202e}gnp.exe" display as "safeexe.png").
 pub(crate) fn check_text(
     field: &str,
     value: &str,
@@ -76,6 +78,12 @@ pub(crate) fn check_text(
     check_len(field, value, max_chars, required)?;
     if value.chars().any(char::is_control) {
         return Err(SchemaError::invalid(field, "contains control characters"));
+    }
+    if value.chars().any(crate::is_bidi_control) {
+        return Err(SchemaError::invalid(
+            field,
+            "contains bidirectional formatting characters",
+        ));
     }
     Ok(())
 }

@@ -253,3 +253,19 @@ fn enum_names_round_trip() {
     assert!(!Tlp::Green.is_restricted() && !Tlp::Clear.is_restricted());
     assert_eq!(Tlp::AmberStrict.to_string(), "amber_strict");
 }
+
+#[test]
+fn one_line_fields_refuse_bidirectional_formatting() {
+    for bad in [
+        "safe\u{202e}gnp.exe",
+        "\u{2066}isolate\u{2069}",
+        "mark\u{200f}",
+        "arabic mark\u{061c}",
+    ] {
+        let err = super::check_text("title", bad, 100, true).expect_err(bad);
+        assert!(err.to_string().contains("bidirectional"), "{bad:?}: {err}");
+    }
+    // Right-to-left text itself is fine; only the formatting characters are not.
+    super::check_text("title", "تحذير أمني", 100, true).expect("Arabic");
+    super::check_text("title", "אזהרה", 100, true).expect("Hebrew");
+}
