@@ -545,6 +545,11 @@ impl Parser<'_> {
             // A value starts here.
             self.skip_ws();
             self.count()?;
+            if matches!(self.b.get(self.at), Some(b'{' | b'['))
+                && stack.len() >= Limit::Depth.bound()
+            {
+                return Err(JsonError::TooLarge(Limit::Depth));
+            }
             let mut value = match self.b.get(self.at) {
                 Some(b'{') => {
                     self.at += 1;
@@ -553,9 +558,6 @@ impl Parser<'_> {
                         self.at += 1;
                         Json::Object(BTreeMap::new())
                     } else {
-                        if stack.len() >= Limit::Depth.bound() {
-                            return Err(JsonError::TooLarge(Limit::Depth));
-                        }
                         let key = self.key()?;
                         stack.push(Frame::Object(BTreeMap::new(), key));
                         continue;
@@ -568,9 +570,6 @@ impl Parser<'_> {
                         self.at += 1;
                         Json::Array(Vec::new())
                     } else {
-                        if stack.len() >= Limit::Depth.bound() {
-                            return Err(JsonError::TooLarge(Limit::Depth));
-                        }
                         stack.push(Frame::Array(Vec::new()));
                         continue;
                     }

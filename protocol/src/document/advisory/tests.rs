@@ -11,6 +11,7 @@ use crate::{DocId, Documents, Membership, StatementSet, TeamKey};
 mod corpus;
 mod generated;
 mod json;
+mod large;
 mod revisions;
 mod units;
 

@@ -372,7 +372,7 @@ fn diff_list<'j>(doc: &Automerge, obj: &ObjId, target: &'j [Json], steps: &mut V
 /// Bytes a step is estimated to take in an encoded change, at least what
 /// it takes: Automerge's columns spend a few bytes per operation beside the
 /// key and value.
-const OP_OVERHEAD: usize = 32;
+const OP_OVERHEAD: usize = 16;
 
 fn scalar_cost(j: &Json) -> usize {
     match j {
