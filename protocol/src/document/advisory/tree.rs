@@ -462,7 +462,39 @@ pub(crate) fn execute(
         let mut tx = doc.transaction();
         let mut used = 0;
         while let Some(step) = work.pop() {
-            used += run(&mut tx, step, &mut work)?;
+            // A container that fits the budget is created whole, in one
+            // batch (two splices of Automerge's op set instead of one per
+            // value); one that does not is created empty and filled step
+            // by step, so it spans changes.
+            let whole = match &step {
+                Step::Put {
+                    value: value @ Value::Json(Json::Object(_) | Json::Array(_)),
+                    ..
+                }
+                | Step::Set {
+                    value: value @ Value::Json(Json::Object(_) | Json::Array(_)),
+                    ..
+                }
+                | Step::Insert {
+                    value: value @ Value::Json(Json::Object(_) | Json::Array(_)),
+                    ..
+                } => Some(value_cost(value)).filter(|c| *c <= budget),
+                _ => None,
+            };
+            if let Some(c) = whole
+                && used > 0
+                && used + c > budget
+            {
+                work.push(step);
+                break;
+            }
+            used += match whole {
+                Some(c) => {
+                    batch(&mut tx, step, &mut work)?;
+                    c
+                }
+                None => run(&mut tx, step, &mut work)?,
+            };
             if used >= budget {
                 break;
             }
@@ -471,6 +503,55 @@ pub(crate) fn execute(
         hashes.extend(hash);
     }
     Ok(hashes)
+}
+
+/// The Automerge value of a JSON value, to create in one batch. Strings
+/// stay scalars (never text objects). Recursion follows the value, whose
+/// depth the caller has bounded.
+fn hydrate(j: &Json) -> automerge::hydrate::Value {
+    use automerge::hydrate;
+    match j {
+        Json::Object(m) => hydrate::Value::Map(hydrate::Map::from(
+            m.iter()
+                .map(|(k, v)| (k.clone(), hydrate(v)))
+                .collect::<std::collections::HashMap<String, hydrate::Value>>(),
+        )),
+        Json::Array(a) => hydrate::Value::List(hydrate::List::from(
+            a.iter().map(hydrate).collect::<Vec<_>>(),
+        )),
+        scalar => hydrate::Value::Scalar(json_to_scalar(scalar).unwrap_or(ScalarValue::Null)),
+    }
+}
+
+/// Runs a step whose value is a container, creating it with everything in
+/// it in one batch.
+fn batch<'j, T: Transactable>(
+    tx: &mut T,
+    step: Step<'j>,
+    work: &mut Vec<Step<'j>>,
+) -> Result<(), AutomergeError> {
+    match step {
+        Step::Put {
+            obj,
+            key,
+            value: Value::Json(j),
+        } => tx.batch_create_object(&obj, key, &hydrate(j), false)?,
+        Step::Set {
+            obj,
+            index,
+            value: Value::Json(j),
+        } => tx.batch_create_object(&obj, index, &hydrate(j), false)?,
+        Step::Insert {
+            obj,
+            index,
+            value: Value::Json(j),
+        } => tx.batch_create_object(&obj, index, &hydrate(j), true)?,
+        other => {
+            run(tx, other, work)?;
+            return Ok(());
+        }
+    };
+    Ok(())
 }
 
 /// The root key that marks a write still arriving in several changes.
