@@ -1035,7 +1035,13 @@ impl Documents {
             .get(&doc.id())?
             .ok_or_else(|| EditError::NotFound(doc.clone()))?;
         let is_owner = self.check_envelope_edit(key, doc, &held.envelope, &held.envelope)?;
-        // The same checks an import makes, on the tree's text.
+        // The same checks an import makes, on the tree's text (the depth
+        // first: writing the text recurses).
+        if csaf.depth() >= advisory::Limit::Depth.bound() {
+            return Err(
+                ImportError::Json(advisory::JsonError::TooLarge(advisory::Limit::Depth)).into(),
+            );
+        }
         let prepared = advisory::prepare(csaf.to_json().as_bytes())?;
         let marker = Json::from(format!("csaf edit to {}", prepared.tracking_version));
         self.write_advisory(
@@ -1120,10 +1126,12 @@ impl Documents {
         let keep = |given: &Option<Vec<TeamId>>, held: Option<&Vec<TeamId>>| {
             given.clone().or_else(|| held.cloned()).unwrap_or_default()
         };
-        let mut audience = if tlp.is_restricted() {
-            keep(&import.audience, held_env.map(|e| &e.audience))
-        } else {
-            vec![]
+        // An audience given with CLEAR or GREEN is refused below, not
+        // dropped: the importer may think it restricts the advisory.
+        let mut audience = match (&import.audience, tlp.is_restricted()) {
+            (Some(a), _) => a.clone(),
+            (None, true) => held_env.map(|e| e.audience.clone()).unwrap_or_default(),
+            (None, false) => vec![],
         };
         if tlp.is_restricted() && !audience.contains(&owner) {
             audience.push(owner);

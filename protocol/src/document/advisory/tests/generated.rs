@@ -550,7 +550,10 @@ proptest! {
             csaf.pointer("/document/csaf_version").and_then(Json::as_str).unwrap_or_default(),
         ).expect("generated as 2.0 or 2.1");
         let mut import = CsafImport::new(text.as_bytes(), random(9));
-        import.audience = Some(audience.iter().map(|n| key(*n).id()).collect());
+        let label = csaf.pointer("/document/distribution/tlp/label").and_then(Json::as_str);
+        if label.and_then(|l| tlp_of_label(l, None)).is_some_and(Tlp::is_restricted) {
+            import.audience = Some(audience.iter().map(|n| key(*n).id()).collect());
+        }
         import.forwarded = true;
         let imported = docs
             .import_csaf(&owner(), suffix(1), 1_700_000_000, &import)
@@ -581,4 +584,80 @@ proptest! {
         };
         prop_assert_eq!(strip(exported), strip(csaf));
     }
+}
+
+/// The corpus documents, read once.
+fn corpus_texts() -> Vec<Vec<u8>> {
+    corpus_files()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|f| std::fs::read(f).ok())
+        .filter(|b| b.len() < 50_000)
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Hostile input: corpus documents with bytes flipped, cut or
+    /// inserted, and arbitrary JSON where CSAF parts should be. Import
+    /// either succeeds or says why; nothing panics, and what imports reads
+    /// back, views and exports.
+    #[test]
+    fn damaged_documents_import_or_fail_cleanly(
+        pick in any::<prop::sample::Index>(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..8),
+        junk in any_json(),
+        place in prop::sample::select(vec!["document", "product_tree", "vulnerabilities", "tracking", "distribution"]),
+    ) {
+        let texts = corpus_texts();
+        let set = net();
+        let mut docs = replica(&set);
+        let mut inputs = Vec::new();
+        if !texts.is_empty() {
+            let mut bytes = texts[pick.index(texts.len())].clone();
+            for (at, b, kind) in &edits {
+                if bytes.is_empty() {
+                    break;
+                }
+                let i = at.index(bytes.len());
+                match kind {
+                    0 => bytes[i] = *b,
+                    1 => {
+                        bytes.remove(i);
+                    }
+                    _ => bytes.insert(i, *b),
+                }
+            }
+            inputs.push(bytes);
+        }
+        let mut tree = Json::parse(minimal_csaf().as_bytes()).expect("json");
+        match place {
+            "tracking" | "distribution" => {
+                if let Some(Json::Object(d)) = tree.as_object_mut().and_then(|r| r.get_mut("document")) {
+                    d.insert(place.to_owned(), junk.clone());
+                }
+            }
+            _ => {
+                tree.as_object_mut().expect("object").insert(place.to_owned(), junk.clone());
+            }
+        }
+        inputs.push(tree.to_json().into_bytes());
+        for bytes in inputs {
+            if let Ok(i) = import_into(&mut docs, &bytes, Some(Tlp::Red)) {
+                let d = held(&docs, &i.doc.id());
+                let _ = d.view();
+                for v in [CsafVersion::V2_0, CsafVersion::V2_1] {
+                    let _ = d.export_csaf(v, None).to_json();
+                }
+            }
+        }
+    }
+}
+
+fn minimal_csaf() -> String {
+    r#"{"document":{"category":"csaf_base","csaf_version":"2.0","title":"T",
+        "publisher":{"category":"vendor","name":"V","namespace":"https://v.example"},
+        "tracking":{"id":"V-1","status":"final","version":"1"}}}"#
+        .to_owned()
 }
