@@ -22,7 +22,7 @@ use trustmesh_protocol::{
     ActorSuffix, Advisory, AdvisoryCategory, AdvisoryStatus, Charter, CharterBody, Config, Contact,
     DocKind, DocRef, Documents, Founder, Indicator, IndicatorKind, JoinRequest, JoinResponse,
     MemStore, Message, Node, Policy, Product, Profile, Revision, Schema, Severity, SignedChange,
-    SignedStatement, StatementSet, TeamKey, TeamKind, Tlp, Tool, ToolRegistry,
+    SignedStatement, StatementSet, TeamKey, TeamKind, Tlp, Tool, ToolRegistry, Verdict,
 };
 
 /// The fixed network every target runs in: three founders (k = 2, r = 2).
@@ -167,15 +167,23 @@ pub fn message(data: &[u8]) {
     drain(&mut n);
 }
 
-/// A gossip payload from a member: only statements and changes count.
+/// A gossip payload from a member, through the entry point the engine
+/// calls (`Node::handle_gossip`): only statements and changes count, and
+/// anything else, decodable or not, is rejected.
 pub fn gossip(data: &[u8]) {
     let w = world();
-    let m = match Message::decode(data) {
-        Ok(m @ (Message::Statements(_) | Message::Changes(_))) => m,
-        _ => return,
-    };
     let mut n = node(&w.founders[0]);
-    let _ = n.handle_message(1, w.founders[2].id(), m);
+    let verdict = n.handle_gossip(1, w.founders[2].id(), data);
+    let carried = matches!(
+        Message::decode(data),
+        Ok(Message::Statements(_) | Message::Changes(_))
+    );
+    if !carried {
+        assert!(
+            matches!(verdict, Verdict::Reject(_)),
+            "gossip that is not statements or changes is rejected"
+        );
+    }
     drain(&mut n);
 }
 
