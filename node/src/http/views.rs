@@ -4,7 +4,7 @@
 
 use trustmesh_bootstrap::{IntroductionFile, RevocationFile, TrustFile, check_network};
 use trustmesh_protocol::{
-    Advisory, Contact, DocId, DocKind, DocRef, Ignored, Membership, SignedStatement, Statement,
+    Advisory, Contact, DocId, DocKind, DocRef, Frontier, Ignored, Membership, SignedStatement,
     Status, TeamId, Tool, ToolRegistry,
 };
 
@@ -756,32 +756,19 @@ pub fn sponsor(e: &mut Engine, application: &str, note: &str) -> ApiResult<Spons
     })
 }
 
-/// Revokes a team: keeps (unless `keep_none`) every introduction by it and
-/// the heads of every document it wrote that this node holds.
+/// Revokes a team, keeping (unless `keep_none`) the frontier the core
+/// computes ([`trustmesh_protocol::Node::revocation_frontier`]: every
+/// introduction by it and the heads of every document it wrote that this
+/// node holds), the same one `trustmesh revoke` keeps offline.
 pub fn revoke(e: &mut Engine, team: &str, reason: &str, keep_none: bool) -> ApiResult<Revoked> {
     let revoked = resolve_team(e.node().membership(), team)?;
     let node = e.node();
-    let (kept_intros, kept_heads) = if keep_none {
-        (vec![], vec![])
+    let frontier = if keep_none {
+        Frontier::default()
     } else {
-        let intros = node
-            .statements()
-            .iter()
-            .filter(|s| matches!(s.statement(), Statement::Introduction(i) if i.sponsor == revoked))
-            .map(SignedStatement::id)
-            .collect();
-        let docs = node.documents();
-        let heads = docs
-            .docs()
-            .filter(|(d, _)| {
-                docs.change_hashes(d)
-                    .iter()
-                    .any(|h| docs.change(d, h).is_some_and(|c| c.author() == revoked))
-            })
-            .flat_map(|(d, _)| docs.heads(d))
-            .collect();
-        (intros, heads)
+        node.revocation_frontier(&revoked)
     };
+    let (kept_intros, kept_heads) = (frontier.introductions, frontier.heads);
     let charter = node.statements().charter().clone();
     let file = RevocationFile::create(
         &charter,
