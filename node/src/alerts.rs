@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
-use trustmesh_protocol::{Advisory, AdvisoryCategory, DocId, Severity, TeamId, Tlp};
+use trustmesh_protocol::{Advisory, AdvisoryFilter, DocId, TeamId};
 
 /// Deliveries running at once.
 pub const MAX_IN_FLIGHT: usize = 4;
@@ -97,51 +97,25 @@ pub enum Action {
 pub struct Rule {
     /// Its name, unique; the cursor is kept under it.
     pub name: String,
-    /// Categories it matches; empty for any.
-    pub categories: Vec<AdvisoryCategory>,
-    /// The lowest severity it matches.
-    pub min_severity: Option<Severity>,
-    /// TLP labels it matches; empty for any.
-    pub tlp: Vec<Tlp>,
-    /// Owner teams it matches, as ids or short names; empty for any.
-    pub teams: Vec<TeamSpec>,
+    /// Which advisories it matches (categories, lowest severity, TLP
+    /// labels, owner teams as ids or short names; statuses and text are
+    /// not set by rules): the core's typed filter, the one the API and
+    /// web page use too.
+    pub filter: AdvisoryFilter,
     /// What it does.
     pub action: Action,
     /// How long one attempt may take.
     pub timeout: Duration,
 }
 
-/// A team named in a rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TeamSpec {
-    /// By id.
-    Id(TeamId),
-    /// By short name, compared without case.
-    ShortName(String),
-}
-
-impl TeamSpec {
-    /// Reads an id, else takes the text as a short name.
-    pub fn parse(text: &str) -> Self {
-        match text.trim().parse::<TeamId>() {
-            Ok(id) => Self::Id(id),
-            Err(_) => Self::ShortName(text.trim().to_owned()),
-        }
-    }
-}
+/// A team named in a rule: the core's type.
+pub use trustmesh_protocol::TeamSpec;
 
 impl Rule {
     /// Whether the advisory, owned by `owner` (known by `owner_name`),
     /// matches every criterion.
     pub fn matches(&self, owner: &TeamId, owner_name: Option<&str>, a: &Advisory) -> bool {
-        (self.categories.is_empty() || self.categories.contains(&a.category))
-            && self.min_severity.is_none_or(|m| a.severity >= m)
-            && (self.tlp.is_empty() || self.tlp.contains(&a.tlp))
-            && (self.teams.is_empty()
-                || self.teams.iter().any(|t| match t {
-                    TeamSpec::Id(id) => id == owner,
-                    TeamSpec::ShortName(s) => owner_name.is_some_and(|n| n.eq_ignore_ascii_case(s)),
-                }))
+        self.filter.matches(owner, owner_name, a)
     }
 }
 

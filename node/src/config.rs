@@ -44,7 +44,7 @@ use std::time::Duration;
 use libp2p::Multiaddr;
 use serde::Deserialize;
 use thiserror::Error;
-use trustmesh_protocol::{AdvisoryCategory, Severity, Tlp};
+use trustmesh_protocol::{AdvisoryCategory, AdvisoryFilter, Severity, Tlp};
 
 use crate::alerts::{Action, Rule, TeamSpec};
 
@@ -239,10 +239,13 @@ impl AlertSection {
         }
         Ok(Rule {
             name: name.to_owned(),
-            categories,
-            min_severity,
-            tlp,
-            teams: self.teams.iter().map(|t| TeamSpec::parse(t)).collect(),
+            filter: AdvisoryFilter {
+                categories,
+                min_severity,
+                tlp,
+                owners: self.teams.iter().map(|t| TeamSpec::parse(t)).collect(),
+                ..AdvisoryFilter::default()
+            },
             action,
             timeout: Duration::from_secs(timeout),
         })

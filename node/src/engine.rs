@@ -49,7 +49,8 @@ use crate::alerts::Alerts;
 use crate::config::Settings;
 use crate::net::{self, Behaviour, BehaviourEvent, SyncRequest, peer_id, team_of};
 use crate::store::RocksStore;
-use peers::Bucket;
+use guard::GuardKey;
+use trustmesh_protocol::Guard;
 
 /// Wall-clock milliseconds, the core's time.
 pub fn now_ms() -> Millis {
@@ -80,12 +81,11 @@ pub struct Engine {
     settings: Settings,
     book: PeerBook,
     conns: HashMap<PeerId, Conn>,
-    buckets: HashMap<PeerId, Bucket>,
-    bans: HashMap<PeerId, Instant>,
+    /// Rate limits and bans, the core's policy.
+    guard: Guard<GuardKey>,
     join_pending: HashSet<PeerId>,
     listen: Vec<Multiaddr>,
     started: Instant,
-    last_exchange: Instant,
     stats: NetStats,
     /// Called after every drain with the listen addresses, so the node can
     /// publish them (node.json).
@@ -124,6 +124,7 @@ impl Engine {
                 })?;
         }
         let mut engine = Self {
+            guard: guard::guard(&settings.limits),
             swarm,
             topic: net::topic(&network),
             network,
@@ -132,12 +133,9 @@ impl Engine {
             settings,
             book,
             conns: HashMap::new(),
-            buckets: HashMap::new(),
-            bans: HashMap::new(),
             join_pending: HashSet::new(),
             listen: vec![],
             started: Instant::now(),
-            last_exchange: Instant::now(),
             stats: NetStats::default(),
             on_listen: None,
             gossip_latency: Histogram::new(&LATENCY_BUCKETS),
@@ -239,17 +237,20 @@ impl Engine {
         tokio::time::Instant::now() + Duration::from_millis(at.saturating_sub(now))
     }
 
-    /// Sends what the core queued and acts on its events.
+    /// Acts on the core's events, then sends what it queued. Events go
+    /// first: a membership change refreshes the gates and closes the
+    /// connections to teams that are no longer members before anything is
+    /// sent (a revocation's own gossip must not reach the revoked key).
     fn drain(&mut self) {
         loop {
             let mut progressed = false;
-            while let Some(t) = self.node.poll_transmit() {
-                progressed = true;
-                self.send(t);
-            }
             while let Some(e) = self.node.poll_event() {
                 progressed = true;
                 self.on_core_event(e);
+            }
+            while let Some(t) = self.node.poll_transmit() {
+                progressed = true;
+                self.send(t);
             }
             if !progressed {
                 break;
@@ -384,6 +385,7 @@ impl Engine {
             } => {
                 self.conns.remove(&peer);
                 self.join_pending.remove(&peer);
+                self.guard.forget(&GuardKey(peer));
                 if let Some(team) = team_of(&peer) {
                     self.node.peer_disconnected(&team);
                     self.set_reachable(team, false);
@@ -393,7 +395,7 @@ impl Engine {
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!(peer = ?peer_id, error = %error, "dial failed");
                 if let Some(p) = peer_id {
-                    self.book.dial_failed(&p, Instant::now());
+                    self.book_dial_failed(&p);
                 }
             }
             SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
@@ -408,9 +410,8 @@ impl Engine {
             ConnectedPoint::Listener { .. } => None,
         };
         let member = team.is_some_and(|t| self.node.membership().is_member(&t));
-        if member && let Some(a) = &dialed {
-            self.book.add(peer, a.clone());
-            self.book.dial_succeeded(&peer);
+        if member {
+            self.book_connected(&peer, dialed.as_ref());
         }
         let conn = self.conns.entry(peer).or_insert(Conn {
             team,
@@ -467,9 +468,7 @@ impl Engine {
                 let member =
                     team_of(&peer_id).is_some_and(|t| self.node.membership().is_member(&t));
                 if member {
-                    for addr in info.listen_addrs.into_iter().take(8) {
-                        self.book.add(peer_id, addr);
-                    }
+                    self.book_listens(&peer_id, info.listen_addrs);
                 }
             }
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {

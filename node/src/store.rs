@@ -198,31 +198,27 @@ impl RocksStore {
     }
 }
 
-/// Peer book records: PeerId bytes and multiaddr strings.
-pub type PeerRecords = Vec<(Vec<u8>, Vec<String>)>;
+/// Peer book records as stored: each member's PeerId bytes and its saved
+/// record (the core's versioned encoding, or the first format's JSON list
+/// of multiaddr strings; the peer book tells them apart).
+pub type PeerRecords = Vec<(Vec<u8>, Vec<u8>)>;
 
 impl RocksStore {
-    /// The peer book: PeerId bytes and multiaddr strings of each member
-    /// this node can dial. Entries that do not decode are skipped.
+    /// The peer book's records, as [`RocksStore::put_peers`] wrote them.
     pub fn peers(&self) -> Result<PeerRecords, StoreError> {
         let mut out = Vec::new();
         for item in self.db.iterator_cf(self.cf(CF_PEERS), IteratorMode::Start) {
             let (key, value) = item?;
-            match serde_json::from_slice::<Vec<String>>(&value) {
-                Ok(addrs) => out.push((key.into_vec(), addrs)),
-                Err(e) => {
-                    tracing::warn!(key = %hex::encode(&key), error = %e, "skipping a peer record that does not decode")
-                }
-            }
+            out.push((key.into_vec(), value.into_vec()));
         }
         Ok(out)
     }
 
-    /// Replaces the peer book. It is a cache, so the write is not synced.
-    pub fn put_peers(&self, peers: &[(Vec<u8>, Vec<String>)]) -> Result<(), StoreError> {
+    /// Writes peer book records over the old ones. The book is a cache,
+    /// so the write is not synced.
+    pub fn put_peers(&self, peers: &[(Vec<u8>, Vec<u8>)]) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
-        for (peer, addrs) in peers {
-            let value = serde_json::to_vec(addrs).unwrap_or_default();
+        for (peer, value) in peers {
             batch.put_cf(self.cf(CF_PEERS), peer, value);
         }
         Ok(self.db.write(batch)?)

@@ -10,7 +10,9 @@ use serde_json::json;
 use trustmesh_bootstrap::{
     ApplicationFile, IntroductionFile, RevocationFile, TrustFile, check_network,
 };
-use trustmesh_protocol::{Statement, StatementSet, TeamId};
+use trustmesh_protocol::{
+    ActorSuffix, Charter, Config, Frontier, Node, Statement, StatementSet, TeamId, TeamKey,
+};
 
 use super::client::ApiClient;
 use super::files::{expect_kind, read_charter, read_file, store_charter, write_file};
@@ -20,6 +22,7 @@ use crate::api::{
     Sponsored, TeamRef, segment,
 };
 use crate::datadir::DataDir;
+use crate::store::RocksStore;
 
 pub(super) fn apply(dir: &DataDir, charter_path: &Path, out: &Path) -> Result<Report> {
     let key = dir.key()?;
@@ -189,22 +192,28 @@ pub(super) fn revoke(
     let charter = store_charter(&store, dir)?;
     let set = store.statement_set(charter.clone())?;
     let revoked = resolve_team(&set, team)?;
-    // The frontier: every introduction by the revoked key this node holds,
-    // listed for review, unless the operator keeps none.
-    let kept: Vec<_> = if keep_none {
-        vec![]
+    // The frontier, listed for review unless the operator keeps none: the
+    // core's rule over a core opened on this store, so it is what the
+    // running node would keep.
+    let frontier = if keep_none {
+        Frontier::default()
     } else {
-        set.iter()
-            .filter(|s| matches!(s.statement(), Statement::Introduction(i) if i.sponsor == revoked))
-            .map(|s| s.id())
-            .collect()
+        offline_frontier(&store, &key, &charter, &revoked)?
     };
-    let rev = RevocationFile::create(&charter, &key, revoked, reason, now(), kept.clone(), vec![])?;
+    let rev = RevocationFile::create(
+        &charter,
+        &key,
+        revoked,
+        reason,
+        now(),
+        frontier.introductions.clone(),
+        frontier.heads.clone(),
+    )?;
     store.put_statement(&rev.statement()?)?;
     let file = TrustFile::Revocation(rev);
     write_file(out, &file)?;
     let mut human = format!("wrote {}\n{}", out.display(), file.describe());
-    for id in &kept {
+    for id in &frontier.introductions {
         if let Some(Statement::Introduction(i)) = set.get(id).map(|s| s.statement()) {
             human += &format!(
                 "  keeps introduction {} of {}\n",
@@ -213,10 +222,38 @@ pub(super) fn revoke(
             );
         }
     }
+    if !frontier.heads.is_empty() {
+        human += &format!(
+            "  keeps {} document head(s): what it wrote before stays\n",
+            frontier.heads.len()
+        );
+    }
     Ok(Report::new(
         human,
         json!({ "written": out, "revocation": file }),
     ))
+}
+
+/// The frontier a revocation of `team` made offline keeps: a core opened
+/// over `store` (it makes no edit, so its actor suffix is never used)
+/// computes it with the rule the running node uses
+/// ([`trustmesh_protocol::Node::revocation_frontier`]).
+pub(crate) fn offline_frontier(
+    store: &RocksStore,
+    key: &TeamKey,
+    charter: &Charter,
+    team: &TeamId,
+) -> Result<Frontier> {
+    let (node, _) = Node::open(
+        Config::default(),
+        key.clone(),
+        ActorSuffix::from_bytes([0; 16]),
+        charter.clone(),
+        store.clone(),
+        crate::engine::now_ms(),
+    )
+    .context("opening the store")?;
+    Ok(node.revocation_frontier(team))
 }
 
 pub(super) fn import(dir: &DataDir, paths: &[PathBuf]) -> Result<Report> {
@@ -348,3 +385,6 @@ pub(super) fn members_human(v: &Members) -> String {
     }
     human
 }
+
+#[cfg(test)]
+mod tests;

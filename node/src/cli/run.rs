@@ -51,7 +51,7 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
         .with_seed(u64::from_be_bytes(
             suffix[..8].try_into().unwrap_or_default(),
         ));
-    let book = PeerBook::load(store.clone());
+    let book = PeerBook::load(store.clone(), settings.limits.target_peers);
     let (node, report) = Node::open(
         config,
         key.clone(),

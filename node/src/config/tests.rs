@@ -59,7 +59,7 @@ fn the_example_config_is_valid() {
     let s = config.validate().expect("the example is valid");
     assert_eq!(s.api.to_string(), "127.0.0.1:7701");
     assert_eq!(s.alerts.len(), 1);
-    assert_eq!(s.alerts[0].min_severity, Some(Severity::High));
+    assert_eq!(s.alerts[0].filter.min_severity, Some(Severity::High));
     // The commented-out webhook rule is valid too.
     let uncommented: String = example
         .lines()

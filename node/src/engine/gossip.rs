@@ -32,6 +32,10 @@ impl Engine {
         }
     }
 
+    /// Validates a gossip message with the core
+    /// ([`trustmesh_protocol::Node::handle_gossip`]: decoding, and the rule
+    /// that gossip carries only statements and changes); its verdict
+    /// becomes gossipsub's acceptance, and a rejection bans the sender.
     pub(super) fn on_gossip(&mut self, from: PeerId, data: &[u8]) -> MessageAcceptance {
         self.stats.gossip_in += 1;
         self.stats.bytes_in += data.len() as u64;
@@ -41,32 +45,22 @@ impl Engine {
         let Some(team) = team_of(&from) else {
             return MessageAcceptance::Reject;
         };
-        let message = match Message::decode(data) {
-            Ok(m @ (Message::Statements(_) | Message::Changes(_))) => m,
-            Ok(_) => {
-                self.penalize(from, "gossip_kind");
-                return MessageAcceptance::Reject;
-            }
-            Err(e) => {
-                debug!(%from, error = %e, "gossip does not decode");
-                self.penalize(from, "malformed");
-                return MessageAcceptance::Reject;
-            }
-        };
-        let stated: Vec<i64> = match &message {
-            Message::Changes(cs) => cs.iter().map(|c| c.timestamp()).collect(),
-            _ => vec![],
-        };
         let now = now_ms();
-        match self.node.handle_message(now, team, message) {
+        match self.node.handle_gossip(now, team, data) {
             Verdict::Accept => {
-                for t in stated {
-                    self.gossip_latency.observe(now as f64 / 1000.0 - t as f64);
+                // Accepted gossip decoded in the core; reading the authors'
+                // dates again costs little beside verifying and storing.
+                if let Ok(Message::Changes(cs)) = Message::decode(data) {
+                    for c in cs {
+                        self.gossip_latency
+                            .observe(now as f64 / 1000.0 - c.timestamp() as f64);
+                    }
                 }
                 MessageAcceptance::Accept
             }
             Verdict::Ignore => MessageAcceptance::Ignore,
             Verdict::Reject(r) => {
+                debug!(%from, reason = r.name(), "gossip rejected");
                 self.penalize(from, r.name());
                 MessageAcceptance::Reject
             }

@@ -13,10 +13,10 @@ impl Engine {
     pub(super) fn housekeeping(&mut self) {
         let now = Instant::now();
         self.sample_progress(now);
-        self.lift_bans(now);
+        self.lift_bans();
         self.close_gated(now);
-        self.dial_members(now);
-        self.exchange_peers(now);
+        self.dial_members();
+        self.exchange_peers();
     }
 
     /// Closes connections to peers that are still not members once the
@@ -37,6 +37,5 @@ impl Engine {
             self.stats.gated_closed += 1;
             self.drop_peer(p, "not a member after the join grace period");
         }
-        self.buckets.retain(|p, _| self.conns.contains_key(p));
     }
 }

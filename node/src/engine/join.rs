@@ -4,39 +4,30 @@
 use libp2p::PeerId;
 use libp2p::request_response;
 use tracing::{debug, info, warn};
-use trustmesh_protocol::{JoinOutcome, JoinRequest, JoinResponse, Statement};
+use trustmesh_protocol::{JoinOutcome, JoinRequest, JoinResponse};
 
 use super::{Engine, now_ms};
 use crate::net::{Frame, team_of};
 
 impl Engine {
+    /// Presents what the core's [`trustmesh_protocol::Node::join_request`]
+    /// carries (nothing for a founder, or a team with no application of its
+    /// own) to `peer`, once at a time.
     pub(super) fn send_join(&mut self, peer: PeerId) {
-        let me = self.node.team();
-        if self.node.statements().charter().is_founder(&me) || self.join_pending.contains(&peer) {
+        if self.join_pending.contains(&peer) {
             return;
         }
-        let statements: Vec<_> = self
-            .node
-            .statements()
-            .iter()
-            .filter(|s| match s.statement() {
-                Statement::Application(a) => a.applicant == me,
-                Statement::Introduction(i) => i.applicant == me,
-                _ => false,
-            })
-            .take(trustmesh_protocol::MAX_JOIN_STATEMENTS)
-            .cloned()
-            .collect();
-        if statements.is_empty() {
+        let request = self.node.join_request();
+        if request.is_empty() {
             return;
         }
         self.join_pending.insert(peer);
         self.stats.joins_sent += 1;
-        info!(%peer, statements = statements.len(), "presenting our application and introductions");
+        info!(%peer, statements = request.statements.len(), "presenting our application and introductions");
         self.swarm
             .behaviour_mut()
             .join
-            .send_request(&peer, Frame(JoinRequest { statements }.encode()));
+            .send_request(&peer, Frame(request.encode()));
     }
 
     pub(super) fn on_join_event(&mut self, event: request_response::Event<Frame, Frame>) {

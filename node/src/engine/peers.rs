@@ -1,285 +1,255 @@
-//! What the node knows of other peers: where members listen (persisted in
-//! the store's `peers` column family, so a restarted node finds the mesh
-//! without its bootstrap peers), dial backoff, and per-peer rate buckets.
-
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+//! Peer exchange and dialing through the core's peer book
+//! ([`trustmesh_protocol::PeerBook`]): which records to offer and accept,
+//! whom to dial, backoff and bootstrap redials are decided there; this
+//! module only turns multiaddrs into the core's opaque [`Address`] bytes
+//! and back, speaks the sync protocol's `Peers` request, dials, and keeps
+//! the book in the store's `peers` column family (so a restarted node finds
+//! the mesh without its bootstrap peers).
 
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::{Multiaddr, PeerId};
 use tracing::{debug, warn};
+use trustmesh_protocol::{Address, Membership, PeerRecord as CoreRecord, PeersConfig, TeamId};
 
-use super::Engine;
-use crate::net::{PeerRecord, SyncRequest, team_of};
+use super::guard::GuardKey;
+use super::{Engine, now_ms};
+use crate::net::{PeerRecord, SyncRequest, peer_id, team_of};
 use crate::store::RocksStore;
 
-/// Most addresses kept per peer.
-const MAX_ADDRS: usize = 8;
-/// Most peers kept.
-const MAX_PEERS: usize = 4096;
-/// Longest wait between dials of an unreachable peer.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Most members dialed per second beside the target because the node must
+/// reach them directly (audiences of its restricted documents).
+const WANTED_DIALS: usize = 2;
 
-#[derive(Debug, Clone, Default)]
-struct Entry {
-    addrs: Vec<Multiaddr>,
-    failures: u32,
-    next_dial: Option<Instant>,
+/// The core's address of a multiaddr: its bytes.
+pub(super) fn address(addr: &Multiaddr) -> Option<Address> {
+    Address::new(addr.to_vec()).ok()
 }
 
-/// Member addresses and dial state.
-#[derive(Debug, Default)]
+/// The multiaddr an address holds.
+pub(super) fn multiaddr(addr: &Address) -> Option<Multiaddr> {
+    Multiaddr::try_from(addr.as_bytes().to_vec()).ok()
+}
+
+/// The core's peer book, loaded from and saved to the store.
+#[derive(Debug)]
 pub struct PeerBook {
-    entries: BTreeMap<PeerId, Entry>,
+    book: trustmesh_protocol::PeerBook,
     store: Option<RocksStore>,
-    dirty: bool,
-    bootstrap_next: Option<Instant>,
 }
 
 impl PeerBook {
-    /// A book loaded from (and saved to) `store`'s peers column family.
-    pub fn load(store: RocksStore) -> Self {
-        let mut book = Self::default();
+    /// A book with `target_peers` as its target, loaded from (and saved to)
+    /// `store`'s peers column family. Records in the core's encoding are
+    /// restored as they are; a record of the first format (a JSON list of
+    /// multiaddr strings, written by earlier versions) is read as learned
+    /// addresses; a record that reads neither way is skipped with a
+    /// warning.
+    pub fn load(store: RocksStore, target_peers: usize) -> Self {
+        let mut book = trustmesh_protocol::PeerBook::new(
+            PeersConfig::default().with_target_peers(target_peers),
+        );
         match store.peers() {
             Ok(list) => {
-                for (peer, addrs) in list {
-                    let Ok(peer) = PeerId::from_bytes(&peer) else {
-                        continue;
-                    };
-                    for a in addrs.iter().filter_map(|a| a.parse().ok()) {
-                        book.add(peer, a);
+                for (key, value) in list {
+                    if let Err(why) = restore(&mut book, &key, &value) {
+                        warn!(key = %hex::encode(&key), %why, "skipping a peer record that does not decode");
                     }
                 }
             }
             Err(e) => warn!(error = %e, "the peer book could not be read; starting empty"),
         }
-        book.dirty = false;
-        book.store = Some(store);
-        book
+        Self {
+            book,
+            store: Some(store),
+        }
     }
 
-    /// Records an address of `peer`; returns whether it was new.
-    pub fn add(&mut self, peer: PeerId, addr: Multiaddr) -> bool {
-        if !self.entries.contains_key(&peer) && self.entries.len() >= MAX_PEERS {
-            return false;
+    /// An empty book that is never saved.
+    pub fn in_memory(target_peers: usize) -> Self {
+        Self {
+            book: trustmesh_protocol::PeerBook::new(
+                PeersConfig::default().with_target_peers(target_peers),
+            ),
+            store: None,
         }
-        let e = self.entries.entry(peer).or_default();
-        if e.addrs.contains(&addr) {
-            return false;
-        }
-        if e.addrs.len() >= MAX_ADDRS {
-            e.addrs.remove(0);
-        }
-        e.addrs.push(addr);
-        self.dirty = true;
-        true
+    }
+
+    /// The core's book.
+    pub fn core(&self) -> &trustmesh_protocol::PeerBook {
+        &self.book
     }
 
     /// The known addresses of `peer`.
     pub fn addresses(&self, peer: &PeerId) -> Vec<Multiaddr> {
-        self.entries
-            .get(peer)
-            .map(|e| e.addrs.clone())
+        team_of(peer)
+            .map(|t| {
+                self.book
+                    .addresses(&t)
+                    .iter()
+                    .filter_map(multiaddr)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
-    /// Every peer with its addresses.
-    pub fn entries(&self) -> impl Iterator<Item = (&PeerId, &Vec<Multiaddr>)> {
-        self.entries.iter().map(|(p, e)| (p, &e.addrs))
-    }
-
-    /// How many peers are known.
+    /// How many members are known.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.book.len()
     }
 
-    /// Whether no peer is known.
+    /// Whether no member is known.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.book.is_empty()
     }
 
-    /// Peers whose backoff has passed.
-    pub fn dialable(&self, now: Instant) -> impl Iterator<Item = (PeerId, Vec<Multiaddr>)> + '_ {
-        self.entries
-            .iter()
-            .filter(move |(_, e)| !e.addrs.is_empty() && e.next_dial.is_none_or(|t| t <= now))
-            .map(|(p, e)| (*p, e.addrs.clone()))
-    }
-
-    fn backoff(failures: u32) -> Duration {
-        Duration::from_secs(1u64 << failures.min(6)).min(MAX_BACKOFF)
-    }
-
-    /// A dial to `peer` started: do not start another before its backoff.
-    pub fn dialing(&mut self, peer: &PeerId, now: Instant) {
-        if let Some(e) = self.entries.get_mut(peer) {
-            e.next_dial = Some(now + Self::backoff(e.failures).max(Duration::from_secs(2)));
+    /// `peer` is at `addr` by its own word or a dial's proof.
+    pub(super) fn observed(
+        &mut self,
+        membership: &Membership,
+        me: &TeamId,
+        peer: &PeerId,
+        addr: &Multiaddr,
+    ) {
+        if let (Some(team), Some(a)) = (team_of(peer), address(addr)) {
+            self.book.observed(membership, me, team, a);
         }
-    }
-
-    /// A dial to `peer` failed: back off further.
-    pub fn dial_failed(&mut self, peer: &PeerId, now: Instant) {
-        if let Some(e) = self.entries.get_mut(peer) {
-            e.failures = e.failures.saturating_add(1);
-            e.next_dial = Some(now + Self::backoff(e.failures));
-        }
-    }
-
-    /// A connection to `peer` succeeded.
-    pub fn dial_succeeded(&mut self, peer: &PeerId) {
-        if let Some(e) = self.entries.get_mut(peer) {
-            e.failures = 0;
-            e.next_dial = None;
-        }
-    }
-
-    /// Whether to dial the bootstrap addresses again (every 5 s at most).
-    pub fn bootstrap_due(&mut self, now: Instant) -> bool {
-        if self.bootstrap_next.is_some_and(|t| t > now) {
-            return false;
-        }
-        self.bootstrap_next = Some(now + Duration::from_secs(5));
-        true
     }
 
     /// Writes the book to the store if it changed. The book is a cache:
     /// a failed write is logged, never fatal.
     pub fn save(&mut self) {
-        if !self.dirty {
+        if !self.book.is_dirty() {
             return;
         }
         let Some(store) = &self.store else {
             return;
         };
-        let list: Vec<(Vec<u8>, Vec<String>)> = self
-            .entries
-            .iter()
-            .map(|(p, e)| {
-                (
-                    p.to_bytes(),
-                    e.addrs.iter().map(ToString::to_string).collect(),
-                )
-            })
-            .collect();
-        match store.put_peers(&list) {
-            Ok(()) => self.dirty = false,
+        match store.put_peers(&self.book.to_save()) {
+            Ok(()) => self.book.saved(),
             Err(e) => warn!(error = %e, "the peer book could not be saved"),
         }
     }
 }
 
-/// A token bucket: `rate` tokens a second, at most `burst` saved.
-#[derive(Debug, Clone)]
-pub struct Bucket {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    last: Option<Instant>,
-}
-
-impl Bucket {
-    /// A full bucket.
-    pub fn new(rate: u32, burst: u32) -> Self {
-        Self {
-            tokens: f64::from(burst),
-            rate: f64::from(rate),
-            burst: f64::from(burst),
-            last: None,
-        }
+/// Restores one saved record into `book`.
+fn restore(
+    book: &mut trustmesh_protocol::PeerBook,
+    key: &[u8],
+    value: &[u8],
+) -> Result<(), String> {
+    if value.first() != Some(&b'[') {
+        return book
+            .restore(key, value)
+            .map(drop)
+            .map_err(|e| e.to_string());
     }
-
-    /// Takes a token at `now`; false when none is left.
-    pub fn take(&mut self, now: Instant) -> bool {
-        if let Some(last) = self.last {
-            let dt = now.saturating_duration_since(last).as_secs_f64();
-            self.tokens = (self.tokens + dt * self.rate).min(self.burst);
-        }
-        self.last = Some(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
+    let team = TeamId::from_peer_id_bytes(key).map_err(|e| e.to_string())?;
+    let addrs: Vec<String> = serde_json::from_slice(value).map_err(|e| e.to_string())?;
+    let addrs = addrs
+        .iter()
+        .filter_map(|a| a.parse::<Multiaddr>().ok())
+        .filter_map(|a| address(&a))
+        .map(|a| (a, false));
+    book.restore_addresses(team, addrs);
+    Ok(())
 }
-
-#[cfg(test)]
-mod tests;
-
-/// Most peer records sent or taken in one exchange.
-const MAX_RECORDS: usize = 256;
 
 impl Engine {
-    /// The members' addresses this node offers in a peer exchange.
-    pub(super) fn peer_records(&self) -> Vec<PeerRecord> {
+    /// The members' records this node offers `to` in a peer exchange (the
+    /// core decides which), in the sync protocol's form.
+    pub(super) fn peer_records(&self, to: &PeerId) -> Vec<PeerRecord> {
+        let Some(team) = team_of(to) else {
+            return vec![];
+        };
         self.book
-            .entries()
-            .filter(|(p, _)| team_of(p).is_some_and(|t| self.node.membership().is_member(&t)))
-            .take(MAX_RECORDS)
-            .map(|(p, addrs)| PeerRecord {
-                peer: p.to_bytes(),
-                addrs: addrs.iter().map(ToString::to_string).collect(),
+            .book
+            .offer(self.node.membership(), &team)
+            .into_iter()
+            .map(|r| PeerRecord {
+                peer: r.team.to_peer_id_bytes(),
+                addrs: r
+                    .addresses
+                    .iter()
+                    .filter_map(multiaddr)
+                    .map(|a| a.to_string())
+                    .collect(),
             })
             .collect()
     }
 
-    /// Takes the members' addresses `from` offered.
+    /// Takes the records `from` offered: the core's book decides what to
+    /// believe (members only, within its caps).
     pub(super) fn learn_peers(&mut self, from: PeerId, records: Vec<PeerRecord>) {
-        let mut learned = 0;
-        for r in records.into_iter().take(MAX_RECORDS) {
-            let Ok(p) = PeerId::from_bytes(&r.peer) else {
-                continue;
-            };
-            let member = team_of(&p).is_some_and(|t| self.node.membership().is_member(&t));
-            if !member || p == self.local_peer_id() {
-                continue;
-            }
-            for a in r
-                .addrs
-                .iter()
-                .take(MAX_ADDRS)
-                .filter_map(|a| a.parse().ok())
-            {
-                learned += usize::from(self.book.add(p, a));
-            }
-        }
+        let Some(from_team) = team_of(&from) else {
+            return;
+        };
+        // Bound the parsing before the book's own caps apply.
+        let records: Vec<CoreRecord> = records
+            .into_iter()
+            .take(trustmesh_protocol::MAX_OFFER)
+            .filter_map(|r| {
+                let team = TeamId::from_peer_id_bytes(&r.peer).ok()?;
+                let addresses = r
+                    .addrs
+                    .iter()
+                    .take(trustmesh_protocol::MAX_ADDRESSES)
+                    .filter_map(|a| a.parse::<Multiaddr>().ok())
+                    .filter_map(|a| address(&a))
+                    .collect();
+                Some(CoreRecord { team, addresses })
+            })
+            .collect();
+        let me = self.node.team();
+        let learned = self
+            .book
+            .book
+            .learn(self.node.membership(), &me, &from_team, records);
         debug!(peer = %from, learned, "peer exchange");
     }
 
-    /// Dials known members until `limits.target_peers` are connected, and
-    /// the bootstrap addresses when nobody is.
-    pub(super) fn dial_members(&mut self, now: Instant) {
+    /// Dials what the core's book plans: members up to
+    /// `limits.target_peers` (and now and then one more), the members this
+    /// node must reach directly, and the bootstrap addresses when nothing
+    /// is connected.
+    pub(super) fn dial_members(&mut self) {
+        let now = now_ms();
         let open = self
             .conns
             .keys()
             .filter(|p| self.swarm.behaviour().sync.is_open(p))
             .count();
-        let want = self.settings.limits.target_peers.saturating_sub(open);
-        if want > 0 {
-            let candidates: Vec<(PeerId, Vec<Multiaddr>)> = self
+        let me = self.node.team();
+        let membership = self.node.membership();
+        let conns = &self.conns;
+        let guard = &self.guard;
+        let skip = |t: &TeamId| {
+            let p = peer_id(t);
+            conns.contains_key(&p) || guard.is_banned(now, &GuardKey(p))
+        };
+        let mut plan =
+            self.book
                 .book
-                .dialable(now)
-                .filter(|(p, _)| {
-                    !self.conns.contains_key(p)
-                        && !self.bans.contains_key(p)
-                        && *p != self.local_peer_id()
-                        && team_of(p).is_some_and(|t| self.node.membership().is_member(&t))
-                })
-                .take(want)
-                .collect();
-            for (p, addrs) in candidates {
-                self.book.dialing(&p, now);
-                let opts = DialOpts::peer_id(p)
-                    .addresses(addrs)
-                    .condition(PeerCondition::DisconnectedAndNotDialing)
-                    .build();
-                let _ = self.swarm.dial(opts);
-            }
-            if self.conns.is_empty() && self.book.bootstrap_due(now) {
-                for addr in self.settings.bootstrap.clone() {
-                    self.dial_addr(addr);
-                }
+                .dial_plan(now, membership, &me, open, !conns.is_empty(), skip);
+        let wanted = self.node.audience_peers();
+        plan.peers.extend(self.book.book.dial_wanted(
+            now,
+            membership,
+            &me,
+            &wanted,
+            WANTED_DIALS,
+            skip,
+        ));
+        for (team, addrs) in plan.peers {
+            let addrs: Vec<Multiaddr> = addrs.iter().filter_map(multiaddr).collect();
+            let opts = DialOpts::peer_id(peer_id(&team))
+                .addresses(addrs)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            let _ = self.swarm.dial(opts);
+        }
+        if plan.bootstrap {
+            for addr in self.settings.bootstrap.clone() {
+                self.dial_addr(addr);
             }
         }
         // The book is a cache, written without a sync: cheap enough to keep
@@ -288,12 +258,12 @@ impl Engine {
         self.book.save();
     }
 
-    /// Asks every member peer for the addresses it knows, every 15 s.
-    pub(super) fn exchange_peers(&mut self, now: Instant) {
-        if now.duration_since(self.last_exchange) <= Duration::from_secs(15) {
+    /// Asks every member peer for the addresses it knows, when the book
+    /// says an exchange is due.
+    pub(super) fn exchange_peers(&mut self) {
+        if !self.book.book.exchange_due(now_ms()) {
             return;
         }
-        self.last_exchange = now;
         let open: Vec<PeerId> = self
             .conns
             .keys()
@@ -308,4 +278,36 @@ impl Engine {
                 .send_request(&p, SyncRequest::Peers);
         }
     }
+
+    /// A connection to `peer` is up (dialed at `dialed`, or inbound): a
+    /// path exists, so its backoff starts over; a dialed member's address
+    /// is proven.
+    pub(super) fn book_connected(&mut self, peer: &PeerId, dialed: Option<&Multiaddr>) {
+        let Some(team) = team_of(peer) else {
+            return;
+        };
+        self.book.book.connected(&team);
+        if let Some(a) = dialed {
+            let me = self.node.team();
+            self.book.observed(self.node.membership(), &me, peer, a);
+        }
+    }
+
+    /// A dial to `peer` failed.
+    pub(super) fn book_dial_failed(&mut self, peer: &PeerId) {
+        if let Some(team) = team_of(peer) {
+            self.book.book.dial_failed(now_ms(), &team);
+        }
+    }
+
+    /// `peer` listed where it listens (identify).
+    pub(super) fn book_listens(&mut self, peer: &PeerId, addrs: Vec<Multiaddr>) {
+        let me = self.node.team();
+        for a in addrs.iter().take(trustmesh_protocol::MAX_ADDRESSES) {
+            self.book.observed(self.node.membership(), &me, peer, a);
+        }
+    }
 }
+
+#[cfg(test)]
+mod tests;

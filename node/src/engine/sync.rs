@@ -4,7 +4,7 @@
 use libp2p::PeerId;
 use libp2p::request_response::{self, OutboundFailure};
 use tracing::debug;
-use trustmesh_protocol::{Message, Verdict};
+use trustmesh_protocol::Verdict;
 
 use super::{Engine, now_ms};
 use crate::net::{SyncRequest, SyncResponse, team_of};
@@ -48,7 +48,7 @@ impl Engine {
                             self.on_core_request(peer, &bytes);
                             SyncResponse::Ack
                         }
-                        SyncRequest::Peers => SyncResponse::Peers(self.peer_records()),
+                        SyncRequest::Peers => SyncResponse::Peers(self.peer_records(&peer)),
                         SyncRequest::Refused(why) => {
                             self.penalize(peer, why.name());
                             SyncResponse::Busy
@@ -90,16 +90,9 @@ impl Engine {
         let Some(team) = team_of(&peer) else {
             return;
         };
-        match Message::decode(bytes) {
-            Ok(message) => {
-                if let Verdict::Reject(r) = self.node.handle_message(now_ms(), team, message) {
-                    self.penalize(peer, r.name());
-                }
-            }
-            Err(e) => {
-                debug!(%peer, error = %e, "sync message does not decode");
-                self.penalize(peer, "malformed");
-            }
+        if let Verdict::Reject(r) = self.node.handle_direct(now_ms(), team, bytes) {
+            debug!(%peer, reason = r.name(), "sync message rejected");
+            self.penalize(peer, r.name());
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use trustmesh_bootstrap::{IntroductionFile, RevocationFile, TrustFile, check_network};
 use trustmesh_protocol::{
-    Advisory, Contact, DocId, DocKind, DocRef, Ignored, Membership, SignedStatement, Statement,
-    Status, TeamId, Tool, ToolRegistry,
+    Advisory, AdvisoryFilter, Contact, DocId, DocKind, DocRef, Frontier, Ignored, Membership,
+    SignedStatement, Status, TeamId, TeamSpec, Tool, ToolRegistry,
 };
 
 use crate::api::{
@@ -414,17 +414,52 @@ fn as_admitted(membership: &Membership, team: &TeamId, mut c: Contact) -> Contac
     c
 }
 
-fn name_of<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+/// Reads one value of a query parameter by its lowercase name (`-` and
+/// `+` read as `_`, so `amber+strict` is AMBER+STRICT, and a `TLP:`
+/// prefix is allowed); an unknown value is refused.
+fn parse_name<T: std::str::FromStr>(what: &str, text: &str) -> ApiResult<T> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix("TLP:")
+        .or_else(|| t.strip_prefix("tlp:"))
+        .unwrap_or(t);
+    t.to_ascii_lowercase()
+        .replace(['-', '+'], "_")
+        .parse()
+        .map_err(|_| ApiError::bad(format!("unknown {what} {text:?}")))
 }
 
-fn severity_rank(name: &str) -> Option<usize> {
-    ["none", "low", "medium", "high", "critical"]
-        .iter()
-        .position(|s| s.eq_ignore_ascii_case(name))
+/// The core's typed filter for an advisory query: names parsed into the
+/// schema's types (severity then compares in [`trustmesh_protocol::Severity`]'s
+/// order), the owner resolved among the members.
+pub fn advisory_filter(membership: &Membership, q: &AdvisoryQuery) -> ApiResult<AdvisoryFilter> {
+    Ok(AdvisoryFilter {
+        categories: q
+            .category
+            .iter()
+            .map(|c| parse_name("category", c))
+            .collect::<ApiResult<_>>()?,
+        min_severity: q
+            .severity
+            .as_ref()
+            .map(|s| parse_name("severity", s))
+            .transpose()?,
+        tlp: q
+            .tlp
+            .iter()
+            .map(|t| parse_name("TLP label", t))
+            .collect::<ApiResult<_>>()?,
+        statuses: q
+            .status
+            .iter()
+            .map(|s| parse_name("status", s))
+            .collect::<ApiResult<_>>()?,
+        owners: match &q.owner {
+            Some(o) => vec![TeamSpec::Id(resolve_team(membership, o)?)],
+            None => vec![],
+        },
+        text: q.q.clone(),
+    })
 }
 
 fn advisory_summary(
@@ -454,43 +489,16 @@ fn advisory_summary(
 pub fn advisories(e: &Engine, f: &AdvisoryQuery) -> ApiResult<api::Advisories> {
     let node = e.node();
     let membership = node.membership();
-    let owner = match &f.owner {
-        Some(o) => Some(resolve_team(membership, o)?),
-        None => None,
-    };
-    let min_severity = match &f.severity {
-        Some(s) => {
-            Some(severity_rank(s).ok_or_else(|| ApiError::bad(format!("unknown severity {s:?}")))?)
-        }
-        None => None,
-    };
-    let q = f.q.as_ref().map(|q| q.to_lowercase());
+    let filter = advisory_filter(membership, f)?;
     let mut out = Vec::new();
     for (doc, r) in node.documents().docs() {
-        if r.kind() != DocKind::Advisory || owner.is_some_and(|o| o != r.owner()) {
+        if r.kind() != DocKind::Advisory {
             continue;
         }
         let Ok(Some(a)) = node.documents().get::<Advisory>(doc) else {
             continue;
         };
-        let matches = f
-            .category
-            .as_ref()
-            .is_none_or(|c| name_of(&a.category).eq_ignore_ascii_case(c))
-            && f.tlp
-                .as_ref()
-                .is_none_or(|t| name_of(&a.tlp).eq_ignore_ascii_case(t))
-            && f.status
-                .as_ref()
-                .is_none_or(|s| name_of(&a.status).eq_ignore_ascii_case(s))
-            && min_severity.is_none_or(|m| severity_rank(&name_of(&a.severity)).unwrap_or(0) >= m)
-            && q.as_ref().is_none_or(|q| {
-                [&a.id, &a.title, &a.summary, &a.body]
-                    .iter()
-                    .any(|t| t.to_lowercase().contains(q))
-                    || a.cves.iter().any(|c| c.to_lowercase().contains(q))
-            });
-        if matches {
+        if filter.matches(&r.owner(), None, &a) {
             out.push(advisory_summary(membership, doc, r, a));
         }
     }
@@ -756,32 +764,19 @@ pub fn sponsor(e: &mut Engine, application: &str, note: &str) -> ApiResult<Spons
     })
 }
 
-/// Revokes a team: keeps (unless `keep_none`) every introduction by it and
-/// the heads of every document it wrote that this node holds.
+/// Revokes a team, keeping (unless `keep_none`) the frontier the core
+/// computes ([`trustmesh_protocol::Node::revocation_frontier`]: every
+/// introduction by it and the heads of every document it wrote that this
+/// node holds), the same one `trustmesh revoke` keeps offline.
 pub fn revoke(e: &mut Engine, team: &str, reason: &str, keep_none: bool) -> ApiResult<Revoked> {
     let revoked = resolve_team(e.node().membership(), team)?;
     let node = e.node();
-    let (kept_intros, kept_heads) = if keep_none {
-        (vec![], vec![])
+    let frontier = if keep_none {
+        Frontier::default()
     } else {
-        let intros = node
-            .statements()
-            .iter()
-            .filter(|s| matches!(s.statement(), Statement::Introduction(i) if i.sponsor == revoked))
-            .map(SignedStatement::id)
-            .collect();
-        let docs = node.documents();
-        let heads = docs
-            .docs()
-            .filter(|(d, _)| {
-                docs.change_hashes(d)
-                    .iter()
-                    .any(|h| docs.change(d, h).is_some_and(|c| c.author() == revoked))
-            })
-            .flat_map(|(d, _)| docs.heads(d))
-            .collect();
-        (intros, heads)
+        node.revocation_frontier(&revoked)
     };
+    let (kept_intros, kept_heads) = (frontier.introductions, frontier.heads);
     let charter = node.statements().charter().clone();
     let file = RevocationFile::create(
         &charter,

@@ -47,3 +47,68 @@ fn a_date_far_ahead_of_the_clock_is_not_believed() {
         ]
     );
 }
+
+fn founder_membership() -> Membership {
+    use std::collections::BTreeMap;
+    use trustmesh_protocol::{
+        Charter, CharterBody, Founder, Policy, Profile, StatementSet, TeamKind,
+    };
+    let key = TeamKey::from_secret_bytes([1; 32]);
+    let profile = Profile {
+        name: "Alpha CSIRT".into(),
+        short_name: "AA".into(),
+        country: "NL".into(),
+        kind: TeamKind::National,
+        constituency: String::new(),
+        email: String::new(),
+        website: String::new(),
+    };
+    let body = CharterBody::new(
+        "n",
+        0,
+        vec![Founder {
+            id: key.id(),
+            profile,
+        }],
+        Policy {
+            sponsors_required: 1,
+            revocation_quorum: 1,
+        },
+    )
+    .expect("valid body");
+    let sigs = BTreeMap::from([(key.id(), body.sign(&key).expect("founder"))]);
+    StatementSet::new(Charter::seal(body, &sigs).expect("sealed")).membership()
+}
+
+/// The API's query strings become the core's typed filter: names in any
+/// case, TLP labels as written on documents, the owner resolved; an
+/// unknown value is refused rather than silently matching nothing.
+#[test]
+fn an_advisory_query_becomes_the_cores_typed_filter() {
+    let m = founder_membership();
+    let q = |f: fn(&mut AdvisoryQuery)| {
+        let mut q = AdvisoryQuery::default();
+        f(&mut q);
+        advisory_filter(&m, &q)
+    };
+    let f = q(|q| {
+        q.category = Some("Current-Activity".into());
+        q.severity = Some("HIGH".into());
+        q.tlp = Some("TLP:AMBER+STRICT".into());
+        q.status = Some("final".into());
+        q.owner = Some("AA".into());
+        q.q = Some("vpn".into());
+    })
+    .expect("valid");
+    assert_eq!(f.categories, vec![AdvisoryCategory::CurrentActivity]);
+    assert_eq!(f.min_severity, Some(Severity::High));
+    assert_eq!(f.tlp, vec![Tlp::AmberStrict]);
+    assert_eq!(f.statuses, vec![AdvisoryStatus::Final]);
+    let owner = TeamKey::from_secret_bytes([1; 32]).id();
+    assert_eq!(f.owners, vec![TeamSpec::Id(owner)]);
+    assert_eq!(f.text.as_deref(), Some("vpn"));
+    assert!(q(|_| {}).expect("empty").is_empty());
+    assert!(q(|q| q.severity = Some("urgent".into())).is_err());
+    assert!(q(|q| q.category = Some("spam".into())).is_err());
+    assert!(q(|q| q.owner = Some("nobody".into())).is_err());
+}
