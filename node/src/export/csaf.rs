@@ -116,12 +116,13 @@ pub struct Generator {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     /// What.
-    pub engine: Engine,
+    pub engine: GeneratorEngine,
 }
 
-/// `document.tracking.generator.engine`.
+/// `document.tracking.generator.engine` (named apart from the node's event
+/// loop, `crate::engine::Engine`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Engine {
+pub struct GeneratorEngine {
     /// "trustmesh".
     pub name: String,
     /// Its version.
@@ -560,7 +561,7 @@ pub fn export(a: &Advisory, author: &Author, now: u64) -> Csaf {
                 current_release_date: rfc3339(last.1),
                 generator: Some(Generator {
                     date: Some(rfc3339(last.1)),
-                    engine: Engine {
+                    engine: GeneratorEngine {
                         name: "trustmesh".into(),
                         version: Some(env!("CARGO_PKG_VERSION").into()),
                     },
