@@ -3,8 +3,12 @@ use expect_test::{Expect, expect};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::render::*;
 use super::*;
-use crate::api::{AlertStats, NetStats, Progress, SyncCounters};
+use crate::api::{
+    Advisories, AdvisoryDetail, AlertStats, Contacts, Members, NetStats, Peers, Progress,
+    SyncCounters, Tools,
+};
 
 fn check(actual: &str, expect: Expect) {
     expect.assert_eq(actual);
