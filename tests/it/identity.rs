@@ -12,6 +12,33 @@ fn typed<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).expect("the API's JSON")
 }
 
+/// A team in data directory `dir` with its own name and short name (the
+/// workspace's `init` uses the directory as the short name) that applies
+/// to the workspace's network, its application written to `out`; returns
+/// its id.
+fn apply_as(w: &Workspace, dir: &str, name: &str, short: &str, out: &str) -> String {
+    let id = w.ok(
+        Some(dir),
+        &[
+            "init",
+            "--name",
+            name,
+            "--short-name",
+            short,
+            "--country",
+            "AT",
+        ],
+    )["team_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    w.ok(
+        Some(dir),
+        &["apply", "--charter", "charter.json", "--out", out],
+    );
+    id
+}
+
 #[test]
 fn a_member_cannot_take_another_teams_name() {
     let w = Workspace::new();
@@ -102,31 +129,7 @@ fn only_members_take_part_in_name_resolution() {
     w.init("BB", "BE");
     w.found(&["AA", "BB"], 1);
     // A stranger applies with AA's short name; nobody admits it.
-    let stranger = w.ok(
-        Some("STRANGER"),
-        &[
-            "init",
-            "--name",
-            "Not AA",
-            "--short-name",
-            "AA",
-            "--country",
-            "AT",
-        ],
-    )["team_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    w.ok(
-        Some("STRANGER"),
-        &[
-            "apply",
-            "--charter",
-            "charter.json",
-            "--out",
-            "stranger.json",
-        ],
-    );
+    let stranger = apply_as(&w, "STRANGER", "Not AA", "AA", "stranger.json");
     w.ok(Some("BB"), &["import", "stranger.json"]);
     let a = w.start("AA", &["run"]);
     let _b = w.start("BB", &["run", "--bootstrap", &a.addr]);
@@ -178,25 +181,7 @@ fn only_members_take_part_in_name_resolution() {
 
     // A second member admitted with the short name AA: the sponsor is
     // warned, and the name no longer resolves alone.
-    let imp = w.ok(
-        Some("IMP"),
-        &[
-            "init",
-            "--name",
-            "Another AA",
-            "--short-name",
-            "AA",
-            "--country",
-            "AT",
-        ],
-    )["team_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    w.ok(
-        Some("IMP"),
-        &["apply", "--charter", "charter.json", "--out", "imp.json"],
-    );
+    let imp = apply_as(&w, "IMP", "Another AA", "AA", "imp.json");
     let sponsored = w.raw(Some("BB"), &["sponsor", "imp.json", "--out", "imp.bb.json"]);
     assert!(sponsored.status.success());
     let v: Value = serde_json::from_slice(&sponsored.stdout).expect("json");
