@@ -39,7 +39,9 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
-use trustmesh_protocol::{Advisory, AdvisoryCategory, DocId, Severity, TeamId, Tlp};
+use trustmesh_protocol::{DocId, Severity, TeamId, Tlp};
+
+use crate::api::AdvisorySummary;
 
 /// Deliveries running at once.
 pub const MAX_IN_FLIGHT: usize = 4;
@@ -97,8 +99,10 @@ pub enum Action {
 pub struct Rule {
     /// Its name, unique; the cursor is kept under it.
     pub name: String,
-    /// Categories it matches; empty for any.
-    pub categories: Vec<AdvisoryCategory>,
+    /// Categories it matches, lowercase: trustmesh categories of
+    /// advisories written in trustmesh, CSAF document categories of
+    /// imported ones; empty for any.
+    pub categories: Vec<String>,
     /// The lowest severity it matches.
     pub min_severity: Option<Severity>,
     /// TLP labels it matches; empty for any.
@@ -133,9 +137,16 @@ impl TeamSpec {
 impl Rule {
     /// Whether the advisory, owned by `owner` (known by `owner_name`),
     /// matches every criterion.
-    pub fn matches(&self, owner: &TeamId, owner_name: Option<&str>, a: &Advisory) -> bool {
-        (self.categories.is_empty() || self.categories.contains(&a.category))
-            && self.min_severity.is_none_or(|m| a.severity >= m)
+    /// An advisory that states no severity matches no lowest severity.
+    pub fn matches(&self, owner: &TeamId, owner_name: Option<&str>, a: &AdvisorySummary) -> bool {
+        (self.categories.is_empty()
+            || self
+                .categories
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(&a.category)))
+            && self
+                .min_severity
+                .is_none_or(|m| a.severity.is_some_and(|s| s >= m))
             && (self.tlp.is_empty() || self.tlp.contains(&a.tlp))
             && (self.teams.is_empty()
                 || self.teams.iter().any(|t| match t {
@@ -158,8 +169,9 @@ pub struct Candidate {
     pub owner: TeamId,
     /// The owner's short name, when known.
     pub owner_name: Option<String>,
-    /// The advisory.
-    pub advisory: Advisory,
+    /// The advisory, as the API lists it (the whole document is a GET
+    /// away: a CSAF document can be megabytes).
+    pub advisory: AdvisorySummary,
 }
 
 impl Candidate {

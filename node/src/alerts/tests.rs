@@ -8,28 +8,26 @@ fn rule(toml_text: &str) -> Rule {
     s.validate().expect("rule is valid")
 }
 
-fn advisory(category: &str, severity: &str, tlp: &str) -> Advisory {
-    let mut a: Advisory = serde_json::from_value(json!({
-        "id": "XX-2026-1",
-        "title": "t",
-        "category": category,
-        "tlp": tlp,
-        "audience": [],
-        "co_authors": [],
-        "severity": severity,
-        "status": "final",
-        "revisions": [],
-        "cves": [],
-        "products": [],
-        "indicators": [],
-        "summary": "",
-        "body": "",
-        "references": [],
-        "acknowledgements": [],
-    }))
-    .expect("advisory");
-    a.title = "test".into();
-    a
+fn advisory(category: &str, severity: &str, tlp: &str) -> AdvisorySummary {
+    AdvisorySummary {
+        doc: DocId::from_bytes([9; 32]),
+        owner: owner(),
+        owner_name: "CERT-XX".into(),
+        id: "XX-2026-1".into(),
+        title: "test".into(),
+        category: category.into(),
+        tlp: tlp.parse().expect("a label"),
+        severity: Some(severity.parse().expect("a severity")),
+        severity_text: Some(severity.into()),
+        status: trustmesh_protocol::AdvisoryStatus::Final,
+        cves: vec![],
+        revision: Some("1".into()),
+        updated: None,
+        imported: false,
+        publisher: "CERT-XX".into(),
+        csaf_version: "2.0".into(),
+        complete: true,
+    }
 }
 
 fn team(seed: u8) -> TeamId {
