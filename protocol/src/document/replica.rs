@@ -1087,6 +1087,51 @@ impl Documents {
         now: u64,
         import: &CsafImport<'_>,
     ) -> Result<Imported, EditError> {
+        self.import_named(key, suffix, now, import, &|_| false)
+    }
+
+    /// A replica of the same network and membership holding only `doc`
+    /// (its stored changes and state, copied): to make changes against
+    /// without touching this one.
+    pub fn detached(&self, doc: Option<&DocId>) -> Documents {
+        Documents {
+            network: self.network,
+            view: self.view.clone(),
+            docs: doc
+                .and_then(|d| self.docs.get_key_value(d))
+                .map(|(id, s)| (*id, s.clone()))
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// The changes [`Self::import_csaf`] would make, made on a detached
+    /// copy: nothing is inserted here. For a caller that hands them to its
+    /// core (`Node`), which verifies, stores and applies them.
+    pub fn prepare_import(
+        &self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        import: &CsafImport<'_>,
+    ) -> Result<Imported, EditError> {
+        let held = advisory::prepare(import.json)
+            .ok()
+            .and_then(|p| self.find_csaf(&key.id(), &p.namespace, &p.tracking_id));
+        let mut scratch = self.detached(held.as_ref());
+        scratch.import_named(key, suffix, now, import, &|id| self.docs.contains_key(id))
+    }
+
+    /// Imports, choosing a new advisory's name among those neither here
+    /// nor `taken`.
+    fn import_named(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        import: &CsafImport<'_>,
+        taken: &dyn Fn(&DocId) -> bool,
+    ) -> Result<Imported, EditError> {
         let owner = key.id();
         let prepared = advisory::prepare(import.json)?;
         if let Some(sig) = &import.signature {
@@ -1113,7 +1158,7 @@ impl Documents {
                 let free = names
                     .iter()
                     .filter_map(|n| DocRef::advisory(owner, n).ok())
-                    .find(|d| !self.docs.contains_key(&d.id()));
+                    .find(|d| !self.docs.contains_key(&d.id()) && !taken(&d.id()));
                 let doc = free.ok_or_else(|| {
                     ImportError::NameTaken(prepared.tracking_id.chars().take(100).collect())
                 })?;
