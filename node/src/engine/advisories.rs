@@ -1,8 +1,9 @@
 //! Advisory writes the core's edit methods do not offer (a CSAF import, a
 //! new revision, an advisory written with per-vulnerability details, an
-//! envelope change): made by `trustmesh_protocol::Documents` on a scratch
-//! replica that holds only the advisory concerned, then handed to the core
-//! as this team's own changes. The core verifies, stores (synced) and
+//! envelope change): made by `trustmesh_protocol::Documents` on a detached
+//! copy that holds only the advisory concerned
+//! (`Documents::prepare_import`, `Documents::detached`), then handed to the
+//! core as this team's own changes. The core verifies, stores (synced) and
 //! applies them like any change, and the engine pushes them as the core
 //! pushes its own: by gossip for CLEAR and GREEN, point to point to the
 //! connected audience for AMBER, AMBER+STRICT and RED (anti-entropy brings
@@ -15,8 +16,8 @@
 //! reuses a sequence number of the core's own actor or of another write.
 
 use trustmesh_protocol::{
-    ActorSuffix, Authored, CsafImport, DocId, DocRef, Documents, EditError, Envelope, Imported,
-    Json, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, SignedChange, Verdict,
+    ActorSuffix, Authored, CsafImport, DocRef, EditError, Envelope, Imported, MAX_ITEMS,
+    MAX_MESSAGE_BYTES, Message, SignedChange, Verdict,
 };
 
 use super::{Engine, now_ms};
@@ -48,37 +49,17 @@ fn random16() -> Result<[u8; 16], WriteError> {
 }
 
 impl Engine {
-    /// A replica of this node's network holding the changes of `doc` only.
-    fn scratch(&self, doc: Option<&DocId>) -> Documents {
-        let membership = self.node.membership();
-        let mut docs = Documents::new(self.node.statements().network_id(), membership);
-        if let Some(doc) = doc {
-            for c in self.node.documents().changes_since(doc, &[]) {
-                // Verified when the core stored it.
-                let _ = docs.insert(c, membership);
-            }
-        }
-        docs
-    }
-
     /// Imports a CSAF document as an advisory of this team, or as the next
     /// revision of the one that holds its (publisher namespace, tracking
     /// id). `random` in `import` is ignored: the engine draws its own.
     pub fn import_csaf(&mut self, import: &CsafImport<'_>) -> Result<Imported, WriteError> {
-        // Find the advisory a revision belongs to, to start from its state.
-        let held = Json::parse(import.json).ok().and_then(|tree| {
-            let at = |p: &str| tree.pointer(p).and_then(Json::as_str).map(str::to_owned);
-            let (ns, id) = (
-                at("/document/publisher/namespace")?,
-                at("/document/tracking/id")?,
-            );
-            self.node.documents().find_csaf(&self.node.team(), &ns, &id)
-        });
-        let mut scratch = self.scratch(held.as_ref());
         let mut import = import.clone();
         import.random = random16()?;
         let suffix = ActorSuffix::from_bytes(random16()?);
-        let imported = scratch.import_csaf(&self.key, suffix, now_ms() / 1000, &import)?;
+        let imported =
+            self.node
+                .documents()
+                .prepare_import(&self.key, suffix, now_ms() / 1000, &import)?;
         self.submit(&imported.changes)?;
         Ok(imported)
     }
@@ -90,7 +71,7 @@ impl Engine {
         if self.node.documents().doc_ref(&doc.id()).is_some() {
             return Err(EditError::AlreadyExists(doc).into());
         }
-        let mut scratch = self.scratch(None);
+        let mut scratch = self.node.documents().detached(None);
         let suffix = ActorSuffix::from_bytes(random16()?);
         let changes = scratch.publish_authored(&self.key, suffix, now_ms() / 1000, a)?;
         self.submit(&changes)?;
@@ -104,7 +85,7 @@ impl Engine {
         doc: &DocRef,
         envelope: &Envelope,
     ) -> Result<Vec<SignedChange>, WriteError> {
-        let mut scratch = self.scratch(Some(&doc.id()));
+        let mut scratch = self.node.documents().detached(Some(&doc.id()));
         let suffix = ActorSuffix::from_bytes(random16()?);
         let changes = scratch.update_envelope(
             &self.key,
