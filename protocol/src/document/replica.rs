@@ -161,6 +161,20 @@ pub struct Imported {
     pub tlp_source: TlpSource,
 }
 
+/// The short form of an advisory written in trustmesh whose tree is still
+/// the tree of its short form (so a rewrite from the form loses nothing).
+fn short_form(
+    held: &AdvisoryDocument,
+    doc: &DocRef,
+    owner: &TeamId,
+) -> Result<Authored, EditError> {
+    match held.authored() {
+        Ok(a) if a.to_csaf(owner) == held.csaf => Ok(a),
+        Ok(_) | Err(SchemaError::NotAuthored) => Err(EditError::NotShortForm(doc.clone())),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Estimated bytes per change when a write spans several: under
 /// [`MAX_CHANGE_BYTES`] with room for the estimate's error; a change that
 /// still comes out too large is made again with half the budget.
@@ -884,21 +898,21 @@ impl Documents {
         advisory: &Advisory,
     ) -> Result<Option<SignedChange>, EditError> {
         let doc = DocRef::advisory(owner, &advisory.id)?;
-        let held: Authored = match self.get(&doc.id()) {
-            Ok(Some(a)) => a,
-            Ok(None) => return Err(EditError::NotFound(doc)),
-            Err(SchemaError::NotAuthored) => return Err(EditError::NotShortForm(doc)),
-            Err(e) => return Err(e.into()),
-        };
+        let held: AdvisoryDocument = self
+            .get(&doc.id())?
+            .ok_or_else(|| EditError::NotFound(doc.clone()))?;
+        let current = short_form(&held, &doc, &owner)?;
         let form = Authored {
             advisory: advisory.clone(),
-            vulnerabilities: held
+            vulnerabilities: current
                 .vulnerabilities
-                .into_iter()
+                .iter()
                 .filter(|v| v.cve.is_empty() || advisory.cves.contains(&v.cve))
+                .cloned()
                 .collect(),
         };
-        let mut changes = self.update_authored(key, suffix, now, owner, &form)?;
+        let mut changes =
+            self.update_authored_from(key, suffix, now, owner, doc, &held, &current, &form)?;
         match (changes.pop(), changes.is_empty()) {
             (c, true) => Ok(c),
             (Some(c), false) => Err(EditError::TooLarge(c.change_bytes().len())),
@@ -923,11 +937,22 @@ impl Documents {
         let held: AdvisoryDocument = self
             .get(&doc.id())?
             .ok_or_else(|| EditError::NotFound(doc.clone()))?;
-        let current = match held.authored() {
-            Ok(a) if a.to_csaf(&owner) == held.csaf => a,
-            Ok(_) | Err(SchemaError::NotAuthored) => return Err(EditError::NotShortForm(doc)),
-            Err(e) => return Err(e.into()),
-        };
+        let current = short_form(&held, &doc, &owner)?;
+        self.update_authored_from(key, suffix, now, owner, doc, &held, &current, authored)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_authored_from(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        owner: TeamId,
+        doc: DocRef,
+        held: &AdvisoryDocument,
+        current: &Authored,
+        authored: &Authored,
+    ) -> Result<Vec<SignedChange>, EditError> {
         let mut form = authored.clone().canonical();
         if form.advisory.revisions.is_empty() {
             form.advisory.revisions = current.advisory.revisions.clone();
