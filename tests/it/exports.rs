@@ -194,7 +194,7 @@ fn exports_pass_the_csaf_and_stix_validators_and_csaf_imports_back() {
     assert_eq!(d["tracking"]["version"], "2");
     assert_eq!(
         d["tracking"]["initial_release_date"],
-        "2024-03-31T00:00:00Z"
+        "2024-03-31T00:00:00.000Z"
     );
     assert_eq!(csaf["vulnerabilities"].as_array().map(Vec::len), Some(2));
     let report = validate_csaf(&csaf_file);

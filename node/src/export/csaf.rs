@@ -116,13 +116,12 @@ pub struct Generator {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     /// What.
-    pub engine: GeneratorEngine,
+    pub engine: Engine,
 }
 
-/// `document.tracking.generator.engine` (named apart from the node's event
-/// loop, `crate::engine::Engine`).
+/// `document.tracking.generator.engine`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GeneratorEngine {
+pub struct Engine {
     /// "trustmesh".
     pub name: String,
     /// Its version.
@@ -561,7 +560,7 @@ pub fn export(a: &Advisory, author: &Author, now: u64) -> Csaf {
                 current_release_date: rfc3339(last.1),
                 generator: Some(Generator {
                     date: Some(rfc3339(last.1)),
-                    engine: GeneratorEngine {
+                    engine: Engine {
                         name: "trustmesh".into(),
                         version: Some(env!("CARGO_PKG_VERSION").into()),
                     },
