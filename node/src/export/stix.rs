@@ -1,17 +1,26 @@
-//! An advisory's indicators of compromise as a STIX 2.1 bundle.
+//! An advisory as a STIX 2.1 bundle: its CVEs and indicators of
+//! compromise, marked with its TLP 2.0 label.
 //!
-//! The bundle holds an `identity` for the author team, the standard TLP
-//! 1.0 `marking-definition` of the advisory's label (CLEAR is WHITE,
-//! AMBER+STRICT is AMBER, as in the CSAF export) and one `indicator` per
-//! indicator with a STIX pattern. Ids are UUIDv5 of the advisory's document
-//! id and the object, and timestamps come from the advisory's revisions, so
-//! exporting the same advisory twice gives the same bundle.
+//! The bundle holds an `identity` for the owner team, the TLP 2.0
+//! `marking-definition` of the advisory's label (the OASIS STIX TLP 2.0
+//! extension's published objects, not the TLP 1.0 ones STIX 2.1 predates
+//! TLP 2.0 with), a `vulnerability` per CVE, and an `indicator` per
+//! indicator with a STIX pattern. Every object but the marking carries the
+//! marking. Ids are UUIDv5 of the advisory's document id and the object,
+//! and timestamps come from the advisory's tracking dates, so exporting the
+//! same advisory twice gives the same bundle.
 
 use serde_json::{Value, json};
-use trustmesh_protocol::{Advisory, Indicator, IndicatorKind, Tlp};
+use trustmesh_protocol::{
+    Advisory, AdvisoryDocument, AdvisoryView, Authored, Indicator, IndicatorKind, Revision, Tlp,
+    parse_rfc3339,
+};
 use uuid::Uuid;
 
 use super::{Author, stix_time};
+
+/// The id of the OASIS STIX TLP 2.0 marking extension.
+pub const TLP2_EXTENSION: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
 
 /// The namespace of trustmesh's UUIDv5 STIX ids: UUIDv5 (URL namespace)
 /// of `https://trustmesh.invalid/stix`.
@@ -19,31 +28,47 @@ fn namespace() -> Uuid {
     Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://trustmesh.invalid/stix")
 }
 
-/// The standard STIX 2.1 TLP 1.0 marking definition for a label:
-/// (id, name, tlp value).
-pub fn tlp_marking(tlp: Tlp) -> (&'static str, &'static str, &'static str) {
-    match tlp {
+/// The published STIX TLP 2.0 marking definition of a label: its id, and
+/// the object.
+pub fn tlp_marking(tlp: Tlp) -> (&'static str, Value) {
+    let (id, value) = match tlp {
         Tlp::Clear => (
-            "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
-            "TLP:WHITE",
-            "white",
+            "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+            "clear",
         ),
         Tlp::Green => (
-            "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
-            "TLP:GREEN",
+            "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
             "green",
         ),
-        Tlp::Amber | Tlp::AmberStrict => (
-            "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
-            "TLP:AMBER",
+        Tlp::Amber => (
+            "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
             "amber",
         ),
+        Tlp::AmberStrict => (
+            "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+            "amber+strict",
+        ),
         Tlp::Red => (
-            "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
-            "TLP:RED",
+            "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
             "red",
         ),
-    }
+    };
+    (
+        id,
+        json!({
+            "type": "marking-definition",
+            "spec_version": "2.1",
+            "id": id,
+            "created": "2022-10-01T00:00:00.000Z",
+            "name": format!("TLP:{}", tlp.label()),
+            "extensions": {
+                TLP2_EXTENSION: {
+                    "extension_type": "property-extension",
+                    "tlp_2_0": value,
+                },
+            },
+        }),
+    )
 }
 
 /// A string as a STIX pattern literal: quoted, `\` and `'` escaped.
@@ -75,22 +100,39 @@ pub fn pattern(i: &Indicator) -> Option<String> {
     Some(p)
 }
 
-/// A STIX 2.1 bundle of the advisory's indicators. `doc` is the advisory's
-/// document id (it seeds the object ids); `now` dates an advisory without
-/// revisions. Indicators of kind `other` are left out: STIX has no object
-/// for them.
-pub fn export(a: &Advisory, doc: &str, author: &Author, now: u64) -> Value {
+/// The advisory's first and latest dates (Unix seconds): its tracking
+/// dates, else the span of its revision history, else `now`.
+fn dates(view: &AdvisoryView, now: u64) -> (u64, u64) {
+    let parse = |d: &Option<String>| d.as_deref().and_then(parse_rfc3339);
+    let revisions: Vec<u64> = view
+        .tracking
+        .revisions
+        .iter()
+        .filter_map(|r| parse_rfc3339(&r.date))
+        .collect();
+    let first = parse(&view.tracking.initial_release_date)
+        .or_else(|| revisions.iter().min().copied())
+        .unwrap_or(now);
+    let last = parse(&view.tracking.current_release_date)
+        .or_else(|| revisions.iter().max().copied())
+        .unwrap_or(now)
+        .max(first);
+    (first, last)
+}
+
+/// A STIX 2.1 bundle of the advisory: its owner, label, CVEs and
+/// indicators. `doc` is the advisory's document id (it seeds the object
+/// ids); `author` its owner team; `now` dates an advisory whose CSAF tree
+/// states no date. Indicators of kind `other` are left out: STIX has no
+/// object for them.
+pub fn bundle(a: &AdvisoryDocument, doc: &str, author: &Author, now: u64) -> Value {
     let ns = namespace();
     let id = |kind: &str, name: &str| format!("{kind}--{}", Uuid::new_v5(&ns, name.as_bytes()));
-    let created = stix_time(a.revisions.iter().map(|r| r.date).min().unwrap_or(now));
-    let modified = stix_time(a.revisions.iter().map(|r| r.date).max().unwrap_or(now));
-    let version = a
-        .revisions
-        .last()
-        .map_or_else(String::new, |r| r.number.clone());
-
+    let view = a.view();
+    let (first, last) = dates(&view, now);
+    let (created, modified) = (stix_time(first), stix_time(last));
     let identity_id = id("identity", &format!("team/{}", author.team));
-    let (marking_id, marking_name, marking_tlp) = tlp_marking(a.tlp);
+    let (marking_id, marking) = tlp_marking(a.envelope.tlp);
     let mut identity = json!({
         "type": "identity",
         "spec_version": "2.1",
@@ -99,29 +141,53 @@ pub fn export(a: &Advisory, doc: &str, author: &Author, now: u64) -> Value {
         "modified": created,
         "name": author.display_name(),
         "identity_class": "organization",
+        "object_marking_refs": [marking_id],
     });
     if !author.email.trim().is_empty() {
         identity["contact_information"] = json!(author.email.trim());
     }
-    let mut objects = vec![
-        identity,
-        json!({
-            "type": "marking-definition",
+    let mut objects = vec![identity, marking];
+    let name = if view.tracking.id.is_empty() {
+        a.id.clone()
+    } else {
+        view.tracking.id.clone()
+    };
+    let references: Vec<Value> = view
+        .references
+        .iter()
+        .map(|r| json!({ "source_name": "advisory reference", "url": r.url }))
+        .collect();
+    for v in &view.vulnerabilities {
+        let Some(cve) = &v.cve else { continue };
+        let o = json!({
+            "type": "vulnerability",
             "spec_version": "2.1",
-            "id": marking_id,
-            "created": "2017-01-20T00:00:00.000Z",
-            "definition_type": "tlp",
-            "name": marking_name,
-            "definition": { "tlp": marking_tlp },
-        }),
-    ];
-    for i in &a.indicators {
+            "id": id("vulnerability", &format!("{doc}/vulnerability/{cve}")),
+            "created_by_ref": identity_id,
+            "created": created,
+            "modified": modified,
+            "name": cve,
+            "description": format!(
+                "{} (advisory {name}: {})",
+                v.title.as_deref().unwrap_or(cve),
+                view.title
+            ),
+            "external_references": [{
+                "source_name": "cve",
+                "external_id": cve,
+                "url": format!("https://www.cve.org/CVERecord?id={cve}"),
+            }],
+            "object_marking_refs": [marking_id],
+        });
+        objects.push(o);
+    }
+    for i in &a.envelope.indicators {
         let Some(pattern) = pattern(i) else {
             continue;
         };
-        let mut description = format!("From advisory {}: {}", a.id, a.title);
-        if !a.cves.is_empty() {
-            description += &format!(" ({})", a.cves.join(", "));
+        let mut description = format!("From advisory {name}: {}", view.title);
+        if !view.cves.is_empty() {
+            description += &format!(" ({})", view.cves.join(", "));
         }
         let mut o = json!({
             "type": "indicator",
@@ -137,22 +203,35 @@ pub fn export(a: &Advisory, doc: &str, author: &Author, now: u64) -> Value {
             "pattern_type": "stix",
             "pattern_version": "2.1",
             "valid_from": created,
-            "labels": [a.category.name()],
             "object_marking_refs": [marking_id],
         });
-        if !a.references.is_empty() {
-            o["external_references"] = Value::Array(
-                a.references
-                    .iter()
-                    .map(|r| json!({ "source_name": "trustmesh advisory reference", "url": r.url }))
-                    .collect(),
-            );
+        if !references.is_empty() {
+            o["external_references"] = Value::Array(references.clone());
         }
         objects.push(o);
     }
     json!({
         "type": "bundle",
-        "id": id("bundle", &format!("{doc}/bundle/{version}/{modified}")),
+        "id": id("bundle", &format!("{doc}/bundle/{}/{modified}", view.tracking.version)),
         "objects": objects,
     })
+}
+
+/// A short-form advisory's bundle, as if `author` had published it (the
+/// bridge for the API until it serves `AdvisoryDocument`s).
+pub fn export(a: &Advisory, doc: &str, author: &Author, now: u64) -> Value {
+    let mut a = a.clone();
+    if a.revisions.is_empty() {
+        a.revisions.push(Revision {
+            number: "1".into(),
+            date: now,
+            summary: "Initial release".into(),
+        });
+    }
+    bundle(
+        &AdvisoryDocument::from_authored(&Authored::new(a), author.team),
+        doc,
+        author,
+        now,
+    )
 }

@@ -1,7 +1,8 @@
 use expect_test::{Expect, expect};
 use trustmesh_protocol::{
-    Advisory, AdvisoryCategory, AdvisoryStatus, Contact, Indicator, IndicatorKind, Product,
-    Reference, Revision, Severity, TeamId, TeamKey, TeamKind, Tlp,
+    Advisory, AdvisoryCategory, AdvisoryDocument, AdvisoryStatus, AdvisoryView, Authored,
+    AuthoredVulnerability, Contact, CsafVersion, Indicator, IndicatorKind, Json, Product,
+    Reference, Revision, Severity, StatusGroup, TeamId, TeamKey, TeamKind, Tlp,
 };
 
 use super::{Author, csaf, parse_rfc3339, rfc3339, stix, stix_time};
@@ -163,440 +164,151 @@ fn the_publisher_namespace_comes_from_the_web_site() {
 }
 
 #[test]
-fn an_advisory_exports_as_a_csaf_security_advisory() {
-    let doc = csaf::export(&advisory(), &author(), 0);
-    let text = serde_json::to_string_pretty(&doc).expect("serializes");
+fn an_advisory_written_in_trustmesh_exports_as_complete_csaf() {
+    let a = advisory();
+    let form = Authored {
+        advisory: a.clone(),
+        vulnerabilities: vec![AuthoredVulnerability {
+            cve: "CVE-2024-3094".into(),
+            title: "Backdoor in liblzma".into(),
+            cvss_v3: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H".into(),
+            cwe: "CWE-506".into(),
+            cwe_name: "Embedded Malicious Code".into(),
+            fixed: vec![Product {
+                vendor: "Tukaani".into(),
+                product: "xz".into(),
+                versions: vec!["5.6.2".into()],
+            }],
+            remediation: "Downgrade to 5.4.6 or upgrade to 5.6.2.".into(),
+            remediation_url: "https://tukaani.org/xz-backdoor/".into(),
+        }],
+    };
+    let doc = AdvisoryDocument::from_authored(&form, author().team);
+    for version in [CsafVersion::V2_0, CsafVersion::V2_1] {
+        let csaf = csaf::export_document(&doc, &author(), version);
+        let view = AdvisoryView::of(&csaf);
+        assert_eq!(view.csaf_version, version.name());
+        assert_eq!(view.category, "csaf_security_advisory");
+        assert_eq!(view.publisher.name, "CERT Example");
+        assert_eq!(view.publisher.namespace, "https://www.cert.example");
+        assert_eq!(
+            view.publisher.contact_details.as_deref(),
+            Some("E-mail: cert@cert.example")
+        );
+        assert_eq!(view.tracking.id, "CERT-XY-2026-0042");
+        assert_eq!(view.tracking.version, "2");
+        assert_eq!(view.tracking.status, "interim");
+        assert_eq!(view.severity.text.as_deref(), Some("critical"));
+        let v = &view.vulnerabilities[0];
+        assert_eq!(v.cve.as_deref(), Some("CVE-2024-3094"));
+        assert_eq!(v.highest_score(), Some(10.0));
+        assert_eq!(v.cwes[0].id, "CWE-506");
+        let names = |g| {
+            v.products(g)
+                .iter()
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        check(
+            names(StatusGroup::Affected),
+            expect![
+                "Tukaani xz 5.6.0; Tukaani xz 5.6.1; Tukaani liblzma all versions before 5.6.2; sshd with systemd patches"
+            ],
+        );
+        check(names(StatusGroup::Fixed), expect!["Tukaani xz 5.6.2"]);
+        assert_eq!(
+            v.remediations[0].url.as_deref(),
+            Some("https://tukaani.org/xz-backdoor/")
+        );
+        // AMBER+STRICT: AMBER with the TLP 2.0 label in words in 2.0, the
+        // label and a sharing group in 2.1.
+        match version {
+            CsafVersion::V2_0 => {
+                assert_eq!(view.tlp_label.as_deref(), Some("AMBER"));
+                assert!(
+                    view.distribution_text
+                        .as_deref()
+                        .is_some_and(|t| t.contains("TLP:AMBER+STRICT"))
+                );
+            }
+            CsafVersion::V2_1 => assert_eq!(view.tlp_label.as_deref(), Some("AMBER+STRICT")),
+        }
+    }
+    let text = csaf::export_document(&doc, &author(), CsafVersion::V2_0).to_json_pretty();
     check(
-        text.replace(&team(1).to_string(), "<team 1>")
-            .replace(&team(2).to_string(), "<team 2>"),
+        text.lines().take(12).collect::<Vec<_>>().join("\n"),
         expect![[r#"
             {
               "document": {
-                "category": "csaf_security_advisory",
-                "csaf_version": "2.0",
-                "title": "Backdoor in xz",
-                "publisher": {
-                  "category": "coordinator",
-                  "name": "CERT Example",
-                  "namespace": "https://www.cert.example",
-                  "contact_details": "E-mail: cert@cert.example"
-                },
-                "tracking": {
-                  "id": "CERT-XY-2026-0042",
-                  "status": "interim",
-                  "version": "2",
-                  "initial_release_date": "2024-03-31T00:00:00Z",
-                  "current_release_date": "2024-04-01T00:00:00Z",
-                  "generator": {
-                    "date": "2024-04-01T00:00:00Z",
-                    "engine": {
-                      "name": "trustmesh",
-                      "version": "0.0.0"
-                    }
-                  },
-                  "revision_history": [
-                    {
-                      "date": "2024-03-31T00:00:00Z",
-                      "number": "1",
-                      "summary": "Initial release"
-                    },
-                    {
-                      "date": "2024-04-01T00:00:00Z",
-                      "number": "2",
-                      "summary": "More versions"
-                    }
-                  ]
-                },
-                "distribution": {
-                  "text": "TLP:AMBER+STRICT (TLP 2.0): the recipients' organisations only. CSAF 2.0 has TLP 1.0 labels only, so it is given as TLP:AMBER. Audience (trustmesh team ids): <team 2>, <team 1>.",
-                  "tlp": {
-                    "label": "AMBER",
-                    "url": "https://www.first.org/tlp/"
-                  }
-                },
-                "aggregate_severity": {
-                  "text": "critical"
-                },
-                "notes": [
-                  {
-                    "category": "summary",
-                    "text": "A backdoor in liblzma.",
-                    "title": "Summary"
-                  },
-                  {
-                    "category": "details",
-                    "text": "Details.\nMore details.",
-                    "title": "Details"
-                  },
-                  {
-                    "category": "other",
-                    "text": "vulnerability",
-                    "title": "trustmesh category"
-                  },
-                  {
-                    "category": "other",
-                    "text": "ipv4: 192.0.2.7\nurl: https://bad.example/it's\nsha256: ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB\nother: a mutex named xyz",
-                    "title": "Indicators of compromise"
-                  }
-                ],
-                "references": [
-                  {
-                    "category": "external",
-                    "summary": "oss-security",
-                    "url": "https://www.openwall.com/lists/oss-security/2024/03/29/4"
-                  },
-                  {
-                    "category": "external",
-                    "summary": "https://nvd.nist.gov/vuln/detail/CVE-2024-3094",
-                    "url": "https://nvd.nist.gov/vuln/detail/CVE-2024-3094"
-                  }
-                ],
                 "acknowledgments": [
                   {
                     "summary": "Andres Freund"
                   }
-                ]
-              },
-              "product_tree": {
-                "branches": [
-                  {
-                    "category": "vendor",
-                    "name": "Tukaani",
-                    "branches": [
-                      {
-                        "category": "product_name",
-                        "name": "xz",
-                        "branches": [
-                          {
-                            "category": "product_version",
-                            "name": "5.6.0",
-                            "product": {
-                              "name": "Tukaani xz 5.6.0",
-                              "product_id": "CSAFPID-0001"
-                            }
-                          },
-                          {
-                            "category": "product_version",
-                            "name": "5.6.1",
-                            "product": {
-                              "name": "Tukaani xz 5.6.1",
-                              "product_id": "CSAFPID-0002"
-                            }
-                          }
-                        ]
-                      },
-                      {
-                        "category": "product_name",
-                        "name": "liblzma",
-                        "branches": [
-                          {
-                            "category": "product_version_range",
-                            "name": "all versions before 5.6.2",
-                            "product": {
-                              "name": "Tukaani liblzma all versions before 5.6.2",
-                              "product_id": "CSAFPID-0003"
-                            }
-                          }
-                        ]
-                      }
-                    ]
-                  },
-                  {
-                    "category": "product_name",
-                    "name": "sshd with systemd patches",
-                    "product": {
-                      "name": "sshd with systemd patches",
-                      "product_id": "CSAFPID-0004"
-                    }
-                  }
-                ]
-              },
-              "vulnerabilities": [
-                {
-                  "cve": "CVE-2024-3094",
-                  "notes": [
-                    {
-                      "category": "description",
-                      "text": "CVE-2024-3094, the subject of CERT-XY-2026-0042: Backdoor in xz",
-                      "title": "Description"
-                    }
-                  ],
-                  "product_status": {
-                    "known_affected": [
-                      "CSAFPID-0001",
-                      "CSAFPID-0002",
-                      "CSAFPID-0003",
-                      "CSAFPID-0004"
-                    ]
-                  }
-                }
-              ]
-            }"#]],
+                ],
+                "aggregate_severity": {
+                  "text": "critical"
+                },
+                "category": "csaf_security_advisory",
+                "csaf_version": "2.0","#]],
     );
 }
 
 #[test]
-fn csaf_category_follows_products() {
-    let mut a = advisory();
-    a.products.clear();
-    let doc = csaf::export(&a, &author(), 0);
-    assert_eq!(doc.document.category, "csaf_base");
-    assert!(doc.product_tree.is_none());
-    assert_eq!(doc.vulnerabilities.len(), 1);
-    assert_eq!(doc.vulnerabilities[0].product_status, None);
-
-    let mut a = advisory();
-    a.cves.clear();
-    let doc = csaf::export(&a, &author(), 0);
-    assert_eq!(doc.document.category, "csaf_security_advisory");
-    // One vulnerability without a CVE carries the affected products.
-    assert_eq!(doc.vulnerabilities.len(), 1);
-    assert_eq!(doc.vulnerabilities[0].cve, None);
-    let affected = &doc.vulnerabilities[0]
-        .product_status
-        .as_ref()
-        .expect("status")
-        .known_affected;
-    assert_eq!(affected.len(), 4);
-}
-
-#[test]
-fn tlp_labels_map_to_tlp_1() {
-    for (tlp, label, text_says) in [
-        (
-            Tlp::Clear,
-            "WHITE",
-            "TLP:CLEAR (TLP 2.0). CSAF 2.0 has TLP 1.0 labels only, so it is given as TLP:WHITE.",
-        ),
-        (Tlp::Green, "GREEN", "TLP:GREEN (TLP 2.0)."),
-        (Tlp::Amber, "AMBER", "TLP:AMBER (TLP 2.0)."),
-        (
-            Tlp::AmberStrict,
-            "AMBER",
-            "TLP:AMBER+STRICT (TLP 2.0): the recipients' organisations only. CSAF 2.0 has TLP 1.0 labels only, so it is given as TLP:AMBER.",
-        ),
-        (Tlp::Red, "RED", "TLP:RED (TLP 2.0)."),
-    ] {
-        let mut a = advisory();
-        a.tlp = tlp;
-        if !tlp.is_restricted() {
-            a.audience.clear();
-        }
-        let doc = csaf::export(&a, &author(), 0);
-        let d = doc.document.distribution.expect("distribution");
-        assert_eq!(d.tlp.expect("tlp").label, label);
-        assert!(
-            d.text.as_deref().unwrap_or("").starts_with(text_says),
-            "{tlp:?}"
-        );
-        assert_eq!(stix::tlp_marking(tlp).1, format!("TLP:{label}"));
-    }
-}
-
-#[test]
-fn odd_revision_numbers_are_renumbered() {
-    let mut a = advisory();
-    a.revisions = vec![
-        Revision {
-            number: "1.0.0".into(),
-            date: 200,
-            summary: String::new(),
-        },
-        Revision {
-            number: "0.9".into(),
-            date: 100,
-            summary: "Draft".into(),
-        },
-    ];
-    let t = csaf::export(&a, &author(), 0).document.tracking;
-    let got: Vec<String> = t
-        .revision_history
-        .iter()
-        .map(|r| format!("{} {} {}", r.number, r.date, r.summary))
-        .collect();
-    check(
-        got.join("\n"),
-        expect![[r#"
-            1 1970-01-01T00:01:40Z (trustmesh revision 0.9) Draft
-            2 1970-01-01T00:03:20Z (trustmesh revision 1.0.0) Revision 1.0.0"#]],
-    );
-    assert_eq!(t.version, "2");
-
-    a.revisions.clear();
-    let t = csaf::export(&a, &author(), 86_400).document.tracking;
-    assert_eq!(t.revision_history.len(), 1);
-    assert_eq!(t.initial_release_date, "1970-01-02T00:00:00Z");
-}
-
-#[test]
-fn csaf_round_trips_through_import() {
-    let owner = team(1);
-    for tlp in Tlp::ALL {
-        for status in AdvisoryStatus::ALL {
-            let mut a = advisory();
-            a.tlp = *tlp;
-            a.status = *status;
-            if !tlp.is_restricted() {
-                a.audience.clear();
-            }
-            let json = serde_json::to_string(&csaf::export(&a, &author(), 0)).expect("json");
-            let back = csaf::import(&json, &owner, None).expect("imports");
-            assert_eq!(back, a, "{tlp:?} {status:?}");
-        }
-    }
-    // With another id, and the owner added to a restricted audience.
+fn the_api_bridge_exports_the_short_form_and_reads_csaf_back() {
     let a = advisory();
-    let json = serde_json::to_string(&csaf::export(&a, &author(), 0)).expect("json");
-    let back = csaf::import(&json, &team(3), Some("COPY-1")).expect("imports");
-    assert_eq!(back.id, "COPY-1");
-    assert_eq!(back.audience.len(), 3);
-}
-
-#[test]
-fn foreign_csaf_imports_what_it_can() {
-    let json = r#"{
-      "document": {
-        "category": "csaf_security_advisory",
-        "csaf_version": "2.0",
-        "title": "Example",
-        "publisher": {"category": "vendor", "name": "Vendor", "namespace": "https://vendor.example"},
-        "tracking": {
-          "id": "VENDOR-2024-1", "status": "final", "version": "1.0.0",
-          "initial_release_date": "2024-01-01T00:00:00.000Z",
-          "current_release_date": "2024-01-02T00:00:00+01:00",
-          "revision_history": [
-            {"date": "2024-01-01T00:00:00.000Z", "number": "1.0.0", "summary": "First"}
-          ]
-        },
-        "distribution": {"tlp": {"label": "AMBER"}},
-        "aggregate_severity": {"text": "Important"},
-        "notes": [{"category": "summary", "text": "Sum"}],
-        "lang": "en"
-      },
-      "product_tree": {
-        "branches": [{"category": "vendor", "name": "V", "branches": [
-          {"category": "product_family", "name": "Fam", "branches": [
-            {"category": "product_name", "name": "P", "branches": [
-              {"category": "product_version", "name": "1", "product": {"name": "V P 1", "product_id": "A"}},
-              {"category": "product_version", "name": "2", "product": {"name": "V P 2", "product_id": "B"}}
-            ]}
-          ]}
-        ]}],
-        "full_product_names": [{"name": "Other thing", "product_id": "C"}]
-      },
-      "vulnerabilities": [{"cve": "CVE-2024-0001"}, {"cve": "CVE-2024-0001"}, {"title": "no cve"}]
-    }"#;
-    let a = csaf::import(json, &team(1), None).expect("imports");
-    assert_eq!(a.tlp, Tlp::Amber);
-    assert_eq!(a.audience, vec![team(1)]);
-    assert_eq!(a.severity, Severity::Medium);
-    assert_eq!(a.category, AdvisoryCategory::Vulnerability);
-    assert_eq!(a.cves, vec!["CVE-2024-0001".to_owned()]);
-    assert_eq!(a.revisions[0].date, 1_704_067_200);
-    assert_eq!(a.summary, "Sum");
+    let v = csaf::export(&a, &author(), 0);
+    assert_eq!(v["document"]["csaf_version"], "2.0");
+    assert_eq!(v["document"]["distribution"]["tlp"]["label"], "AMBER");
+    let back = csaf::import(&v.to_string(), &team(1), None).expect("reads back");
+    assert_eq!(back.title, a.title);
+    assert_eq!(back.tlp, a.tlp);
+    assert_eq!(back.severity, a.severity);
+    assert_eq!(back.cves, a.cves);
+    assert_eq!(back.category, a.category);
+    assert_eq!(back.revisions, a.revisions);
+    assert_eq!(back.summary, a.summary);
+    assert_eq!(back.body, a.body);
     check(
-        format!("{:?}", a.products),
-        expect![[
-            r#"[Product { vendor: "V", product: "Fam P", versions: ["1", "2"] }, Product { vendor: "", product: "Other thing", versions: [] }]"#
-        ]],
+        csaf::import(r#"{"document":{"csaf_version":"2.0"}}"#, &team(1), None)
+            .expect_err("refused"),
+        expect!["the document has no TLP label (document.distribution.tlp)"],
     );
 }
 
 #[test]
-fn unsupported_csaf_is_refused_clearly() {
-    let owner = team(1);
-    let base = serde_json::to_value(csaf::export(&advisory(), &author(), 0)).expect("json");
-    let with = |path: &str, v: serde_json::Value| {
-        let mut doc = base.clone();
-        *doc.pointer_mut(path).expect("path exists") = v;
-        csaf::import(&doc.to_string(), &owner, None)
-            .expect_err("refused")
-            .to_string()
-    };
+fn stix_tlp_markings_are_the_tlp_2_0_extension_objects() {
     check(
-        csaf::import("not json", &owner, None).expect_err("refused"),
-        expect!["not JSON: expected ident at line 1 column 2"],
+        Tlp::ALL
+            .iter()
+            .map(|t| stix::tlp_marking(*t).0)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        expect![[r#"
+            marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487
+            marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb
+            marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421
+            marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003
+            marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"#]],
     );
     check(
-        csaf::import("{}", &owner, None).expect_err("refused"),
-        expect![[r#"csaf_version "(missing)" is not supported (only 2.0)"#]],
-    );
-    check(
-        with("/document/csaf_version", "2.1".into()),
-        expect![[r#"csaf_version "2.1" is not supported (only 2.0)"#]],
-    );
-    check(
-        with(
-            "/document/tracking/revision_history/0/date",
-            "yesterday".into(),
-        ),
+        stix::tlp_marking(Tlp::AmberStrict).1,
         expect![[
-            r#"/document/tracking/revision_history/0/date: "yesterday" is not an RFC 3339 date-time such as 2026-01-31T12:00:00Z"#
+            r#"{"created":"2022-10-01T00:00:00.000Z","extensions":{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":{"extension_type":"property-extension","tlp_2_0":"amber+strict"}},"id":"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003","name":"TLP:AMBER+STRICT","spec_version":"2.1","type":"marking-definition"}"#
         ]],
-    );
-    check(
-        with("/document/distribution/tlp/label", "PURPLE".into()),
-        expect![[r#"/document/distribution/tlp/label: unknown TLP label "PURPLE""#]],
-    );
-    check(
-        with("/vulnerabilities/0/cve", "CVE-24-1".into()),
-        expect![
-            "the imported advisory is not valid: invalid cves[0]: must be a CVE id such as CVE-2024-3094"
-        ],
-    );
-    check(
-        with(
-            "/product_tree/branches/0/branches/0/branches/0/product",
-            serde_json::Value::Null,
-        ),
-        expect![
-            "/product_tree/branches/0/branches/0/branches/0: a branch must have either sub-branches or a product"
-        ],
-    );
-    check(
-        with("/document/title", "".into()),
-        expect!["the imported advisory is not valid: invalid title: must not be empty"],
     );
 }
 
 #[test]
 fn indicators_export_as_stix_patterns() {
     let a = advisory();
-    let got: Vec<String> = a
-        .indicators
-        .iter()
-        .map(|i| format!("{:?}", stix::pattern(i)))
-        .collect();
+    let patterns: Vec<String> = a.indicators.iter().filter_map(stix::pattern).collect();
     check(
-        got.join("\n"),
+        patterns.join("\n"),
         expect![[r#"
-        Some("[ipv4-addr:value = '192.0.2.7']")
-        Some("[url:value = 'https://bad.example/it\\'s']")
-        Some("[file:hashes.'SHA-256' = 'abababababababababababababababababababababababababababababababab']")
-        None"#]],
-    );
-    let more = [
-        (IndicatorKind::Ipv6, "2001:db8::/32"),
-        (IndicatorKind::Domain, "bad.example"),
-        (IndicatorKind::Sha1, "a".repeat(40).as_str()),
-        (IndicatorKind::Md5, "B".repeat(32).as_str()),
-        (IndicatorKind::Email, "x@bad.example"),
-    ]
-    .map(|(kind, value)| {
-        stix::pattern(&Indicator {
-            kind,
-            value: value.into(),
-        })
-        .unwrap_or_default()
-    });
-    check(
-        more.join("\n"),
-        expect![[r#"
-        [ipv6-addr:value = '2001:db8::/32']
-        [domain-name:value = 'bad.example']
-        [file:hashes.'SHA-1' = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']
-        [file:hashes.MD5 = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb']
-        [email-addr:value = 'x@bad.example']"#]],
+            [ipv4-addr:value = '192.0.2.7']
+            [url:value = 'https://bad.example/it\'s']
+            [file:hashes.'SHA-256' = 'abababababababababababababababababababababababababababababababab']"#]],
     );
 }
 
@@ -614,23 +326,64 @@ fn a_stix_bundle_is_stable_and_marked() {
     let types: Vec<&str> = objects.iter().filter_map(|o| o["type"].as_str()).collect();
     check(
         types.join(" "),
-        expect!["identity marking-definition indicator indicator indicator"],
+        expect!["identity marking-definition vulnerability indicator indicator indicator"],
     );
     let identity = &objects[0]["id"];
-    for o in objects.iter().filter(|o| o["type"] == "indicator") {
+    let marking = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003";
+    for o in objects.iter().filter(|o| o["type"] != "marking-definition") {
+        assert_eq!(o["object_marking_refs"][0], marking);
+    }
+    for o in objects
+        .iter()
+        .filter(|o| o["type"] == "indicator" || o["type"] == "vulnerability")
+    {
         assert_eq!(&o["created_by_ref"], identity);
-        assert_eq!(
-            o["object_marking_refs"][0],
-            "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"
-        );
         assert_eq!(o["created"], "2024-03-31T00:00:00.000Z");
         assert_eq!(o["modified"], "2024-04-01T00:00:00.000Z");
     }
     check(
         &objects[2],
         expect![[
-            r#"{"created":"2024-03-31T00:00:00.000Z","created_by_ref":"identity--b379cf29-69e0-5de4-8f12-5b7a28246f60","description":"From advisory CERT-XY-2026-0042: Backdoor in xz (CVE-2024-3094)","external_references":[{"source_name":"trustmesh advisory reference","url":"https://www.openwall.com/lists/oss-security/2024/03/29/4"},{"source_name":"trustmesh advisory reference","url":"https://nvd.nist.gov/vuln/detail/CVE-2024-3094"}],"id":"indicator--858c9069-e663-59f4-80b9-94acc1345d17","indicator_types":["malicious-activity"],"labels":["vulnerability"],"modified":"2024-04-01T00:00:00.000Z","name":"ipv4 192.0.2.7","object_marking_refs":["marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"],"pattern":"[ipv4-addr:value = '192.0.2.7']","pattern_type":"stix","pattern_version":"2.1","spec_version":"2.1","type":"indicator","valid_from":"2024-03-31T00:00:00.000Z"}"#
+            r#"{"created":"2024-03-31T00:00:00.000Z","created_by_ref":"identity--b379cf29-69e0-5de4-8f12-5b7a28246f60","description":"CVE-2024-3094 (advisory CERT-XY-2026-0042: Backdoor in xz)","external_references":[{"external_id":"CVE-2024-3094","source_name":"cve","url":"https://www.cve.org/CVERecord?id=CVE-2024-3094"}],"id":"vulnerability--4f64ac58-6abe-58ce-aabe-8b78d63b3e97","modified":"2024-04-01T00:00:00.000Z","name":"CVE-2024-3094","object_marking_refs":["marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"],"spec_version":"2.1","type":"vulnerability"}"#
         ]],
+    );
+}
+
+#[test]
+fn an_imported_document_bundles_its_cves_and_the_importers_indicators() {
+    let csaf = r#"{"document":{"category":"csaf_security_advisory","csaf_version":"2.1","title":"Vendor advisory",
+        "publisher":{"category":"vendor","name":"Vendor","namespace":"https://vendor.example"},
+        "distribution":{"tlp":{"label":"GREEN"}},
+        "tracking":{"id":"VND-1","status":"final","version":"1","initial_release_date":"2025-01-01T00:00:00Z",
+          "current_release_date":"2025-01-02T00:00:00Z",
+          "revision_history":[{"date":"2025-01-01T00:00:00Z","number":"1","summary":"Initial"}]}},
+        "vulnerabilities":[{"cve":"CVE-2025-0001","title":"Overflow"},{"cve":"CVE-2025-0002"},{"title":"no id"}]}"#;
+    let tree = Json::parse(csaf.as_bytes()).expect("json");
+    let mut doc = AdvisoryDocument::from_authored(&Authored::new(advisory()), team(1));
+    doc.csaf = tree;
+    doc.envelope.origin = trustmesh_protocol::Origin::Imported;
+    doc.envelope.tlp = Tlp::Green;
+    let b = stix::bundle(&doc, "doc-9", &author(), 0);
+    let objects = b["objects"].as_array().expect("objects");
+    let vulns: Vec<&str> = objects
+        .iter()
+        .filter(|o| o["type"] == "vulnerability")
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    assert_eq!(vulns, ["CVE-2025-0001", "CVE-2025-0002"]);
+    assert_eq!(objects[2]["created"], "2025-01-01T00:00:00.000Z");
+    assert_eq!(objects[2]["modified"], "2025-01-02T00:00:00.000Z");
+    assert_eq!(
+        objects[1]["id"],
+        "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+    );
+    // The publisher of an imported document is its own, not the author's.
+    let exported = csaf::export_document(&doc, &author(), CsafVersion::V2_1);
+    assert_eq!(
+        exported
+            .pointer("/document/publisher/name")
+            .and_then(Json::as_str),
+        Some("Vendor")
     );
 }
 

@@ -31,10 +31,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::transaction::{CommitOptions, Transaction};
-use automerge::{ActorId, Automerge, AutomergeError, ChangeHash as AmHash, ReadDoc};
+use automerge::{ActorId, Automerge, AutomergeError, ChangeHash as AmHash, ROOT, ReadDoc};
+use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use super::advisory::{self, Advisory, OWNER_ONLY_KEYS};
+use super::advisory::{
+    self, Advisory, AdvisoryDocument, Authored, CsafImport, Envelope, ImportError, Json,
+    OWNER_ONLY_KEYS, Origin, Original, Revision, TlpSource,
+    tree::{self, Step},
+};
 use super::change::{
     ActorSuffix, ChangeError, MAX_CHANGE_BYTES, SignedChange, actor_id, change_message,
 };
@@ -131,6 +136,52 @@ pub enum EditError {
     /// The change was made but could not be applied here.
     #[error("the change was not applied: {0:?}")]
     NotApplied(ChangeStatus),
+    /// The CSAF document could not be imported.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// The advisory's CSAF tree was edited as CSAF (or imported), so its
+    /// short form no longer says everything it holds.
+    #[error("the {0} holds CSAF the short form cannot express; edit its CSAF tree")]
+    NotShortForm(DocRef),
+}
+
+/// What importing a CSAF document did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// The advisory.
+    pub doc: DocRef,
+    /// The signed changes made, in order (none when nothing differed).
+    pub changes: Vec<SignedChange>,
+    /// For a new revision of a held advisory, the `tracking.version` held
+    /// before; `None` for a new advisory.
+    pub previous: Option<String>,
+    /// The TLP label it is shared under.
+    pub tlp: advisory::Tlp,
+    /// Where that label came from.
+    pub tlp_source: TlpSource,
+}
+
+/// Estimated bytes per change when a write spans several: under
+/// [`MAX_CHANGE_BYTES`] with room for the estimate's error; a change that
+/// still comes out too large is made again with half the budget.
+const CHANGE_BUDGET: usize = 768 << 10;
+
+/// Random bytes for a sharing group minted by a write whose caller passes
+/// none (the short-form edits): a digest of the process's actor suffix
+/// (drawn at random per process), the document, the audience and the time,
+/// so ids differ between documents, audiences and processes.
+fn derived_random(suffix: &ActorSuffix, doc: &DocRef, audience: &[TeamId], now: u64) -> [u8; 16] {
+    let mut h = Sha256::new();
+    h.update(b"trustmesh/v1/sharing-group\0");
+    h.update(suffix.as_bytes());
+    h.update(doc.id().as_bytes());
+    for t in audience {
+        h.update(t.as_bytes());
+    }
+    h.update(now.to_be_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&h.finalize()[..16]);
+    out
 }
 
 impl From<AutomergeError> for EditError {
@@ -454,9 +505,21 @@ impl DocState {
             if !advisory::co_authors_at(&self.doc, change.deps()).contains(&author) {
                 return Err(ChangeStatus::NotPermitted);
             }
-            let touches_owner_fields = change.decode().operations.iter().any(|op| {
-                op.obj == automerge::legacy::ObjectId::Root
-                    && matches!(&op.key, automerge::legacy::Key::Map(k) if OWNER_ONLY_KEYS.contains(&k.as_str()))
+            let protected: Vec<(u64, ActorId)> =
+                advisory::owner_only_objects_at(&self.doc, change.deps())
+                    .into_iter()
+                    .filter_map(|id| match id {
+                        automerge::ObjId::Id(counter, actor, _) => Some((counter, actor)),
+                        automerge::ObjId::Root => None,
+                    })
+                    .collect();
+            let touches_owner_fields = change.decode().operations.iter().any(|op| match &op.obj {
+                automerge::legacy::ObjectId::Root => {
+                    matches!(&op.key, automerge::legacy::Key::Map(k) if OWNER_ONLY_KEYS.contains(&k.as_str()))
+                }
+                automerge::legacy::ObjectId::Id(id) => protected
+                    .iter()
+                    .any(|(counter, actor)| id.0 == *counter && id.1 == *actor),
             });
             if touches_owner_fields {
                 return Err(ChangeStatus::NotPermitted);
@@ -816,7 +879,9 @@ impl Documents {
         })
     }
 
-    /// Publishes a new advisory owned by `key`'s team.
+    /// Publishes a new advisory owned by `key`'s team, written in
+    /// trustmesh (see [`Self::publish_authored`]; this form must fit one
+    /// change).
     pub fn publish_advisory(
         &mut self,
         key: &TeamKey,
@@ -824,19 +889,54 @@ impl Documents {
         now: u64,
         advisory: &Advisory,
     ) -> Result<SignedChange, EditError> {
-        advisory.validate(&key.id())?;
         let doc = DocRef::advisory(key.id(), &advisory.id)?;
+        let mut changes =
+            self.publish_authored(key, suffix, now, &Authored::new(advisory.clone()))?;
+        match (changes.pop(), changes.is_empty()) {
+            (Some(c), true) => Ok(c),
+            (None, _) => Err(EditError::NotFound(doc)),
+            // More than one change: made and applied here, but the caller
+            // takes one. The form is bounded so this does not happen.
+            (Some(c), false) => Err(EditError::TooLarge(c.change_bytes().len())),
+        }
+    }
+
+    /// Publishes a new advisory written in trustmesh, owned by `key`'s
+    /// team: the complete CSAF tree of `authored` (see [`Authored`]) and its
+    /// envelope. An advisory without revisions gets revision 1 dated `now`.
+    /// Returns the signed changes, in order.
+    pub fn publish_authored(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        authored: &Authored,
+    ) -> Result<Vec<SignedChange>, EditError> {
+        let owner = key.id();
+        authored.validate(&owner)?;
+        let doc = DocRef::advisory(owner, &authored.advisory.id)?;
         if self.docs.contains_key(&doc.id()) {
             return Err(EditError::AlreadyExists(doc));
         }
-        let change =
-            self.local_change(key, suffix, now, doc.clone(), |tx| advisory.write(tx, true))?;
-        change.ok_or(EditError::NotFound(doc))
+        let mut form = authored.clone().canonical();
+        if form.advisory.revisions.is_empty() {
+            form.advisory.revisions.push(Revision {
+                number: "1".to_owned(),
+                date: now,
+                summary: "Initial release".to_owned(),
+            });
+        }
+        let mut env = AdvisoryDocument::from_authored(&form, owner).envelope;
+        env.ensure_sharing_group(derived_random(&suffix, &doc, &env.audience, now));
+        let tree = form.to_csaf(&owner);
+        self.write_advisory(key, suffix, now, doc, &env, true, &tree, None, None)
     }
 
-    /// Updates the advisory `advisory.id` owned by `owner`, writing only
-    /// the fields that differ. A co-author may change every field but the
-    /// owner-only ones (TLP label, audience, co-authors).
+    /// Updates the advisory `advisory.id` owned by `owner`, written in
+    /// trustmesh, writing only the fields that differ. A co-author may
+    /// change every field but the owner-only ones (TLP label, audience,
+    /// co-authors). Details per vulnerability the short form does not
+    /// carry are kept for the CVEs it keeps (see [`Self::update_authored`]).
     pub fn update_advisory(
         &mut self,
         key: &TeamKey,
@@ -845,30 +945,353 @@ impl Documents {
         owner: TeamId,
         advisory: &Advisory,
     ) -> Result<Option<SignedChange>, EditError> {
-        advisory.validate(&owner)?;
         let doc = DocRef::advisory(owner, &advisory.id)?;
-        let current: Advisory = self
+        let held: Authored = match self.get(&doc.id()) {
+            Ok(Some(a)) => a,
+            Ok(None) => return Err(EditError::NotFound(doc)),
+            Err(SchemaError::NotAuthored) => return Err(EditError::NotShortForm(doc)),
+            Err(e) => return Err(e.into()),
+        };
+        let form = Authored {
+            advisory: advisory.clone(),
+            vulnerabilities: held
+                .vulnerabilities
+                .into_iter()
+                .filter(|v| v.cve.is_empty() || advisory.cves.contains(&v.cve))
+                .collect(),
+        };
+        let mut changes = self.update_authored(key, suffix, now, owner, &form)?;
+        match (changes.pop(), changes.is_empty()) {
+            (c, true) => Ok(c),
+            (Some(c), false) => Err(EditError::TooLarge(c.change_bytes().len())),
+            (None, false) => Ok(None),
+        }
+    }
+
+    /// Updates an advisory written in trustmesh to `authored`, writing only
+    /// the fields that differ. An empty revision list keeps the revisions
+    /// held. Refused with [`EditError::NotShortForm`] when the advisory
+    /// was imported, or its tree was edited as CSAF beyond what the short
+    /// form says (so nothing it holds is lost).
+    pub fn update_authored(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        owner: TeamId,
+        authored: &Authored,
+    ) -> Result<Vec<SignedChange>, EditError> {
+        let doc = DocRef::advisory(owner, &authored.advisory.id)?;
+        let held: AdvisoryDocument = self
             .get(&doc.id())?
             .ok_or_else(|| EditError::NotFound(doc.clone()))?;
+        let current = match held.authored() {
+            Ok(a) if a.to_csaf(&owner) == held.csaf => a,
+            Ok(_) | Err(SchemaError::NotAuthored) => return Err(EditError::NotShortForm(doc)),
+            Err(e) => return Err(e.into()),
+        };
+        let mut form = authored.clone().canonical();
+        if form.advisory.revisions.is_empty() {
+            form.advisory.revisions = current.advisory.revisions.clone();
+        }
+        form.validate(&owner)?;
+        let mut env = AdvisoryDocument::from_authored(&form, owner).envelope;
+        env.original = held.envelope.original.clone();
+        env.sharing_groups = held.envelope.sharing_groups.clone();
+        let is_owner = self.check_envelope_edit(key, &doc, &held.envelope, &env)?;
+        env.ensure_sharing_group(derived_random(&suffix, &doc, &env.audience, now));
+        let tree = form.to_csaf(&owner);
+        self.write_advisory(key, suffix, now, doc, &env, is_owner, &tree, None, None)
+    }
+
+    /// Refuses an envelope change the editor may not make; returns whether
+    /// the editor is the owner.
+    fn check_envelope_edit(
+        &self,
+        key: &TeamKey,
+        doc: &DocRef,
+        held: &Envelope,
+        new: &Envelope,
+    ) -> Result<bool, EditError> {
         let author = key.id();
-        let is_owner = author == owner;
-        if !is_owner {
-            if !current.co_authors.contains(&author) {
-                return Err(EditError::NotPermitted { author, doc });
-            }
-            let (tlp, audience, co_authors) = current.owner_fields();
-            let (new_tlp, new_audience, new_co_authors) = advisory.owner_fields();
-            if tlp != new_tlp {
-                return Err(EditError::OwnerOnly("tlp label"));
-            }
-            if audience != new_audience {
-                return Err(EditError::OwnerOnly("audience"));
-            }
-            if co_authors != new_co_authors {
-                return Err(EditError::OwnerOnly("co-author list"));
+        if author == doc.owner() {
+            return Ok(true);
+        }
+        if !held.co_authors.contains(&author) {
+            return Err(EditError::NotPermitted {
+                author,
+                doc: doc.clone(),
+            });
+        }
+        let (tlp, audience, co_authors) = held.owner_fields();
+        let (new_tlp, new_audience, new_co_authors) = new.owner_fields();
+        if tlp != new_tlp {
+            return Err(EditError::OwnerOnly("tlp label"));
+        }
+        if audience != new_audience {
+            return Err(EditError::OwnerOnly("audience"));
+        }
+        if co_authors != new_co_authors {
+            return Err(EditError::OwnerOnly("co-author list"));
+        }
+        Ok(false)
+    }
+
+    /// Changes an advisory's envelope (label, audience, co-authors,
+    /// indicators, status; for the owner, or the indicators and status for
+    /// a co-author). `random` seeds a CSAF 2.1 sharing group if the new
+    /// audience needs one. The original bytes, origin and tree stay.
+    pub fn update_envelope(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        doc: &DocRef,
+        envelope: &Envelope,
+        random: [u8; 16],
+    ) -> Result<Vec<SignedChange>, EditError> {
+        let held: AdvisoryDocument = self
+            .get(&doc.id())?
+            .ok_or_else(|| EditError::NotFound(doc.clone()))?;
+        let mut env = envelope.clone();
+        env.normalize();
+        env.origin = held.envelope.origin;
+        env.original = held.envelope.original.clone();
+        let mut groups = held.envelope.sharing_groups.clone();
+        for g in &envelope.sharing_groups {
+            if !groups.contains(g) {
+                groups.push(g.clone());
             }
         }
-        self.local_change(key, suffix, now, doc, |tx| advisory.write(tx, is_owner))
+        groups.sort();
+        env.sharing_groups = groups;
+        advisory::check_distribution(&doc.owner(), env.tlp, &env.audience, &env.co_authors)?;
+        advisory::check_indicators(&env.indicators)?;
+        let is_owner = self.check_envelope_edit(key, doc, &held.envelope, &env)?;
+        env.ensure_sharing_group(random);
+        self.write_advisory(
+            key,
+            suffix,
+            now,
+            doc.clone(),
+            &env,
+            is_owner,
+            &held.csaf,
+            None,
+            None,
+        )
+    }
+
+    /// Writes `csaf` as an advisory's CSAF tree, as a diff of the tree
+    /// held: for the owner and co-authors. The tree must be a CSAF
+    /// document's (a `document` object) within the limits.
+    pub fn update_csaf(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        doc: &DocRef,
+        csaf: &Json,
+    ) -> Result<Vec<SignedChange>, EditError> {
+        let held: AdvisoryDocument = self
+            .get(&doc.id())?
+            .ok_or_else(|| EditError::NotFound(doc.clone()))?;
+        let is_owner = self.check_envelope_edit(key, doc, &held.envelope, &held.envelope)?;
+        // The same checks an import makes, on the tree's text (the depth
+        // first: writing the text recurses).
+        if csaf.depth() >= advisory::Limit::Depth.bound() {
+            return Err(
+                ImportError::Json(advisory::JsonError::TooLarge(advisory::Limit::Depth)).into(),
+            );
+        }
+        let prepared = advisory::prepare(csaf.to_json().as_bytes())?;
+        let marker = Json::from(format!("csaf edit to {}", prepared.tracking_version));
+        self.write_advisory(
+            key,
+            suffix,
+            now,
+            doc.clone(),
+            &held.envelope,
+            is_owner,
+            &prepared.tree,
+            None,
+            Some(&marker),
+        )
+    }
+
+    /// The advisory of `owner` that holds the CSAF document of
+    /// (`namespace`, `tracking_id`), if any.
+    pub fn find_csaf(&self, owner: &TeamId, namespace: &str, tracking_id: &str) -> Option<DocId> {
+        let trim = |s: &str| s.trim_end_matches('/').to_owned();
+        let want = (trim(namespace), tracking_id);
+        self.docs
+            .iter()
+            .filter(|(_, s)| s.doc_ref.kind() == DocKind::Advisory && s.doc_ref.owner() == *owner)
+            .find(|(_, s)| {
+                let at = |path: &[&str]| tree::get_str(&s.doc, path);
+                at(&[advisory::CSAF, "document", "tracking", "id"]).as_deref() == Some(want.1)
+                    && at(&[advisory::CSAF, "document", "publisher", "namespace"]).map(|n| trim(&n))
+                        == Some(want.0.clone())
+            })
+            .map(|(id, _)| *id)
+    }
+
+    /// Imports a CSAF 2.0 or 2.1 document as an advisory of `key`'s team
+    /// (see [`CsafImport`]): a new advisory, or, when the team holds the
+    /// document's (publisher namespace, tracking id), its next revision,
+    /// written as a diff of the tree held. A first import too large for one
+    /// change is written in several (see [`MAX_CHANGE_BYTES`]), the label
+    /// and audience in the first.
+    pub fn import_csaf(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        import: &CsafImport<'_>,
+    ) -> Result<Imported, EditError> {
+        let owner = key.id();
+        let prepared = advisory::prepare(import.json)?;
+        if let Some(sig) = &import.signature {
+            advisory::check_signature(sig)?;
+        }
+        let held_doc = self.find_csaf(&owner, &prepared.namespace, &prepared.tracking_id);
+        let held: Option<AdvisoryDocument> = match held_doc {
+            Some(id) => self.get(&id)?,
+            None => None,
+        };
+        let (doc, previous) = match &held {
+            Some(h) => {
+                let held_version = h.view().tracking.version;
+                advisory::check_newer(
+                    &prepared.tracking_id,
+                    &held_version,
+                    &prepared.tracking_version,
+                )?;
+                let doc = DocRef::advisory(owner, &h.id)?;
+                (doc, Some(held_version))
+            }
+            None => {
+                let names = advisory::names(&prepared.namespace, &prepared.tracking_id);
+                let free = names
+                    .iter()
+                    .filter_map(|n| DocRef::advisory(owner, n).ok())
+                    .find(|d| !self.docs.contains_key(&d.id()));
+                let doc = free.ok_or_else(|| {
+                    ImportError::NameTaken(prepared.tracking_id.chars().take(100).collect())
+                })?;
+                (doc, None)
+            }
+        };
+        let held_env = held.as_ref().map(|h| &h.envelope);
+        let (tlp, tlp_source) =
+            advisory::resolve_tlp(prepared.document_tlp, import.tlp, held_env.map(|e| e.tlp))?;
+        let keep = |given: &Option<Vec<TeamId>>, held: Option<&Vec<TeamId>>| {
+            given.clone().or_else(|| held.cloned()).unwrap_or_default()
+        };
+        // An audience given with CLEAR or GREEN is refused below, not
+        // dropped: the importer may think it restricts the advisory.
+        let mut audience = match (&import.audience, tlp.is_restricted()) {
+            (Some(a), _) => a.clone(),
+            (None, true) => held_env.map(|e| e.audience.clone()).unwrap_or_default(),
+            (None, false) => vec![],
+        };
+        if tlp.is_restricted() && !audience.contains(&owner) {
+            audience.push(owner);
+        }
+        let co_authors = keep(&import.co_authors, held_env.map(|e| &e.co_authors));
+        let original = (import.forwarded || import.signature.is_some())
+            .then(|| Original::of(import.json, import.signature.clone()));
+        let view = advisory::AdvisoryView::of(&prepared.tree);
+        let status = if view.category == "csaf_withdrawn" {
+            advisory::AdvisoryStatus::Withdrawn
+        } else {
+            match view.tracking.status.as_str() {
+                "draft" => advisory::AdvisoryStatus::Draft,
+                "interim" => advisory::AdvisoryStatus::Updated,
+                _ => advisory::AdvisoryStatus::Final,
+            }
+        };
+        let mut env = Envelope {
+            tlp,
+            audience,
+            co_authors,
+            indicators: import
+                .indicators
+                .clone()
+                .or_else(|| held_env.map(|e| e.indicators.clone()))
+                .unwrap_or_default(),
+            status,
+            origin: Origin::Imported,
+            original,
+            sharing_groups: held_env
+                .map(|e| e.sharing_groups.clone())
+                .unwrap_or_default(),
+        };
+        env.normalize();
+        advisory::check_distribution(&owner, env.tlp, &env.audience, &env.co_authors)?;
+        advisory::check_indicators(&env.indicators)?;
+        env.ensure_sharing_group(import.random);
+        let marker = Json::from(format!(
+            "import of {} version {}",
+            prepared.tracking_id, prepared.tracking_version
+        ));
+        let bytes = env.original.as_ref().map(|_| import.json);
+        let changes = self.write_advisory(
+            key,
+            suffix,
+            now,
+            doc.clone(),
+            &env,
+            true,
+            &prepared.tree,
+            bytes,
+            Some(&marker),
+        )?;
+        Ok(Imported {
+            doc,
+            changes,
+            previous,
+            tlp,
+            tlp_source,
+        })
+    }
+
+    /// The publisher's bytes a forwarded advisory keeps, checked against
+    /// their hashes; `None` when it keeps none.
+    pub fn advisory_original(&self, doc: &DocId) -> Result<Option<Vec<u8>>, SchemaError> {
+        match self.docs.get(doc) {
+            Some(s) if s.doc_ref.kind() == DocKind::Advisory => advisory::original_bytes(&s.doc),
+            Some(s) => Err(SchemaError::WrongKind {
+                expected: DocKind::Advisory,
+                found: s.doc_ref.kind(),
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes an advisory's envelope (the owner-only values too when
+    /// `owner_fields`) and its tree as a diff of what is held, in as many
+    /// changes as it takes.
+    #[allow(clippy::too_many_arguments)]
+    fn write_advisory(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        doc: DocRef,
+        env: &Envelope,
+        owner_fields: bool,
+        csaf: &Json,
+        original: Option<&[u8]>,
+        marker: Option<&Json>,
+    ) -> Result<Vec<SignedChange>, EditError> {
+        let values = advisory::envelope_values(env, owner_fields);
+        self.local_write(key, suffix, now, doc, marker, |am| {
+            let mut steps = Vec::new();
+            advisory::plan_envelope(am, &values, env, original, owner_fields, &mut steps);
+            tree::plan(am, &ROOT, advisory::CSAF, csaf, &mut steps);
+            steps
+        })
     }
 
     /// Adds or updates a tool in `key`'s registry.
@@ -959,6 +1382,82 @@ impl Documents {
             return Err(EditError::NotApplied(inserted.status));
         }
         Ok(Some(signed))
+    }
+
+    /// Makes a write that may span several changes on a copy of the
+    /// materialized document: `plan` lists its operations, which run in
+    /// changes of at most [`CHANGE_BUDGET`] estimated bytes (and are run
+    /// again with smaller budgets if one comes out over
+    /// [`MAX_CHANGE_BYTES`]). Each change is signed and inserted, in order.
+    fn local_write<'j>(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        doc_ref: DocRef,
+        marker: Option<&Json>,
+        plan: impl FnOnce(&Automerge) -> Vec<Step<'j>>,
+    ) -> Result<Vec<SignedChange>, EditError> {
+        let author = key.id();
+        if !matches!(self.view.eligibility(&author), Eligibility::Member) {
+            return Err(EditError::NotMember(author));
+        }
+        let actor = actor_id(&author, &suffix);
+        let base = match self.docs.get(&doc_ref.id()) {
+            Some(state) => {
+                let reused = state.changes.values().any(|s| {
+                    s.status != ChangeStatus::Applied && s.signed.change().actor_id() == &actor
+                });
+                if reused {
+                    return Err(EditError::ActorReused);
+                }
+                state.doc.clone()
+            }
+            None => Automerge::new(),
+        };
+        let steps = plan(&base);
+        if steps.is_empty() {
+            return Ok(vec![]);
+        }
+        let time = i64::try_from(now).unwrap_or(i64::MAX);
+        let options = || {
+            CommitOptions::default()
+                .with_time(time)
+                .with_message(change_message(&doc_ref.id()))
+        };
+        let mut budget = CHANGE_BUDGET;
+        let changes = loop {
+            let mut doc = base.clone();
+            doc.set_actor(actor.clone());
+            let hashes = tree::execute(&mut doc, steps.clone(), budget, marker, &options)?;
+            let mut bytes = Vec::with_capacity(hashes.len());
+            for h in &hashes {
+                let change = doc.get_change_by_hash(h).ok_or_else(|| {
+                    EditError::Automerge("the committed change is missing".to_owned())
+                })?;
+                bytes.push(change.raw_bytes().to_vec());
+            }
+            match bytes.iter().map(Vec::len).max() {
+                Some(n) if n > MAX_CHANGE_BYTES => {
+                    if budget < 16 << 10 {
+                        return Err(EditError::TooLarge(n));
+                    }
+                    budget /= 2;
+                }
+                _ => break bytes,
+            }
+        };
+        let mut out = Vec::with_capacity(changes.len());
+        for bytes in changes {
+            let signed = SignedChange::sign(self.network, doc_ref.clone(), key, &bytes)?;
+            self.check(&signed)?;
+            let inserted = self.keep(signed.clone());
+            if inserted.status != ChangeStatus::Applied {
+                return Err(EditError::NotApplied(inserted.status));
+            }
+            out.push(signed);
+        }
+        Ok(out)
     }
 
     /// A copy of the materialized Automerge document, to craft changes in tests.

@@ -8,7 +8,7 @@
 //! concurrent edits of different fields merge.
 
 use automerge::transaction::Transactable;
-use automerge::{AutomergeError, ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value};
+use automerge::{AutomergeError, ObjId, ObjType, Prop, ReadDoc, Value};
 use thiserror::Error;
 
 use super::id::{DocKind, DocRef};
@@ -28,6 +28,13 @@ pub enum SchemaError {
     /// The stored document does not hold what the schema expects there.
     #[error("the document does not match its schema at {0}")]
     Malformed(String),
+    /// The advisory is in a document format this build does not read
+    /// (format 1 is the advisory model before CSAF trees).
+    #[error("the advisory is in document format {0}; this build reads format 2")]
+    UnsupportedFormat(u64),
+    /// The advisory was imported from CSAF and has no short form.
+    #[error("the advisory was imported from CSAF; read it as a CSAF document")]
+    NotAuthored,
     /// The document is of another kind than the one asked for.
     #[error("the document is a {found} document, not a {expected} document")]
     WrongKind {
@@ -257,24 +264,6 @@ fn value_to_string<D: ReadDoc>(doc: &D, value: Value<'_>, id: &ObjId) -> Option<
     }
 }
 
-/// A non-negative integer field; absent reads as 0.
-pub(crate) fn read_u64<D: ReadDoc>(
-    doc: &D,
-    obj: &ObjId,
-    key: &str,
-    at: &str,
-) -> Result<u64, SchemaError> {
-    match get(doc, obj, key, at)? {
-        None => Ok(0),
-        Some((Value::Scalar(s), _)) => match s.as_ref() {
-            ScalarValue::Uint(n) => Ok(*n),
-            ScalarValue::Int(n) => u64::try_from(*n).map_err(|_| malformed(at, key)),
-            _ => Err(malformed(at, key)),
-        },
-        Some(_) => Err(malformed(at, key)),
-    }
-}
-
 /// A field holding an enum's lowercase name; absent is an error.
 pub(crate) fn read_enum<D: ReadDoc, T>(
     doc: &D,
@@ -413,39 +402,6 @@ pub(crate) fn put_opt_str<T: Transactable>(
             Ok(())
         }
     }
-}
-
-/// Puts an unsigned integer unless the field already holds it.
-pub(crate) fn put_u64<T: Transactable>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &str,
-    value: u64,
-) -> Result<(), AutomergeError> {
-    let same =
-        matches!(tx.get(obj, key)?, Some((Value::Scalar(s), _)) if *s == ScalarValue::Uint(value));
-    if !same {
-        tx.put(obj, key, value)?;
-    }
-    Ok(())
-}
-
-/// Writes a long text as a text object, splicing only what changed so that
-/// concurrent edits of different passages merge.
-pub(crate) fn put_text<T: Transactable>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &str,
-    value: &str,
-) -> Result<(), AutomergeError> {
-    let text = match tx.get(obj, key)? {
-        Some((Value::Object(ObjType::Text), id)) => id,
-        _ => tx.put_object(obj, key, ObjType::Text)?,
-    };
-    if tx.text(&text)? != value {
-        tx.update_text(&text, value)?;
-    }
-    Ok(())
 }
 
 fn ensure_obj<T: Transactable>(

@@ -1,29 +1,76 @@
 //! The advisory document: one per advisory, owned by its author team, with
-//! co-authors the owner names. Fields follow CSAF 2.0 so that export is
-//! lossless.
+//! co-authors the owner names. Its content is a CSAF document (2.0 or 2.1),
+//! the whole tree, kept losslessly as nested Automerge maps, lists and
+//! scalars (`tree`), so co-authors' edits merge field by field and a new
+//! revision is a diff. Beside it sits trustmesh's envelope (`envelope`):
+//! owner-only TLP label, audience, co-authors, sharing groups and the
+//! publisher's own bytes; indicators and status.
 //!
-//! The owner alone decides who may read and who may write: the TLP label,
-//! the audience and the co-author list are plain values at the root of the
-//! document, and the replica refuses any change by a co-author that touches
-//! them (`OWNER_ONLY_KEYS`).
+//! - [`AdvisoryDocument`]: any advisory, its envelope and CSAF tree;
+//!   [`AdvisoryView`] reads the tree typed (`view`).
+//! - [`Advisory`] and [`Authored`]: the short form of an advisory written in
+//!   trustmesh, which becomes a complete CSAF tree (`authored`).
+//! - [`CsafImport`] (`csaf_import`) and [`export_csaf`] (`csaf_export`).
+//! - `json`: the lossless JSON tree; `limits`: the bounds; `version`:
+//!   CSAF version ordering; `severity`: the derived level.
+//!
+//! The owner alone decides who may read and who may write: the owner-only
+//! values are scalars at the root of the document (and one list), and the
+//! replica refuses any change by a co-author that touches them
+//! (`OWNER_ONLY_KEYS`, `owner_only_objects_at`).
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use automerge::transaction::Transactable;
-use automerge::{Automerge, AutomergeError, ChangeHash as AmHash, ObjId, ROOT, ReadDoc, Value};
+use automerge::{Automerge, AutomergeError, ObjId, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use super::id::{DocKind, DocRef};
 use super::schema::{
     Record, Schema, SchemaError, check_count, check_email, check_multiline, check_text, check_url,
-    is_hex, put_records, put_str, put_str_list, put_text, put_u64, read_enum, read_records,
-    read_str, read_str_list, read_u64, sealed,
+    is_hex, put_str, read_enum, read_str, sealed,
 };
 use crate::identity::TeamId;
 
-/// Root keys only the owner may write.
-pub(crate) const OWNER_ONLY_KEYS: [&str; 3] = ["tlp", "audience", "co_authors"];
+mod authored;
+mod csaf_export;
+mod csaf_import;
+mod cvss;
+mod envelope;
+mod json;
+mod limits;
+mod severity;
+mod time;
+pub(crate) mod tree;
+mod version;
+mod view;
+
+pub use authored::{Authored, AuthoredVulnerability, CATEGORY_NOTE, WITHDRAWN_NOTE};
+pub use csaf_export::{
+    CONVERSIONS, CSAF_21_SCHEMA, EXPORT_SETS, ExportRule, INDICATORS_NOTE, Publisher,
+    SHARING_GROUP_NAME, TLP_URL, tlp_label_2_0,
+};
+pub use csaf_import::{CsafImport, CsafVersion, ImportError, TlpSource, tlp_of_label};
+pub use cvss::Cvss3;
+pub use envelope::{ADVISORY_FORMAT, Envelope, Origin, Original, SharingGroup};
+pub use json::{Json, JsonError, Number};
+pub use limits::Limit;
+pub use severity::{LevelSource, level_of_text};
+pub use time::{parse_rfc3339, rfc3339};
+pub use version::TrackingVersion;
+pub use view::{
+    AcknowledgmentView, AdvisoryView, BranchView, CweView, FlagView, GroupView, NoteView,
+    ProductRef, ProductTreeView, ProductView, PublisherView, ReferenceView, RelationshipView,
+    RemediationView, RevisionView, ScoreView, SeverityView, StatusGroup, StatusView, ThreatView,
+    TrackingView, VulnerabilityView,
+};
+
+pub(crate) use csaf_import::{check_newer, check_signature, names, prepare, resolve_tlp};
+pub(crate) use envelope::{
+    CSAF, OWNER_ONLY_KEYS, co_authors_at, distribution, original_bytes, owner_only_objects_at,
+    plan_envelope, values as envelope_values,
+};
 
 const MAX_AUDIENCE: usize = 1000;
 const MAX_CO_AUTHORS: usize = 32;
@@ -108,6 +155,18 @@ impl Tlp {
     /// (AMBER, AMBER+STRICT and RED).
     pub fn is_restricted(self) -> bool {
         matches!(self, Tlp::Amber | Tlp::AmberStrict | Tlp::Red)
+    }
+
+    /// The label as TLP 2.0 writes it: CLEAR, GREEN, AMBER, AMBER+STRICT,
+    /// RED.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tlp::Clear => "CLEAR",
+            Tlp::Green => "GREEN",
+            Tlp::Amber => "AMBER",
+            Tlp::AmberStrict => "AMBER+STRICT",
+            Tlp::Red => "RED",
+        }
     }
 }
 
@@ -339,33 +398,7 @@ impl Advisory {
     pub fn validate(&self, owner: &TeamId) -> Result<(), SchemaError> {
         super::id::check_tracking_id(&self.id)?;
         check_text("title", &self.title, 500, true)?;
-        check_count("co authors", self.co_authors.len(), MAX_CO_AUTHORS)?;
-        if self.co_authors.contains(owner) {
-            return Err(SchemaError::invalid(
-                "co authors",
-                "must not include the owner",
-            ));
-        }
-        check_count("audience", self.audience.len(), MAX_AUDIENCE)?;
-        if self.tlp.is_restricted() {
-            if !self.audience.contains(owner) {
-                return Err(SchemaError::invalid(
-                    "audience",
-                    "must include the owner for tlp amber, amber_strict and red",
-                ));
-            }
-            if self.co_authors.iter().any(|c| !self.audience.contains(c)) {
-                return Err(SchemaError::invalid(
-                    "audience",
-                    "must include every co-author",
-                ));
-            }
-        } else if !self.audience.is_empty() {
-            return Err(SchemaError::invalid(
-                "audience",
-                "must be empty for tlp clear and green, which go to every member",
-            ));
-        }
+        check_distribution(owner, self.tlp, &self.audience, &self.co_authors)?;
         check_count("revisions", self.revisions.len(), 1000)?;
         for (i, r) in self.revisions.iter().enumerate() {
             check_text(&format!("revisions[{i}].number"), &r.number, 32, true)?;
@@ -380,19 +413,8 @@ impl Advisory {
                 ));
             }
         }
-        check_count("products", self.products.len(), 500)?;
-        for (i, p) in self.products.iter().enumerate() {
-            check_text(&format!("products[{i}].vendor"), &p.vendor, 200, false)?;
-            check_text(&format!("products[{i}].product"), &p.product, 200, true)?;
-            check_count(&format!("products[{i}].versions"), p.versions.len(), 100)?;
-            for (j, v) in p.versions.iter().enumerate() {
-                check_text(&format!("products[{i}].versions[{j}]"), v, 200, true)?;
-            }
-        }
-        check_count("indicators", self.indicators.len(), 1000)?;
-        for (i, ioc) in self.indicators.iter().enumerate() {
-            ioc.validate(&format!("indicators[{i}].value"))?;
-        }
+        authored::check_products("products", &self.products)?;
+        check_indicators(&self.indicators)?;
         check_multiline("summary", &self.summary, 10_000, false)?;
         check_multiline("body", &self.body, 100_000, false)?;
         check_count("references", self.references.len(), 200)?;
@@ -406,45 +428,137 @@ impl Advisory {
         }
         Ok(())
     }
+}
 
-    /// Writes the fields that differ from the document's. With
-    /// `owner_fields` false the owner-only fields are left alone.
-    pub(crate) fn write<T: Transactable>(
-        &self,
-        tx: &mut T,
-        owner_fields: bool,
-    ) -> Result<(), AutomergeError> {
-        if owner_fields {
-            put_str(tx, &ROOT, "tlp", self.tlp.name())?;
-            put_str(tx, &ROOT, "audience", &team_list(&self.audience))?;
-            put_str(tx, &ROOT, "co_authors", &team_list(&self.co_authors))?;
+/// Checks who may read and write: co-authors (never the owner), and an
+/// audience including the owner and every co-author for AMBER,
+/// AMBER+STRICT and RED, none for CLEAR and GREEN.
+pub(crate) fn check_distribution(
+    owner: &TeamId,
+    tlp: Tlp,
+    audience: &[TeamId],
+    co_authors: &[TeamId],
+) -> Result<(), SchemaError> {
+    check_count("co authors", co_authors.len(), MAX_CO_AUTHORS)?;
+    if co_authors.contains(owner) {
+        return Err(SchemaError::invalid(
+            "co authors",
+            "must not include the owner",
+        ));
+    }
+    check_count("audience", audience.len(), MAX_AUDIENCE)?;
+    if tlp.is_restricted() {
+        if !audience.contains(owner) {
+            return Err(SchemaError::invalid(
+                "audience",
+                "must include the owner for tlp amber, amber_strict and red",
+            ));
         }
-        put_str(tx, &ROOT, "title", &self.title)?;
-        put_str(tx, &ROOT, "category", self.category.name())?;
-        put_str(tx, &ROOT, "severity", self.severity.name())?;
-        put_str(tx, &ROOT, "status", self.status.name())?;
-        put_records(tx, &ROOT, "revisions", &self.revisions)?;
-        put_str_list(tx, &ROOT, "cves", &self.cves)?;
-        put_records(tx, &ROOT, "products", &self.products)?;
-        put_records(tx, &ROOT, "indicators", &self.indicators)?;
-        put_text(tx, &ROOT, "summary", &self.summary)?;
-        put_text(tx, &ROOT, "body", &self.body)?;
-        put_records(tx, &ROOT, "references", &self.references)?;
-        put_str_list(tx, &ROOT, "acknowledgements", &self.acknowledgements)
+        if co_authors.iter().any(|c| !audience.contains(c)) {
+            return Err(SchemaError::invalid(
+                "audience",
+                "must include every co-author",
+            ));
+        }
+    } else if !audience.is_empty() {
+        return Err(SchemaError::invalid(
+            "audience",
+            "must be empty for tlp clear and green, which go to every member",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_indicators(indicators: &[Indicator]) -> Result<(), SchemaError> {
+    check_count("indicators", indicators.len(), 1000)?;
+    for (i, ioc) in indicators.iter().enumerate() {
+        ioc.validate(&format!("indicators[{i}].value"))?;
+    }
+    Ok(())
+}
+
+/// Any advisory: its envelope and its CSAF tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdvisoryDocument {
+    /// The document's name: the tracking id, or for an imported document
+    /// whose tracking id another advisory of the owner holds, a variant.
+    pub id: String,
+    /// The team that owns it.
+    pub owner: TeamId,
+    /// trustmesh's envelope.
+    pub envelope: Envelope,
+    /// The CSAF tree.
+    pub csaf: Json,
+    /// False while a write that spans several changes is still arriving:
+    /// the tree is then incomplete.
+    pub complete: bool,
+}
+
+impl AdvisoryDocument {
+    /// The typed view of the tree.
+    pub fn view(&self) -> AdvisoryView {
+        AdvisoryView::of(&self.csaf)
     }
 
-    /// The owner-only fields, normalized, for comparing two versions.
-    pub(crate) fn owner_fields(&self) -> (Tlp, String, String) {
-        (
-            self.tlp,
-            team_list(&self.audience),
-            team_list(&self.co_authors),
-        )
+    /// The CSAF version of the tree.
+    pub fn csaf_version(&self) -> Option<CsafVersion> {
+        self.csaf
+            .pointer("/document/csaf_version")
+            .and_then(Json::as_str)
+            .and_then(CsafVersion::from_name)
+    }
+
+    /// The advisory as a CSAF document of `version` (see [`export_csaf`]).
+    pub fn export_csaf(&self, version: CsafVersion, publisher: Option<&Publisher>) -> Json {
+        export_csaf(self, version, publisher)
+    }
+
+    /// The short form of an advisory written in trustmesh.
+    pub fn authored(&self) -> Result<Authored, SchemaError> {
+        if self.envelope.origin != Origin::Authored {
+            return Err(SchemaError::NotAuthored);
+        }
+        Authored::from_csaf(&self.csaf, &self.id, &self.envelope)
+    }
+
+    /// The document `authored` becomes when `owner` publishes it, without
+    /// a replica: for exports of a form that is not stored.
+    pub fn from_authored(authored: &Authored, owner: TeamId) -> Self {
+        let a = &authored.advisory;
+        let mut envelope = Envelope {
+            tlp: a.tlp,
+            audience: a.audience.clone(),
+            co_authors: a.co_authors.clone(),
+            indicators: a.indicators.clone(),
+            status: a.status,
+            origin: Origin::Authored,
+            original: None,
+            sharing_groups: vec![],
+        };
+        envelope.normalize();
+        Self {
+            id: a.id.clone(),
+            owner,
+            envelope,
+            csaf: authored.to_csaf(&owner),
+            complete: true,
+        }
     }
 }
 
+/// Exports an advisory as CSAF `version`: the tree as held (converted when
+/// it is of the other version), with [`EXPORT_SETS`] set from the envelope.
+/// `publisher` names the owner of an advisory written in trustmesh.
+pub fn export_csaf(
+    doc: &AdvisoryDocument,
+    version: CsafVersion,
+    publisher: Option<&Publisher>,
+) -> Json {
+    csaf_export::export(doc, version, publisher)
+}
+
 /// A set of teams as the document stores it: sorted hex keys joined by commas.
-fn team_list(teams: &[TeamId]) -> String {
+pub(crate) fn team_list(teams: &[TeamId]) -> String {
     let mut teams = teams.to_vec();
     teams.sort();
     teams.dedup();
@@ -455,32 +569,56 @@ fn team_list(teams: &[TeamId]) -> String {
         .join(",")
 }
 
-fn parse_team_list(s: &str) -> Option<Vec<TeamId>> {
+pub(crate) fn parse_team_list(s: &str) -> Option<Vec<TeamId>> {
     s.split(',')
         .filter(|p| !p.is_empty())
         .map(|p| p.parse().ok())
         .collect()
 }
 
-fn read_team_list<D: ReadDoc>(doc: &D, key: &str) -> Result<Vec<TeamId>, SchemaError> {
-    parse_team_list(&read_str(doc, &ROOT, key, "")?)
-        .ok_or_else(|| SchemaError::Malformed(key.to_owned()))
+/// The CSAF tree at the root key `csaf`; an empty object while a first
+/// write is still arriving.
+fn read_tree(doc: &Automerge) -> Result<Json, SchemaError> {
+    match doc.get(ROOT, CSAF) {
+        Ok(Some((automerge::Value::Object(automerge::ObjType::Map), id))) => {
+            tree::read(doc, &id, CSAF)
+        }
+        Ok(None) => Ok(Json::Object(Default::default())),
+        _ => Err(SchemaError::Malformed(CSAF.to_owned())),
+    }
 }
 
-/// The TLP label and audience, or `None` when the document does not hold a
-/// readable label (the caller then treats it as RED for the owner alone).
-pub(crate) fn distribution(doc: &Automerge) -> Option<(Tlp, Vec<TeamId>)> {
-    let tlp = read_enum(doc, &ROOT, "tlp", "", Tlp::from_name).ok()?;
-    let audience = read_team_list(doc, "audience").ok()?;
-    Some((tlp, audience))
+fn is_complete(doc: &Automerge) -> bool {
+    doc.get(ROOT, tree::PENDING).ok().flatten().is_none()
 }
 
-/// The co-authors the owner had named in the state at `heads`. A value that
-/// does not parse names nobody.
-pub(crate) fn co_authors_at(doc: &Automerge, heads: &[AmHash]) -> Vec<TeamId> {
-    match doc.get_at(&ROOT, "co_authors", heads) {
-        Ok(Some((Value::Scalar(s), _))) => s.as_str().and_then(parse_team_list).unwrap_or_default(),
-        _ => vec![],
+impl Schema for AdvisoryDocument {
+    const KIND: DocKind = DocKind::Advisory;
+}
+
+impl sealed::Sealed for AdvisoryDocument {
+    fn read(doc: &Automerge, doc_ref: &DocRef) -> Result<Self, SchemaError> {
+        Ok(Self {
+            id: doc_ref.name().to_owned(),
+            owner: doc_ref.owner(),
+            envelope: envelope::read(doc)?,
+            csaf: read_tree(doc)?,
+            complete: is_complete(doc),
+        })
+    }
+}
+
+impl Schema for Authored {
+    const KIND: DocKind = DocKind::Advisory;
+}
+
+impl sealed::Sealed for Authored {
+    fn read(doc: &Automerge, doc_ref: &DocRef) -> Result<Self, SchemaError> {
+        let env = envelope::read(doc)?;
+        if env.origin != Origin::Authored {
+            return Err(SchemaError::NotAuthored);
+        }
+        Authored::from_csaf(&read_tree(doc)?, doc_ref.name(), &env)
     }
 }
 
@@ -488,58 +626,12 @@ impl Schema for Advisory {
     const KIND: DocKind = DocKind::Advisory;
 }
 
+/// An advisory written in trustmesh, in its short form (its details per
+/// vulnerability: read it as [`Authored`]). An imported advisory has no
+/// short form: it reads as [`SchemaError::NotAuthored`].
 impl sealed::Sealed for Advisory {
     fn read(doc: &Automerge, doc_ref: &DocRef) -> Result<Self, SchemaError> {
-        Ok(Self {
-            id: doc_ref.name().to_owned(),
-            title: read_str(doc, &ROOT, "title", "")?,
-            category: read_enum(doc, &ROOT, "category", "", AdvisoryCategory::from_name)?,
-            tlp: read_enum(doc, &ROOT, "tlp", "", Tlp::from_name)?,
-            audience: read_team_list(doc, "audience")?,
-            co_authors: read_team_list(doc, "co_authors")?,
-            severity: read_enum(doc, &ROOT, "severity", "", Severity::from_name)?,
-            status: read_enum(doc, &ROOT, "status", "", AdvisoryStatus::from_name)?,
-            revisions: read_records(doc, &ROOT, "revisions", "")?,
-            cves: read_str_list(doc, &ROOT, "cves", "")?,
-            products: read_records(doc, &ROOT, "products", "")?,
-            indicators: read_records(doc, &ROOT, "indicators", "")?,
-            summary: read_str(doc, &ROOT, "summary", "")?,
-            body: read_str(doc, &ROOT, "body", "")?,
-            references: read_records(doc, &ROOT, "references", "")?,
-            acknowledgements: read_str_list(doc, &ROOT, "acknowledgements", "")?,
-        })
-    }
-}
-
-impl Record for Revision {
-    fn write<T: Transactable>(&self, tx: &mut T, obj: &ObjId) -> Result<(), AutomergeError> {
-        put_str(tx, obj, "number", &self.number)?;
-        put_u64(tx, obj, "date", self.date)?;
-        put_str(tx, obj, "summary", &self.summary)
-    }
-
-    fn read<D: ReadDoc>(doc: &D, obj: &ObjId, at: &str) -> Result<Self, SchemaError> {
-        Ok(Self {
-            number: read_str(doc, obj, "number", at)?,
-            date: read_u64(doc, obj, "date", at)?,
-            summary: read_str(doc, obj, "summary", at)?,
-        })
-    }
-}
-
-impl Record for Product {
-    fn write<T: Transactable>(&self, tx: &mut T, obj: &ObjId) -> Result<(), AutomergeError> {
-        put_str(tx, obj, "vendor", &self.vendor)?;
-        put_str(tx, obj, "product", &self.product)?;
-        put_str_list(tx, obj, "versions", &self.versions)
-    }
-
-    fn read<D: ReadDoc>(doc: &D, obj: &ObjId, at: &str) -> Result<Self, SchemaError> {
-        Ok(Self {
-            vendor: read_str(doc, obj, "vendor", at)?,
-            product: read_str(doc, obj, "product", at)?,
-            versions: read_str_list(doc, obj, "versions", at)?,
-        })
+        <Authored as sealed::Sealed>::read(doc, doc_ref).map(|a| a.advisory)
     }
 }
 
@@ -557,16 +649,5 @@ impl Record for Indicator {
     }
 }
 
-impl Record for Reference {
-    fn write<T: Transactable>(&self, tx: &mut T, obj: &ObjId) -> Result<(), AutomergeError> {
-        put_str(tx, obj, "url", &self.url)?;
-        put_str(tx, obj, "summary", &self.summary)
-    }
-
-    fn read<D: ReadDoc>(doc: &D, obj: &ObjId, at: &str) -> Result<Self, SchemaError> {
-        Ok(Self {
-            url: read_str(doc, obj, "url", at)?,
-            summary: read_str(doc, obj, "summary", at)?,
-        })
-    }
-}
+#[cfg(test)]
+mod tests;
