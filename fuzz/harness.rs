@@ -19,10 +19,11 @@ use trustmesh_bootstrap::{
     TrustFile,
 };
 use trustmesh_protocol::{
-    ActorSuffix, Advisory, AdvisoryCategory, AdvisoryStatus, Charter, CharterBody, Config, Contact,
-    DocKind, DocRef, Documents, Founder, Indicator, IndicatorKind, JoinRequest, JoinResponse,
-    MemStore, Message, Node, Policy, Product, Profile, Revision, Schema, Severity, SignedChange,
-    SignedStatement, StatementSet, TeamKey, TeamKind, Tlp, Tool, ToolRegistry, Verdict,
+    ActorSuffix, Advisory, AdvisoryCategory, AdvisoryDocument, AdvisoryStatus, Charter,
+    CharterBody, Config, Contact, CsafImport, CsafVersion, DocKind, DocRef, Documents, Founder,
+    Indicator, IndicatorKind, JoinRequest, JoinResponse, MemStore, Message, Node, Policy, Product,
+    Profile, Revision, Schema, Severity, SignedChange, SignedStatement, StatementSet, TeamKey,
+    TeamKind, Tlp, Tool, ToolRegistry, Verdict,
 };
 
 /// The fixed network every target runs in: three founders (k = 2, r = 2).
@@ -281,6 +282,45 @@ pub fn api_body(data: &[u8]) {
     drain(&mut n);
 }
 
+/// A CSAF document from outside (a file, standard input, the API body of
+/// `POST /advisories/import-csaf`), imported as the node imports one. An
+/// import either succeeds or says why; what imports reads back, exports
+/// in both versions (the same version parsing to the tree held), and the
+/// same document again is refused as not newer.
+pub fn csaf_import(data: &[u8]) {
+    let w = world();
+    let set = StatementSet::new(w.charter.clone());
+    let mut docs = Documents::new(w.charter.network_id(), &set.membership());
+    let mut import = CsafImport::new(data, [7; 16]);
+    // The first byte of a document is `{` or whitespace: use it to pick
+    // whether the importer names a label.
+    if data.first().is_some_and(|b| b % 2 == 1) {
+        import.tlp = Some(Tlp::Red);
+    }
+    let suffix = ActorSuffix::from_bytes([1; 16]);
+    let Ok(imported) = docs.import_csaf(&w.founders[0], suffix, 1, &import) else {
+        return;
+    };
+    let id = imported.doc.id();
+    let d = docs
+        .get::<AdvisoryDocument>(&id)
+        .expect("an imported advisory reads")
+        .expect("an imported advisory is held");
+    let _ = d.view();
+    for v in [CsafVersion::V2_0, CsafVersion::V2_1] {
+        let text = d.export_csaf(v, None).to_json();
+        let again = trustmesh_protocol::Json::parse(text.as_bytes()).expect("an export parses");
+        if d.csaf_version() == Some(v) {
+            assert!(
+                again.get("document").is_some(),
+                "an export is a CSAF document"
+            );
+        }
+    }
+    let again = docs.import_csaf(&w.founders[0], suffix, 2, &import);
+    assert!(again.is_err(), "the same revision again is refused");
+}
+
 /// Keys a member's hand-made change may write: the schemas' own names, so
 /// the fuzzer reaches the readers' type checks, and a few others.
 const KEYS: &[&str] = &[
@@ -452,7 +492,15 @@ pub fn member_change(data: &[u8]) {
     drain(&mut n);
     let id = doc_ref.id();
     match doc_ref.kind() {
-        DocKind::Advisory => read::<Advisory>(n.documents(), &id),
+        DocKind::Advisory => {
+            read::<Advisory>(n.documents(), &id);
+            if let Ok(Some(d)) = n.documents().get::<AdvisoryDocument>(&id) {
+                let _ = d.view();
+                for v in [CsafVersion::V2_0, CsafVersion::V2_1] {
+                    let _ = d.export_csaf(v, None).to_json();
+                }
+            }
+        }
         DocKind::Contacts => read::<Contact>(n.documents(), &id),
         DocKind::Tools => read::<ToolRegistry>(n.documents(), &id),
     }
@@ -549,6 +597,15 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         }
         .encode(),
     ));
+
+    // CSAF documents.
+    for seed in [
+        r#"{"document":{"category":"csaf_base","csaf_version":"2.0","title":"T","publisher":{"category":"vendor","name":"V","namespace":"https://v.example"},"distribution":{"tlp":{"label":"WHITE"}},"tracking":{"id":"V-1","status":"final","version":"1","initial_release_date":"2024-01-01T00:00:00Z","current_release_date":"2024-01-01T00:00:00Z","revision_history":[{"date":"2024-01-01T00:00:00Z","number":"1","summary":"Initial"}]}}}"#,
+        r#"{"$schema":"https://docs.oasis-open.org/csaf/csaf/v2.1/schema/csaf.json","document":{"category":"csaf_security_advisory","csaf_version":"2.1","title":"T","publisher":{"category":"vendor","name":"V","namespace":"https://v.example"},"distribution":{"tlp":{"label":"AMBER"}},"aggregate_severity":{"text":"hoch"},"tracking":{"id":"V-2","status":"final","version":"1.0.0","initial_release_date":"2024-01-01T00:00:00Z","current_release_date":"2024-01-01T00:00:00Z","revision_history":[{"date":"2024-01-01T00:00:00Z","number":"1.0.0","summary":"Initial"}]}},"product_tree":{"branches":[{"category":"vendor","name":"V","branches":[{"category":"product_version","name":"1.0","product":{"name":"V 1.0","product_id":"P1","product_identification_helper":{"purls":["pkg:generic/v@1.0"]}}}]}]},"vulnerabilities":[{"cve":"CVE-2024-0001","cwes":[{"id":"CWE-79","name":"XSS","version":"4.13"}],"metrics":[{"products":["P1"],"content":{"cvss_v3":{"version":"3.1","vectorString":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H","baseScore":9.8,"baseSeverity":"CRITICAL"}}}],"product_status":{"known_affected":["P1"]},"x_vendor":[1,1.5,18446744073709551616]}]}"#,
+        " {\"document\":{\"category\":\"csaf_base\",\"csaf_version\":\"2.0\",\"title\":\"no label\",\"publisher\":{\"category\":\"vendor\",\"name\":\"V\",\"namespace\":\"https://v.example\"},\"tracking\":{\"id\":\"V-3\",\"status\":\"final\",\"version\":\"1\"}}}",
+    ] {
+        out.push(("csaf_import", seed.as_bytes().to_vec()));
+    }
 
     // API bodies, and the changes they make.
     let advisory = sample_advisory();

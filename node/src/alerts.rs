@@ -39,7 +39,9 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
-use trustmesh_protocol::{Advisory, AdvisoryFilter, DocId, TeamId};
+use trustmesh_protocol::{AdvisoryFacts, AdvisoryFilter, DocId, TeamId};
+
+use crate::api::AdvisorySummary;
 
 /// Deliveries running at once.
 pub const MAX_IN_FLIGHT: usize = 4;
@@ -114,7 +116,7 @@ pub use trustmesh_protocol::TeamSpec;
 impl Rule {
     /// Whether the advisory, owned by `owner` (known by `owner_name`),
     /// matches every criterion.
-    pub fn matches(&self, owner: &TeamId, owner_name: Option<&str>, a: &Advisory) -> bool {
+    pub fn matches(&self, owner: &TeamId, owner_name: Option<&str>, a: &AdvisoryFacts) -> bool {
         self.filter.matches(owner, owner_name, a)
     }
 }
@@ -132,8 +134,11 @@ pub struct Candidate {
     pub owner: TeamId,
     /// The owner's short name, when known.
     pub owner_name: Option<String>,
-    /// The advisory.
-    pub advisory: Advisory,
+    /// The advisory, as the API lists it (the whole document is a GET
+    /// away: a CSAF document can be megabytes).
+    pub advisory: AdvisorySummary,
+    /// What rules match it by.
+    pub facts: AdvisoryFacts,
 }
 
 impl Candidate {
@@ -417,7 +422,7 @@ impl Dispatcher {
         let c = Arc::new(c);
         for (i, rule) in self.rules.iter().enumerate() {
             if self.cursor.decide(&rule.name, &c.doc, &c.version, c.stated) != Decision::Due
-                || !rule.matches(&c.owner, c.owner_name.as_deref(), &c.advisory)
+                || !rule.matches(&c.owner, c.owner_name.as_deref(), &c.facts)
             {
                 continue;
             }

@@ -12,8 +12,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use trustmesh_bootstrap::TrustFile;
 use trustmesh_protocol::{
-    Advisory, AdvisoryCategory, AdvisoryStatus, ChangeHash, Contact, DocId, NetworkId, Policy,
-    Profile, Severity, StatementId, TeamId, Tlp, Tool,
+    Advisory, AdvisoryDocument, AdvisoryFacts, AdvisoryStatus, ChangeHash, Contact, DocId,
+    Indicator, NetworkId, Origin, Policy, Profile, Severity, StatementId, TeamId, Tlp, Tool,
+    parse_rfc3339,
 };
 
 pub(crate) mod schema;
@@ -338,43 +339,102 @@ pub struct AdvisoryQuery {
     pub q: Option<String>,
 }
 
-/// One advisory in a list.
+/// One advisory in a list: what its CSAF tree's typed view and its
+/// envelope say.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AdvisorySummary {
     /// The document.
     #[schemars(with = "schema::DocId")]
     pub doc: DocId,
-    /// Its owner.
+    /// Its owner (the team that wrote or forwarded it).
     #[schemars(with = "schema::TeamId")]
     pub owner: TeamId,
     /// The owner's short name.
     pub owner_name: String,
-    /// The advisory id.
+    /// The advisory's document name (its tracking id, or a variant of it).
     pub id: String,
-    /// Title.
+    /// `document.title`.
     pub title: String,
-    /// Category.
-    #[schemars(with = "schema::AdvisoryCategory")]
-    pub category: AdvisoryCategory,
+    /// The trustmesh category of an advisory written in trustmesh (alert,
+    /// warning, ...), else `document.category` as its publisher wrote it.
+    pub category: String,
     /// TLP label.
     #[schemars(with = "schema::Tlp")]
     pub tlp: Tlp,
-    /// Severity.
-    #[schemars(with = "schema::Severity")]
-    pub severity: Severity,
-    /// Status.
+    /// The level derived from `aggregate_severity` (in any language) or
+    /// from the highest CVSS base score; none when the document states
+    /// neither.
+    #[schemars(with = "Option<schema::Severity>")]
+    pub severity: Option<Severity>,
+    /// `document.aggregate_severity.text`, as written.
+    pub severity_text: Option<String>,
+    /// The trustmesh status.
     #[schemars(with = "schema::AdvisoryStatus")]
     pub status: AdvisoryStatus,
     /// CVE ids.
     pub cves: Vec<String>,
-    /// The latest revision's number.
+    /// `document.tracking.version`.
     pub revision: Option<String>,
-    /// The latest revision's date (Unix seconds), as its author stated it.
+    /// `document.tracking.current_release_date` (Unix seconds), as its
+    /// author stated it.
     pub updated: Option<u64>,
     /// Whether that date is more than ten minutes ahead of this node's
     /// clock (it is then not believed, and listed after the dated ones).
     #[serde(default)]
     pub ahead_of_clock: bool,
+    /// Whether it was imported from a CSAF document (else written in
+    /// trustmesh).
+    pub imported: bool,
+    /// `document.publisher.name`: who published it (the owner forwarded
+    /// it, for an imported document).
+    pub publisher: String,
+    /// `document.csaf_version`.
+    pub csaf_version: String,
+    /// False while a write spanning several changes is still arriving.
+    pub complete: bool,
+}
+
+impl AdvisorySummary {
+    /// The summary of an advisory document.
+    pub fn of(doc: DocId, d: &AdvisoryDocument, owner_name: String) -> Self {
+        Self::with_facts(doc, d, owner_name).0
+    }
+
+    /// The summary of an advisory document and the facts filters read,
+    /// from one read of its tree.
+    pub fn with_facts(
+        doc: DocId,
+        d: &AdvisoryDocument,
+        owner_name: String,
+    ) -> (Self, AdvisoryFacts) {
+        let view = d.view();
+        let facts = AdvisoryFacts::of(d, &view);
+        let summary = Self {
+            doc,
+            owner: d.owner,
+            owner_name,
+            id: facts.id.clone(),
+            title: facts.title.clone(),
+            category: facts.category.clone(),
+            tlp: facts.tlp,
+            severity: facts.severity,
+            severity_text: view.severity.text,
+            status: facts.status,
+            cves: facts.cves.clone(),
+            revision: Some(view.tracking.version).filter(|v| !v.is_empty()),
+            updated: view
+                .tracking
+                .current_release_date
+                .as_deref()
+                .and_then(parse_rfc3339),
+            ahead_of_clock: false,
+            imported: d.envelope.origin == Origin::Imported,
+            publisher: view.publisher.name,
+            csaf_version: view.csaf_version,
+            complete: d.complete,
+        };
+        (summary, facts)
+    }
 }
 
 /// `GET /advisories`.
@@ -403,6 +463,34 @@ pub struct DocMeta {
     pub signed_by: Vec<TeamId>,
 }
 
+/// trustmesh's envelope of an advisory.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EnvelopeView {
+    /// The TLP 2.0 label, which decides who receives it.
+    #[schemars(with = "schema::Tlp")]
+    pub tlp: Tlp,
+    /// Who receives it when the label is AMBER, AMBER+STRICT or RED.
+    #[schemars(with = "Vec<schema::TeamId>")]
+    pub audience: Vec<TeamId>,
+    /// Teams the owner lets edit it.
+    #[schemars(with = "Vec<schema::TeamId>")]
+    pub co_authors: Vec<TeamId>,
+    /// Indicators of compromise.
+    #[schemars(with = "Vec<schema::Indicator>")]
+    pub indicators: Vec<Indicator>,
+    /// The trustmesh status.
+    #[schemars(with = "schema::AdvisoryStatus")]
+    pub status: AdvisoryStatus,
+    /// For a forwarded document: its original bytes' SHA-256 (hex).
+    pub original_sha256: Option<String>,
+    /// Their SHA-512 (hex).
+    pub original_sha512: Option<String>,
+    /// The publisher's detached OpenPGP signature, ASCII armored.
+    pub original_signature: Option<String>,
+    /// The CSAF 2.1 sharing group id of the audience.
+    pub sharing_group: Option<String>,
+}
+
 /// `GET /advisories/{owner}/{id}`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AdvisoryDetail {
@@ -411,14 +499,24 @@ pub struct AdvisoryDetail {
     pub owner: TeamId,
     /// The owner's short name.
     pub owner_name: String,
-    /// The advisory.
-    #[schemars(with = "schema::Advisory")]
-    pub advisory: Advisory,
+    /// What the list shows of it.
+    pub summary: AdvisorySummary,
+    /// trustmesh's envelope.
+    pub envelope: EnvelopeView,
+    /// The short form of an advisory written in trustmesh (what `PUT`
+    /// takes); absent for an imported one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Advisory>")]
+    pub advisory: Option<Advisory>,
+    /// The CSAF document the advisory holds, as held (read it with
+    /// `trustmesh_protocol::AdvisoryView`).
+    #[schemars(with = "schema::CsafTree")]
+    pub csaf: serde_json::Value,
     /// Its document's changes.
     pub meta: DocMeta,
 }
 
-/// `POST /advisories` and `POST /advisories/import-csaf`.
+/// `POST /advisories`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Published {
     /// The new document.
@@ -432,10 +530,31 @@ pub struct Published {
     pub owner: TeamId,
     /// The advisory id.
     pub id: String,
-    /// The advisory as imported (import only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<schema::Advisory>")]
-    pub advisory: Option<Advisory>,
+}
+
+/// `POST /advisories/import-csaf`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CsafImported {
+    /// The advisory's document.
+    #[schemars(with = "schema::DocId")]
+    pub doc: DocId,
+    /// Its owner (this team).
+    #[schemars(with = "schema::TeamId")]
+    pub owner: TeamId,
+    /// The advisory's document name.
+    pub id: String,
+    /// The changes made, in order (none when the document was held as it
+    /// is).
+    #[schemars(with = "Vec<schema::ChangeHash>")]
+    pub changes: Vec<ChangeHash>,
+    /// For a newer revision of an advisory held here, the
+    /// `tracking.version` held before.
+    pub previous: Option<String>,
+    /// The label it is shared under.
+    #[schemars(with = "schema::Tlp")]
+    pub tlp: Tlp,
+    /// Where the label came from: document, importer or held.
+    pub tlp_from: String,
 }
 
 /// `PUT /advisories/{owner}/{id}`.
@@ -453,12 +572,28 @@ pub struct Updated {
     pub change: Option<ChangeHash>,
 }
 
-/// `?id=` of `POST /advisories/import-csaf`.
+/// The query of `POST /advisories/import-csaf`.
 #[derive(Debug, Default, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportCsafQuery {
-    /// The advisory id to use instead of the document's tracking id.
-    pub id: Option<String>,
+    /// The TLP label to share it under (CLEAR, GREEN, AMBER, AMBER+STRICT,
+    /// RED, or the lowercase names): required when the document has none,
+    /// never wider than the document's.
+    pub tlp: Option<String>,
+    /// For AMBER, AMBER+STRICT and RED, who receives it: team ids or short
+    /// names, comma separated (this team is added).
+    pub audience: Option<String>,
+    /// Keep the publisher's bytes and their SHA-256 and SHA-512, for a
+    /// third party's document this team forwards.
+    pub forwarded: Option<bool>,
+}
+
+/// The query of `GET /advisories/{owner}/{id}/csaf`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsafQuery {
+    /// The CSAF version to export: 2.0 (the default) or 2.1.
+    pub version: Option<String>,
 }
 
 /// One contact entry in `GET /contacts`.

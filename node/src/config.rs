@@ -178,13 +178,18 @@ impl AlertSection {
         }
         let of = |what: &str, v: &str| bad(format!("rule {name:?}: unknown {what} {v:?}"));
         let lower = |v: &str| v.trim().to_ascii_lowercase().replace(['-', '+'], "_");
+        // A trustmesh category (of advisories written in trustmesh) or a
+        // CSAF document category (csaf_security_advisory, csaf_vex, ...).
         let categories = self
             .categories
             .iter()
             .map(|c| {
-                lower(c)
-                    .parse::<AdvisoryCategory>()
-                    .map_err(|_| of("category", c))
+                let l = lower(c);
+                if l.parse::<AdvisoryCategory>().is_ok() || l.starts_with("csaf_") {
+                    Ok(l)
+                } else {
+                    Err(of("category", c))
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         let min_severity = self

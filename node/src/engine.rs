@@ -14,6 +14,7 @@
 //! advisories to the dispatcher), `housekeeping` (the one-second tick) and
 //! [`snapshot`] (the plain state that status and metrics read).
 
+mod advisories;
 mod alerts;
 mod client;
 mod gossip;
@@ -25,6 +26,7 @@ mod peers;
 mod snapshot;
 mod sync;
 
+pub use advisories::WriteError;
 pub use client::{Client, Job, Stopped, channel};
 pub use liveness::{MemberReach, Reachability};
 pub use peers::PeerBook;

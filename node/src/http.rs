@@ -43,6 +43,10 @@ pub fn router(client: Client, token: String, session_key: [u8; 32]) -> Router {
     Router::new()
         .nest("/api/v1", api::router(shared.clone()))
         .merge(metrics::router(shared.clone()))
-        .layer(axum::extract::DefaultBodyLimit::max(4 << 20))
+        // A CSAF document may be as large as the importer takes, and a
+        // little more is refused by the importer with the limit named.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            trustmesh_protocol::Limit::JsonBytes.bound() + (1 << 20),
+        ))
         .merge(web::router(shared))
 }

@@ -35,7 +35,7 @@ pub use advisory::{
 };
 pub use change::{ActorSuffix, ChangeError, MAX_CHANGE_BYTES, SignedChange};
 pub use contacts::{Contact, PgpKey, Representative};
-pub use filter::{AdvisoryFilter, TeamSpec};
+pub use filter::{AdvisoryFacts, AdvisoryFilter, TeamSpec};
 pub use id::{DocId, DocKind, DocRef};
 pub use replica::{ChangeStatus, Documents, EditError, Imported, Inserted, RestoreReport};
 pub use schema::{Schema, SchemaError};

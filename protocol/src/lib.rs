@@ -67,18 +67,18 @@ mod wire;
 pub use codec::{DecodeError, MAX_LIST, MAX_TEXT};
 pub use document::{
     ADVISORY_FORMAT, AcknowledgmentView, ActorSuffix, Advisory, AdvisoryCategory, AdvisoryDocument,
-    AdvisoryFilter, AdvisoryStatus, AdvisoryView, Authored, AuthoredVulnerability, BranchView,
-    CATEGORY_NOTE, CONVERSIONS, CSAF_21_SCHEMA, ChangeError, ChangeStatus, Contact, CsafImport,
-    CsafVersion, Cvss3, CweView, DocId, DocKind, DocRef, Documents, EXPORT_SETS, EditError,
-    Envelope, ExportRule, FlagView, GroupView, INDICATORS_NOTE, ImportError, Imported, Indicator,
-    IndicatorKind, Inserted, Json, JsonError, LevelSource, Limit, MAX_CHANGE_BYTES, NoteView,
-    Number, Origin, Original, PgpKey, Product, ProductRef, ProductTreeView, ProductView, Publisher,
-    PublisherView, Reference, ReferenceView, RelationshipView, RemediationView, Representative,
-    RestoreReport, Revision, RevisionView, SHARING_GROUP_NAME, Schema, SchemaError, ScoreView,
-    Severity, SeverityView, SharingGroup, SignedChange, StatusGroup, StatusView, TLP_URL, TeamSpec,
-    ThreatView, Tlp, TlpSource, Tool, ToolRegistry, TrackingVersion, TrackingView,
-    VulnerabilityView, WITHDRAWN_NOTE, export_csaf, is_cve_id, level_of_text, parse_rfc3339,
-    rfc3339, tlp_label_2_0, tlp_of_label,
+    AdvisoryFacts, AdvisoryFilter, AdvisoryStatus, AdvisoryView, Authored, AuthoredVulnerability,
+    BranchView, CATEGORY_NOTE, CONVERSIONS, CSAF_21_SCHEMA, ChangeError, ChangeStatus, Contact,
+    CsafImport, CsafVersion, Cvss3, CweView, DocId, DocKind, DocRef, Documents, EXPORT_SETS,
+    EditError, Envelope, ExportRule, FlagView, GroupView, INDICATORS_NOTE, ImportError, Imported,
+    Indicator, IndicatorKind, Inserted, Json, JsonError, LevelSource, Limit, MAX_CHANGE_BYTES,
+    NoteView, Number, Origin, Original, PgpKey, Product, ProductRef, ProductTreeView, ProductView,
+    Publisher, PublisherView, Reference, ReferenceView, RelationshipView, RemediationView,
+    Representative, RestoreReport, Revision, RevisionView, SHARING_GROUP_NAME, Schema, SchemaError,
+    ScoreView, Severity, SeverityView, SharingGroup, SignedChange, StatusGroup, StatusView,
+    TLP_URL, TeamSpec, ThreatView, Tlp, TlpSource, Tool, ToolRegistry, TrackingVersion,
+    TrackingView, VulnerabilityView, WITHDRAWN_NOTE, export_csaf, is_cve_id, level_of_text,
+    parse_rfc3339, rfc3339, tlp_label_2_0, tlp_of_label,
 };
 pub use guard::{Guard, GuardConfig, GuardStats, GuardedPeer};
 pub use identity::{IdentityError, Signature, TeamId, TeamKey};

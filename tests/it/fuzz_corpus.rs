@@ -22,6 +22,7 @@ const TARGETS: &[(&str, Target)] = &[
     ("file", harness::file),
     ("api_body", harness::api_body),
     ("member_change", harness::member_change),
+    ("csaf_import", harness::csaf_import),
 ];
 
 fn fuzz_dir() -> PathBuf {

@@ -9,6 +9,7 @@ mod foreign;
 mod fuzz_corpus;
 mod identity;
 mod kill;
+mod large;
 mod liveness;
 mod load;
 mod mesh;

@@ -146,7 +146,7 @@ fn sponsors_admit_a_team_that_joins_and_publishes() {
     w.wait_api("AA", &["advisory", "list"], |v| has_advisory(v, "DD-1"));
     w.wait_api("BB", &["advisory", "list"], |v| has_advisory(v, "DD-1"));
     let shown: AdvisoryDetail = w.api("BB", &["advisory", "show", "DD/DD-1"]);
-    assert_eq!(shown.advisory.tlp, Tlp::Green);
+    assert_eq!(shown.summary.tlp, Tlp::Green);
     assert_eq!(shown.meta.changes_applied, 1, "{shown:#?}");
     assert_eq!(shown.meta.changes_held, 0, "{shown:#?}");
 }

@@ -6,6 +6,11 @@
 // Usage: node validate.mjs FILE...
 // Prints one JSON object per file; exits 1 if any file fails a schema or
 // mandatory test, 2 on a usage or read error.
+//
+// Or: node validate.mjs --compare ORIGINAL EXPORT
+// Runs the same tests on both and prints the tests that pass on ORIGINAL
+// but fail on EXPORT (an export must not break what its original gets
+// right); exits 1 if there is one.
 
 import { readFile } from 'node:fs/promises'
 import validateStrict from '@secvisogram/csaf-validator-lib/validateStrict.js'
@@ -13,7 +18,49 @@ import * as mandatory from '@secvisogram/csaf-validator-lib/mandatoryTests.js'
 import * as optional from '@secvisogram/csaf-validator-lib/optionalTests.js'
 import { csaf_2_0, csaf_2_0_strict } from '@secvisogram/csaf-validator-lib/schemaTests.js'
 
-const files = process.argv.slice(2)
+const args = process.argv.slice(2)
+
+async function read(file) {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'))
+  } catch (e) {
+    console.error(`${file}: ${e.message}`)
+    process.exit(2)
+  }
+}
+
+if (args[0] === '--compare') {
+  if (args.length !== 3) {
+    console.error('usage: node validate.mjs --compare ORIGINAL EXPORT')
+    process.exit(2)
+  }
+  const tests = [csaf_2_0, csaf_2_0_strict, ...Object.values(mandatory)]
+  const passing = async (file) => {
+    const result = await validateStrict(tests, await read(file))
+    return new Map(result.tests.map((t) => [t.name, t]))
+  }
+  const original = await passing(args[1])
+  const exported = await passing(args[2])
+  const regressions = [...original.values()]
+    .filter((t) => t.isValid && !exported.get(t.name)?.isValid)
+    .map((t) => ({ test: t.name, errors: exported.get(t.name)?.errors ?? 'not run' }))
+  const failing = (m) => [...m.values()].filter((t) => !t.isValid).map((t) => t.name)
+  console.log(
+    JSON.stringify(
+      {
+        tests_run: original.size,
+        original_failing: failing(original),
+        export_failing: failing(exported),
+        regressions,
+      },
+      null,
+      2
+    )
+  )
+  process.exit(regressions.length > 0 ? 1 : 0)
+}
+
+const files = args
 if (files.length === 0) {
   console.error('usage: node validate.mjs FILE...')
   process.exit(2)

@@ -8,28 +8,18 @@ fn rule(toml_text: &str) -> Rule {
     s.validate().expect("rule is valid")
 }
 
-fn advisory(category: &str, severity: &str, tlp: &str) -> Advisory {
-    let mut a: Advisory = serde_json::from_value(json!({
-        "id": "XX-2026-1",
-        "title": "t",
-        "category": category,
-        "tlp": tlp,
-        "audience": [],
-        "co_authors": [],
-        "severity": severity,
-        "status": "final",
-        "revisions": [],
-        "cves": [],
-        "products": [],
-        "indicators": [],
-        "summary": "",
-        "body": "",
-        "references": [],
-        "acknowledgements": [],
-    }))
-    .expect("advisory");
-    a.title = "test".into();
-    a
+fn advisory(category: &str, severity: &str, tlp: &str) -> AdvisoryFacts {
+    AdvisoryFacts {
+        id: "XX-2026-1".into(),
+        title: "test".into(),
+        category: category.into(),
+        severity: Some(severity.parse().expect("a severity")),
+        tlp: tlp.parse().expect("a label"),
+        status: trustmesh_protocol::AdvisoryStatus::Final,
+        cves: vec![],
+        tracking_id: "XX-2026-1".into(),
+        notes: vec![],
+    }
 }
 
 fn team(seed: u8) -> TeamId {

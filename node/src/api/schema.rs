@@ -373,3 +373,21 @@ pub struct RevocationFile {
     /// The signed statement (hex).
     pub signed: String,
 }
+
+/// A CSAF document as an advisory holds it: described by the OASIS CSAF
+/// 2.0 and 2.1 schemas, not here (it keeps properties beyond them).
+pub struct CsafTree;
+
+impl JsonSchema for CsafTree {
+    fn schema_name() -> Cow<'static, str> {
+        "CsafTree".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["object", "null"],
+            "additionalProperties": true,
+            "description": "A CSAF 2.0 or 2.1 document, as held (see the OASIS CSAF schemas); null only in a hand-made body.",
+        })
+    }
+}

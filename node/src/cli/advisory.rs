@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
 use trustmesh_protocol::{
-    Advisory, AdvisoryCategory, AdvisoryStatus, Indicator, Reference, Revision, Severity, TeamId,
-    Tlp,
+    Advisory, AdvisoryCategory, AdvisoryStatus, AdvisoryView, BranchView, Indicator, Json,
+    Reference, Revision, Severity, StatusGroup, TeamId, Tlp,
 };
 
 use super::client::ApiClient;
@@ -15,7 +15,7 @@ use super::files::{read_json, read_text};
 use super::{Report, now};
 use crate::DataDir;
 use crate::api::{
-    Advisories, AdvisoryDetail, AdvisorySummary, Published, TeamRef, Updated, segment,
+    Advisories, AdvisoryDetail, AdvisorySummary, CsafImported, Published, TeamRef, Updated, segment,
 };
 
 /// `trustmesh advisory ...`
@@ -35,18 +35,34 @@ pub(super) enum AdvisoryCommand {
     },
     /// List advisories, newest first.
     List(ListArgs),
-    /// Show one advisory (OWNER/ID) in full.
+    /// Show one advisory (OWNER/ID) in full: per vulnerability its CVE,
+    /// scores, CWE, products by status, remediations and threats.
     Show {
         /// OWNER/ID.
         target: String,
-    },
-    /// Import a CSAF 2.0 file as a new advisory of this team.
-    Import {
-        /// The CSAF 2.0 JSON file (`-` for standard input).
-        file: PathBuf,
-        /// Publish under this tracking id instead of the file's.
+        /// Also list the product tree, branch by branch.
         #[arg(long)]
-        id: Option<String>,
+        products: bool,
+    },
+    /// Import a CSAF 2.0 or 2.1 file as an advisory of this team, or as
+    /// the next revision of the advisory holding its publisher namespace
+    /// and tracking id.
+    Import {
+        /// The CSAF JSON file (`-` for standard input).
+        file: PathBuf,
+        /// The TLP label to share it under (CLEAR, GREEN, AMBER,
+        /// AMBER+STRICT, RED): required when the document has none, never
+        /// wider than the document's.
+        #[arg(long)]
+        tlp: Option<String>,
+        /// A team that receives an AMBER or RED advisory (repeat; id or
+        /// short name). This team is always in the audience.
+        #[arg(long = "audience")]
+        audience: Vec<String>,
+        /// Keep the publisher's bytes and their hashes (a third party's
+        /// document this team forwards).
+        #[arg(long)]
+        forwarded: bool,
     },
 }
 
@@ -192,12 +208,160 @@ pub(super) fn advisory_line(a: &AdvisorySummary) -> String {
     format!(
         "{:<10} {:<8} {:<12} {:<16} {:<24} {}\n",
         a.owner_name,
-        a.severity.name(),
+        a.severity.map_or("-", Severity::name),
         a.tlp.name(),
-        a.category.name(),
+        a.category,
         a.id,
         a.title
     )
+}
+
+/// The product tree, one branch a line, indented by depth. Recursion
+/// follows the tree, whose depth the node bounds.
+fn tree_lines(branches: &[BranchView], depth: usize, out: &mut String) {
+    for b in branches {
+        out.push_str(&"  ".repeat(depth + 1));
+        out.push_str(&format!("{} {}", b.category, b.name));
+        if let Some(p) = &b.product {
+            out.push_str(&format!("  [{}]", p.id));
+        }
+        out.push('\n');
+        tree_lines(&b.branches, depth + 1, out);
+    }
+}
+
+/// What a responder reads of an advisory.
+pub(super) fn show(r: &AdvisoryDetail, products: bool) -> String {
+    let a = &r.summary;
+    let csaf = Json::parse(r.csaf.to_string().as_bytes()).unwrap_or(Json::Null);
+    let view = AdvisoryView::of(&csaf);
+    let severity = match (&view.severity.text, view.severity.level) {
+        (Some(t), Some(l)) if !t.eq_ignore_ascii_case(l.name()) => format!("{t} ({l})"),
+        (Some(t), _) => t.clone(),
+        (None, Some(l)) => format!("{l} (from CVSS)"),
+        (None, None) => "not stated".to_owned(),
+    };
+    let mut out = format!(
+        "{} — {}\n  {} · severity {} · TLP:{} · {} · CSAF {}\n",
+        a.id,
+        a.title,
+        a.category,
+        severity,
+        a.tlp.label(),
+        a.status.name(),
+        a.csaf_version,
+    );
+    out += &format!(
+        "  published by {}{} · {} by {}\n",
+        view.publisher.name,
+        if view.publisher.namespace.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", view.publisher.namespace)
+        },
+        if a.imported { "forwarded" } else { "written" },
+        r.owner_name
+    );
+    out += &format!(
+        "  tracking {} version {} ({})\n",
+        view.tracking.id, view.tracking.version, view.tracking.status
+    );
+    if let Some(h) = &r.envelope.original_sha256 {
+        out += &format!(
+            "  original bytes kept: sha256 {h}{}\n",
+            if r.envelope.original_signature.is_some() {
+                ", with the publisher's OpenPGP signature"
+            } else {
+                ""
+            }
+        );
+    }
+    if !a.complete {
+        out += "  (still arriving: part of the document is not here yet)\n";
+    }
+    for n in view
+        .notes
+        .iter()
+        .filter(|n| matches!(n.category.as_str(), "summary" | "description"))
+    {
+        out += &format!("\n{}\n", n.text);
+    }
+    for v in &view.vulnerabilities {
+        out += &format!(
+            "\n{}{}\n",
+            v.cve.as_deref().unwrap_or("(no CVE id)"),
+            v.title
+                .as_deref()
+                .map(|t| format!(": {t}"))
+                .unwrap_or_default()
+        );
+        for s in &v.scores {
+            out += &format!(
+                "  {} {} {}\n",
+                s.kind,
+                s.base_score.map_or("-".to_owned(), |b| b.to_string()),
+                s.vector.as_deref().unwrap_or("")
+            );
+        }
+        for c in &v.cwes {
+            out += &format!("  {} {}\n", c.id, c.name);
+        }
+        for g in [
+            StatusGroup::Affected,
+            StatusGroup::Fixed,
+            StatusGroup::NotAffected,
+            StatusGroup::UnderInvestigation,
+            StatusGroup::Recommended,
+            StatusGroup::Other,
+        ] {
+            let list = v.products(g);
+            if !list.is_empty() {
+                let names: Vec<&str> = list.iter().map(|p| p.name.as_str()).collect();
+                out += &format!("  {} ({}): {}\n", g.name(), names.len(), names.join("; "));
+            }
+        }
+        for m in &v.remediations {
+            out += &format!(
+                "  remedy {}: {}{}\n",
+                m.category,
+                m.details,
+                m.url
+                    .as_deref()
+                    .map(|u| format!(" <{u}>"))
+                    .unwrap_or_default()
+            );
+        }
+        for t in &v.threats {
+            out += &format!("  threat {}: {}\n", t.category, t.details);
+        }
+    }
+    if products {
+        out += "\nproduct tree:\n";
+        tree_lines(&view.product_tree.branches, 0, &mut out);
+        for p in &view.product_tree.full_product_names {
+            out += &format!("  {}  [{}]\n", p.name, p.id);
+        }
+        for rel in &view.product_tree.relationships {
+            out += &format!(
+                "  {} {} {}\n",
+                rel.product_reference, rel.category, rel.relates_to_product_reference
+            );
+        }
+    }
+    out += "\nrevisions:\n";
+    for rev in &view.tracking.revisions {
+        out += &format!("  {} ({}) {}\n", rev.number, rev.date, rev.summary);
+    }
+    out += &format!(
+        "signed by: {}\n",
+        r.meta
+            .signed_by
+            .iter()
+            .map(TeamId::short)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    out
 }
 
 pub(super) fn advisory(dir: &DataDir, cmd: AdvisoryCommand) -> Result<Report> {
@@ -260,7 +424,11 @@ pub(super) fn advisory(dir: &DataDir, cmd: AdvisoryCommand) -> Result<Report> {
             let path = format!("/advisories/{}/{}", segment(owner), segment(id));
             let mut a: Advisory = match &args.file {
                 Some(f) => read_json(f)?,
-                None => api.get::<AdvisoryDetail>(&path)?.advisory,
+                None => api.get::<AdvisoryDetail>(&path)?.advisory.ok_or_else(|| {
+                    anyhow!(
+                        "{target} was imported from CSAF; import its next revision instead (advisory import)"
+                    )
+                })?,
             };
             let status_given = args.status.is_some();
             apply_fields(&mut a, &args, &api)?;
@@ -317,62 +485,55 @@ pub(super) fn advisory(dir: &DataDir, cmd: AdvisoryCommand) -> Result<Report> {
             }
             Report::of(human, &r)
         }
-        AdvisoryCommand::Show { target } => {
+        AdvisoryCommand::Show { target, products } => {
             let (owner, id) = split_target(&target)?;
             let r: AdvisoryDetail =
                 api.get(&format!("/advisories/{}/{}", segment(owner), segment(id)))?;
-            let a = &r.advisory;
-            let mut human = format!(
-                "{} — {}\n  owner {} · {} · severity {} · TLP:{} · {}\n",
-                a.id,
-                a.title,
-                r.owner_name,
-                a.category.name(),
-                a.severity.name(),
-                a.tlp.name().to_uppercase(),
-                a.status.name(),
-            );
-            if !a.cves.is_empty() {
-                human += &format!("  cves: {}\n", a.cves.join(", "));
-            }
-            if !a.summary.is_empty() {
-                human += &format!("\n{}\n", a.summary);
-            }
-            if !a.body.is_empty() {
-                human += &format!("\n{}\n", a.body);
-            }
-            human += "\nrevisions:\n";
-            for rev in &a.revisions {
-                human += &format!("  {} ({}) {}\n", rev.number, rev.date, rev.summary);
-            }
-            human += &format!(
-                "signed by: {}\n",
-                r.meta
-                    .signed_by
-                    .iter()
-                    .map(TeamId::short)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            Report::of(human, &r)
+            Report::of(show(&r, products), &r)
         }
-        AdvisoryCommand::Import { file, id } => {
+        AdvisoryCommand::Import {
+            file,
+            tlp,
+            audience,
+            forwarded,
+        } => {
             let doc = read_text(&file)?;
-            let path = match &id {
-                Some(id) => format!("/advisories/import-csaf?id={}", segment(id)),
-                None => "/advisories/import-csaf".into(),
+            let mut q = Vec::new();
+            if let Some(t) = &tlp {
+                q.push(format!("tlp={}", segment(t)));
+            }
+            if !audience.is_empty() {
+                let teams = resolve_audience(&api, &audience)?;
+                let list: Vec<String> = teams.iter().map(TeamId::to_string).collect();
+                q.push(format!("audience={}", list.join(",")));
+            }
+            if forwarded {
+                q.push("forwarded=true".into());
+            }
+            let path = if q.is_empty() {
+                "/advisories/import-csaf".to_owned()
+            } else {
+                format!("/advisories/import-csaf?{}", q.join("&"))
             };
-            let r: Published = api
+            let r: CsafImported = api
                 .post_raw(&path, doc.as_bytes())
                 .with_context(|| format!("importing {}", file.display()))?;
+            let what = match &r.previous {
+                Some(p) => format!("as the next revision of {} (was {p})", r.id),
+                None => format!("as advisory {}", r.id),
+            };
             Report::of(
                 format!(
-                    "imported {} as advisory {} (TLP:{}) in document {}\n",
+                    "imported {} {what}, TLP:{} ({}), in {} change{} to document {}\n",
                     file.display(),
-                    r.id,
-                    r.advisory
-                        .as_ref()
-                        .map_or("?".to_owned(), |a| a.tlp.name().to_uppercase()),
+                    r.tlp.label(),
+                    match r.tlp_from.as_str() {
+                        "document" => "the document's label",
+                        "importer" => "the label named",
+                        _ => "the label held",
+                    },
+                    r.changes.len(),
+                    if r.changes.len() == 1 { "" } else { "s" },
                     r.doc
                 ),
                 &r,

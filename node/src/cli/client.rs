@@ -18,6 +18,9 @@ pub struct ApiClient {
     agent: ureq::Agent,
 }
 
+/// The largest answer the CLI reads.
+const ANSWER_LIMIT: u64 = 64 << 20;
+
 impl ApiClient {
     /// The running node of `dir`, or `None` when none is running.
     pub fn find(dir: &DataDir) -> Result<Option<Self>> {
@@ -54,8 +57,12 @@ impl ApiClient {
     ) -> Result<T> {
         let mut resp = result.map_err(|e| anyhow!("calling the node ({what}): {e}"))?;
         let status = resp.status();
+        // An advisory's detail carries its whole CSAF document (up to
+        // 16 MiB as text, more once escaped and indented).
         let text = resp
             .body_mut()
+            .with_config()
+            .limit(ANSWER_LIMIT)
             .read_to_string()
             .map_err(|e| anyhow!("reading the node's answer ({what}): {e}"))?;
         if !status.is_success() {

@@ -574,6 +574,36 @@ fn walk(d: &mut Demo) -> Result<()> {
     let took = d.converge(&all, "/advisories", advisory_seen("DEMO-FI-2026-0001"));
     d.check_converged("the alert reached all five nodes", took);
 
+    d.step(
+        "Latvia forwards a vendor's CSAF advisory that names no TLP label (shared as TLP:GREEN)",
+    );
+    std::fs::write(
+        d.path("vendor.csaf.json"),
+        vendor_csaf("1", "known_affected"),
+    )?;
+    d.run(
+        Some("DEMO-LV"),
+        &[
+            "advisory",
+            "import",
+            "vendor.csaf.json",
+            "--tlp",
+            "GREEN",
+            "--forwarded",
+        ],
+    )?;
+    let took = d.converge(&all, "/advisories", advisory_seen("EXV-SA-2026-0003"));
+    d.check_converged("the vendor's advisory reached all five nodes", took);
+    d.step("The vendor publishes revision 2 (a fix): Latvia imports it, the advisory updates");
+    std::fs::write(d.path("vendor.csaf.json"), vendor_csaf("2", "fixed"))?;
+    d.run(Some("DEMO-LV"), &["advisory", "import", "vendor.csaf.json"])?;
+    let took = d.converge(&all, "/advisories", |v: &Advisories| {
+        v.advisories
+            .iter()
+            .any(|a| a.id == "EXV-SA-2026-0003" && a.revision.as_deref() == Some("2"))
+    });
+    d.check_converged("every node holds revision 2", took);
+
     d.step(&format!("The hub {HUB} fails (SIGKILL)"));
     if let Some(s) = d.api::<Status>(HUB, "/status") {
         d.say(&format!(
@@ -655,4 +685,34 @@ fn walk(d: &mut Demo) -> Result<()> {
     let refused = d.run(None, &["verify", "tampered.json"]).is_err();
     d.check("verify rejects an edited introduction", refused);
     Ok(())
+}
+
+/// A vendor's CSAF 2.0 advisory, revision `version`, with its product in
+/// `status` (no TLP label: the importer names one).
+fn vendor_csaf(version: &str, status: &str) -> String {
+    let mut history =
+        vec![r#"{"date":"2026-03-01T00:00:00Z","number":"1","summary":"Initial release"}"#];
+    if version == "2" {
+        history.push(
+            r#"{"date":"2026-03-08T00:00:00Z","number":"2","summary":"Fixed version available"}"#,
+        );
+    }
+    format!(
+        r#"{{"document":{{"category":"csaf_security_advisory","csaf_version":"2.0",
+  "title":"ExampleVPN gateway: remote code execution",
+  "publisher":{{"category":"vendor","name":"Example Networks PSIRT","namespace":"https://psirt.example.com"}},
+  "aggregate_severity":{{"text":"Critical"}},
+  "tracking":{{"id":"EXV-SA-2026-0003","status":"final","version":"{version}",
+    "initial_release_date":"2026-03-01T00:00:00Z","current_release_date":"2026-03-0{}T00:00:00Z",
+    "revision_history":[{}]}}}},
+ "product_tree":{{"branches":[{{"category":"vendor","name":"Example Networks","branches":[
+   {{"category":"product_name","name":"ExampleVPN","branches":[
+     {{"category":"product_version","name":"7.1","product":{{"name":"ExampleVPN 7.1","product_id":"EXV-7.1"}}}}]}}]}}]}},
+ "vulnerabilities":[{{"cve":"CVE-2026-12345","title":"Pre-authentication RCE",
+   "notes":[{{"category":"description","text":"Exploited in the wild."}}],
+   "scores":[{{"products":["EXV-7.1"],"cvss_v3":{{"version":"3.1","vectorString":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H","baseScore":9.8,"baseSeverity":"CRITICAL"}}}}],
+   "product_status":{{"{status}":["EXV-7.1"]}}}}]}}"#,
+        if version == "2" { 8 } else { 1 },
+        history.join(",")
+    )
 }

@@ -16,13 +16,17 @@ use crate::api::segment;
 /// `trustmesh export ...`
 #[derive(Debug, Subcommand)]
 pub(super) enum ExportCommand {
-    /// An advisory (OWNER/ID) as CSAF 2.0, or its indicators as a STIX 2.1 bundle.
+    /// An advisory (OWNER/ID) as CSAF 2.0 or 2.1, or its CVEs and
+    /// indicators as a STIX 2.1 bundle.
     Advisory {
         /// OWNER/ID: the owner team (id, prefix or short name) and the advisory id.
         target: String,
         /// csaf or stix.
         #[arg(long, value_enum)]
         format: ExportFormat,
+        /// The CSAF version: 2.0 or 2.1.
+        #[arg(long, default_value = "2.0", value_parser = ["2.0", "2.1"])]
+        csaf_version: String,
         /// Write the document to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -38,9 +42,9 @@ pub(super) enum ExportCommand {
 /// What `export advisory` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(super) enum ExportFormat {
-    /// A CSAF 2.0 document.
+    /// A CSAF document (2.0 or 2.1, `--csaf-version`).
     Csaf,
-    /// A STIX 2.1 bundle of the indicators.
+    /// A STIX 2.1 bundle of the CVEs and indicators.
     Stix,
 }
 
@@ -63,12 +67,16 @@ pub(super) fn export(dir: &DataDir, cmd: ExportCommand) -> Result<Report> {
         ExportCommand::Advisory {
             target,
             format,
+            csaf_version,
             out,
         } => {
             let (owner, id) = split_target(&target)?;
             let (route, what) = match format {
-                ExportFormat::Csaf => ("csaf", format!("the CSAF 2.0 document of {id}")),
-                ExportFormat::Stix => ("stix", format!("the STIX 2.1 bundle of {id}")),
+                ExportFormat::Csaf => (
+                    format!("csaf?version={csaf_version}"),
+                    format!("the CSAF {csaf_version} document of {id}"),
+                ),
+                ExportFormat::Stix => ("stix".to_owned(), format!("the STIX 2.1 bundle of {id}")),
             };
             let doc: Value = api.get(&format!(
                 "/advisories/{}/{}/{route}",

@@ -1,7 +1,7 @@
 //! Handing changed advisories to the alert dispatcher.
 
 use tracing::warn;
-use trustmesh_protocol::{Advisory, DocId};
+use trustmesh_protocol::{AdvisoryDocument, DocId};
 
 use super::Engine;
 use crate::alerts::{self, Candidate};
@@ -34,9 +34,10 @@ impl Engine {
     fn alert_candidate(&self, doc: &DocId) -> Option<Candidate> {
         let docs = self.node.documents();
         let r = docs.doc_ref(doc)?;
-        let advisory = match docs.get::<Advisory>(doc) {
-            Ok(Some(a)) => a,
-            Ok(None) => return None,
+        let document = match docs.get::<AdvisoryDocument>(doc) {
+            // A write spanning several changes alerts once it is whole.
+            Ok(Some(d)) if d.complete => d,
+            Ok(_) => return None,
             Err(e) => {
                 warn!(%doc, error = %e, "advisory unreadable; no alert");
                 return None;
@@ -49,18 +50,25 @@ impl Engine {
             .max()
             .unwrap_or(0);
         let owner = r.owner();
+        let owner_name = self
+            .node
+            .membership()
+            .standing(&owner)
+            .and_then(|s| s.profile.as_ref())
+            .map(|p| p.short_name.clone());
+        let (advisory, facts) = crate::api::AdvisorySummary::with_facts(
+            *doc,
+            &document,
+            owner_name.clone().unwrap_or_else(|| owner.short()),
+        );
         Some(Candidate {
             doc: *doc,
             version: alerts::version_of(heads.iter().map(|h| h.as_bytes())),
             stated,
             owner,
-            owner_name: self
-                .node
-                .membership()
-                .standing(&owner)
-                .and_then(|s| s.profile.as_ref())
-                .map(|p| p.short_name.clone()),
+            owner_name,
             advisory,
+            facts,
         })
     }
 }

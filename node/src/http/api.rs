@@ -311,8 +311,12 @@ async fn update(
 async fn advisory_csaf(
     State(s): State<ApiState>,
     Path((owner, id)): Path<(String, String)>,
+    Query(q): Query<api::CsafQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    run(&s, move |e| views::advisory_csaf(e, &owner, &id)).await
+    run(&s, move |e| {
+        views::advisory_csaf(e, &owner, &id, q.version.as_deref())
+    })
+    .await
 }
 
 async fn advisory_stix(
@@ -327,10 +331,8 @@ async fn import_csaf(
     State(s): State<ApiState>,
     Query(q): Query<api::ImportCsafQuery>,
     bytes: Bytes,
-) -> Result<Json<api::Published>, ApiError> {
-    let text = String::from_utf8(bytes.to_vec())
-        .map_err(|_| ApiError::bad("the CSAF document is not UTF-8"))?;
-    run(&s, move |e| views::import_csaf(e, &text, q.id.as_deref())).await
+) -> Result<Json<api::CsafImported>, ApiError> {
+    run(&s, move |e| views::import_csaf(e, &bytes, &q)).await
 }
 
 async fn contacts_export(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {

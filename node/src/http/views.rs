@@ -4,15 +4,16 @@
 
 use trustmesh_bootstrap::{IntroductionFile, RevocationFile, TrustFile, check_network};
 use trustmesh_protocol::{
-    Advisory, AdvisoryFilter, Contact, DocId, DocKind, DocRef, Frontier, Ignored, Membership,
-    SignedStatement, Status, TeamId, TeamSpec, Tool, ToolRegistry,
+    Advisory, AdvisoryDocument, AdvisoryFilter, Contact, CsafImport, CsafVersion, DocId, DocKind,
+    DocRef, Frontier, Ignored, Membership, Origin, SchemaError, SignedStatement, Status, TeamId,
+    TeamSpec, Tlp, TlpSource, Tool, ToolRegistry,
 };
 
 use crate::api::{
     self, AdvisoryDetail, AdvisoryQuery, AdvisorySummary, Changed, ContactDetail, ContactEntry,
-    DocMeta, Health, HealthState, Imported, IntroductionIgnored, IntroductionView, MemberStatus,
-    MemberView, Members, PeerCounts, Published, RevocationView, Revoked, Sponsored, SyncCounters,
-    ToolChanged, ToolEntry, ToolRemoved, Updated,
+    CsafImported, DocMeta, EnvelopeView, Health, HealthState, Imported, IntroductionIgnored,
+    IntroductionView, MemberStatus, MemberView, Members, PeerCounts, Published, RevocationView,
+    Revoked, Sponsored, SyncCounters, ToolChanged, ToolEntry, ToolRemoved, Updated,
 };
 use crate::engine::{Engine, Snapshot, now_ms};
 
@@ -434,11 +435,7 @@ fn parse_name<T: std::str::FromStr>(what: &str, text: &str) -> ApiResult<T> {
 /// order), the owner resolved among the members.
 pub fn advisory_filter(membership: &Membership, q: &AdvisoryQuery) -> ApiResult<AdvisoryFilter> {
     Ok(AdvisoryFilter {
-        categories: q
-            .category
-            .iter()
-            .map(|c| parse_name("category", c))
-            .collect::<ApiResult<_>>()?,
+        categories: q.category.iter().map(|c| c.trim().to_owned()).collect(),
         min_severity: q
             .severity
             .as_ref()
@@ -447,7 +444,7 @@ pub fn advisory_filter(membership: &Membership, q: &AdvisoryQuery) -> ApiResult<
         tlp: q
             .tlp
             .iter()
-            .map(|t| parse_name("TLP label", t))
+            .map(|t| parse_tlp(t))
             .collect::<ApiResult<_>>()?,
         statuses: q
             .status
@@ -462,27 +459,22 @@ pub fn advisory_filter(membership: &Membership, q: &AdvisoryQuery) -> ApiResult<
     })
 }
 
-fn advisory_summary(
+/// A TLP label as the API takes it: the TLP 2.0 label (`AMBER+STRICT`,
+/// with or without `TLP:`) or trustmesh's name (`amber_strict`).
+pub fn parse_tlp(text: &str) -> Result<Tlp, ApiError> {
+    text.parse::<Tlp>()
+        .ok()
+        .or_else(|| trustmesh_protocol::tlp_of_label(text, None))
+        .ok_or_else(|| ApiError::bad(format!("unknown TLP label {text:?}")))
+}
+
+/// The summary of an advisory this node may read.
+pub fn advisory_summary(
     membership: &Membership,
     doc: &DocId,
-    r: &DocRef,
-    a: Advisory,
+    d: &AdvisoryDocument,
 ) -> AdvisorySummary {
-    AdvisorySummary {
-        doc: *doc,
-        owner: r.owner(),
-        owner_name: short_name(membership, &r.owner()),
-        revision: a.revisions.last().map(|v| v.number.clone()),
-        ahead_of_clock: false,
-        updated: a.revisions.last().map(|v| v.date),
-        id: a.id,
-        title: a.title,
-        category: a.category,
-        tlp: a.tlp,
-        severity: a.severity,
-        status: a.status,
-        cves: a.cves,
-    }
+    AdvisorySummary::of(*doc, d, short_name(membership, &d.owner))
 }
 
 /// The advisories this node may read, filtered.
@@ -495,11 +487,12 @@ pub fn advisories(e: &Engine, f: &AdvisoryQuery) -> ApiResult<api::Advisories> {
         if r.kind() != DocKind::Advisory {
             continue;
         }
-        let Ok(Some(a)) = node.documents().get::<Advisory>(doc) else {
+        let Ok(Some(d)) = node.documents().get::<AdvisoryDocument>(doc) else {
             continue;
         };
-        if filter.matches(&r.owner(), None, &a) {
-            out.push(advisory_summary(membership, doc, r, a));
+        let (a, facts) = AdvisorySummary::with_facts(*doc, &d, short_name(membership, &d.owner));
+        if filter.matches(&d.owner, None, &facts) {
+            out.push(a);
         }
     }
     newest_first(&mut out, now_ms() / 1000);
@@ -528,11 +521,29 @@ fn doc_meta(e: &Engine, doc: &DocId) -> DocMeta {
 
 /// One advisory, in full, with who signed its changes.
 pub fn advisory(e: &Engine, owner: &str, id: &str) -> ApiResult<AdvisoryDetail> {
-    let (owner, doc, a) = read_advisory(e, owner, id)?;
+    let (owner, doc, d) = read_document(e, owner, id)?;
+    let membership = e.node().membership();
+    let env = &d.envelope;
     Ok(AdvisoryDetail {
         owner,
-        owner_name: short_name(e.node().membership(), &owner),
-        advisory: a,
+        owner_name: short_name(membership, &owner),
+        summary: advisory_summary(membership, &doc, &d),
+        envelope: EnvelopeView {
+            tlp: env.tlp,
+            audience: env.audience.clone(),
+            co_authors: env.co_authors.clone(),
+            indicators: env.indicators.clone(),
+            status: env.status,
+            original_sha256: env.original.as_ref().map(|o| o.sha256.clone()),
+            original_sha512: env.original.as_ref().map(|o| o.sha512.clone()),
+            original_signature: env.original.as_ref().and_then(|o| o.signature.clone()),
+            sharing_group: env.sharing_group().map(|g| g.id.clone()),
+        },
+        advisory: match d.envelope.origin {
+            Origin::Authored => Some(d.authored().map_err(ApiError::internal)?.advisory),
+            Origin::Imported => None,
+        },
+        csaf: crate::export::csaf::to_value(&d.csaf),
         meta: doc_meta(e, &doc),
     })
 }
@@ -574,7 +585,6 @@ pub fn publish_advisory(e: &mut Engine, a: &Advisory) -> ApiResult<Published> {
         change: change.hash(),
         owner: change.owner(),
         id: a.id.clone(),
-        advisory: None,
     })
 }
 
@@ -858,30 +868,53 @@ fn export_author(e: &Engine, team: TeamId) -> crate::export::Author {
     }
 }
 
-fn read_advisory(e: &Engine, owner: &str, id: &str) -> Result<(TeamId, DocId, Advisory), ApiError> {
+fn read_document(
+    e: &Engine,
+    owner: &str,
+    id: &str,
+) -> Result<(TeamId, DocId, AdvisoryDocument), ApiError> {
     let owner = resolve_team(e.node().membership(), owner)?;
     let doc = DocRef::advisory(owner, id).map_err(ApiError::bad)?.id();
-    let a = e
+    let d = e
         .node()
         .documents()
-        .get::<Advisory>(&doc)
-        .map_err(ApiError::internal)?
+        .get::<AdvisoryDocument>(&doc)
+        .map_err(|err| match err {
+            SchemaError::WrongKind { .. } => ApiError::not_found(err),
+            other => ApiError::internal(other),
+        })?
         .ok_or_else(|| ApiError::not_found(format!("no advisory {id} by {}", owner.short())))?;
-    Ok((owner, doc, a))
+    Ok((owner, doc, d))
 }
 
-/// An advisory as a CSAF 2.0 document.
-pub fn advisory_csaf(e: &Engine, owner: &str, id: &str) -> ApiResult<serde_json::Value> {
-    let (owner, _, a) = read_advisory(e, owner, id)?;
-    let doc = crate::export::csaf::export(&a, &export_author(e, owner), now_ms() / 1000);
-    serde_json::to_value(doc).map_err(ApiError::internal)
+/// An advisory as a CSAF 2.0 or 2.1 document (`version`, 2.0 when not
+/// given): an imported one as imported, but for its distribution.
+pub fn advisory_csaf(
+    e: &Engine,
+    owner: &str,
+    id: &str,
+    version: Option<&str>,
+) -> ApiResult<serde_json::Value> {
+    let version = match version {
+        None => CsafVersion::V2_0,
+        Some(v) => CsafVersion::from_name(v)
+            .ok_or_else(|| ApiError::bad(format!("CSAF version {v:?}: 2.0 or 2.1")))?,
+    };
+    let (owner, _, d) = read_document(e, owner, id)?;
+    if !d.complete {
+        return Err(ApiError::bad(
+            "the advisory is still arriving (a write spanning several changes); try again shortly",
+        ));
+    }
+    let csaf = crate::export::csaf::export_document(&d, &export_author(e, owner), version);
+    Ok(crate::export::csaf::to_value(&csaf))
 }
 
-/// An advisory's indicators as a STIX 2.1 bundle.
+/// An advisory's CVEs and indicators as a STIX 2.1 bundle.
 pub fn advisory_stix(e: &Engine, owner: &str, id: &str) -> ApiResult<serde_json::Value> {
-    let (owner, doc, a) = read_advisory(e, owner, id)?;
-    Ok(crate::export::stix::export(
-        &a,
+    let (owner, doc, d) = read_document(e, owner, id)?;
+    Ok(crate::export::stix::bundle(
+        &d,
         &doc.to_string(),
         &export_author(e, owner),
         now_ms() / 1000,
@@ -905,15 +938,47 @@ pub fn contacts_export(e: &Engine) -> ApiResult<serde_json::Value> {
         .map_err(ApiError::internal)
 }
 
-/// Reads a CSAF 2.0 document into an advisory of this team (under `id`
-/// if given) and publishes it.
-pub fn import_csaf(e: &mut Engine, csaf: &str, id: Option<&str>) -> ApiResult<Published> {
-    let owner = e.node().team();
-    let a = crate::export::csaf::import(csaf, &owner, id).map_err(ApiError::bad)?;
-    let out = publish_advisory(e, &a)?;
-    Ok(Published {
-        advisory: Some(a),
-        ..out
+/// Imports a CSAF 2.0 or 2.1 document as an advisory of this team, or as
+/// the next revision of the advisory that holds its (publisher namespace,
+/// tracking id).
+pub fn import_csaf(
+    e: &mut Engine,
+    csaf: &[u8],
+    q: &api::ImportCsafQuery,
+) -> ApiResult<CsafImported> {
+    let membership = e.node().membership();
+    let tlp = q.tlp.as_deref().map(parse_tlp).transpose()?;
+    let audience = match &q.audience {
+        Some(list) => {
+            let teams = list
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| resolve_team(membership, t))
+                .collect::<Result<Vec<_>, _>>()?;
+            check_audience(membership, &teams)?;
+            Some(teams)
+        }
+        None => None,
+    };
+    let mut import = CsafImport::new(csaf, [0; 16]);
+    import.tlp = tlp;
+    import.audience = audience;
+    import.forwarded = q.forwarded.unwrap_or(false);
+    let imported = e.import_csaf(&import).map_err(edit_error)?;
+    Ok(CsafImported {
+        doc: imported.doc.id(),
+        owner: imported.doc.owner(),
+        id: imported.doc.name().to_owned(),
+        changes: imported.changes.iter().map(|c| c.hash()).collect(),
+        previous: imported.previous,
+        tlp: imported.tlp,
+        tlp_from: match imported.tlp_source {
+            TlpSource::Document => "document",
+            TlpSource::Importer => "importer",
+            TlpSource::Held => "held",
+        }
+        .to_owned(),
     })
 }
 

@@ -259,7 +259,7 @@ async fn advisory_page(
     .await;
     let title = data
         .as_ref()
-        .map_or("Advisory", |(view, _)| view.advisory.id.as_str())
+        .map_or("Advisory", |(view, _)| view.summary.id.as_str())
         .to_owned();
     let body = data.map(|(view, members)| advisory_html(&view, &members));
     respond(&title, "/", status.as_ref(), body)

@@ -161,6 +161,20 @@ pub struct Imported {
     pub tlp_source: TlpSource,
 }
 
+/// The short form of an advisory written in trustmesh whose tree is still
+/// the tree of its short form (so a rewrite from the form loses nothing).
+fn short_form(
+    held: &AdvisoryDocument,
+    doc: &DocRef,
+    owner: &TeamId,
+) -> Result<Authored, EditError> {
+    match held.authored() {
+        Ok(a) if a.to_csaf(owner) == held.csaf => Ok(a),
+        Ok(_) | Err(SchemaError::NotAuthored) => Err(EditError::NotShortForm(doc.clone())),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Estimated bytes per change when a write spans several: under
 /// [`MAX_CHANGE_BYTES`] with room for the estimate's error; a change that
 /// still comes out too large is made again with half the budget.
@@ -505,21 +519,34 @@ impl DocState {
             if !advisory::co_authors_at(&self.doc, change.deps()).contains(&author) {
                 return Err(ChangeStatus::NotPermitted);
             }
-            let protected: Vec<(u64, ActorId)> =
-                advisory::owner_only_objects_at(&self.doc, change.deps())
-                    .into_iter()
+            let protected = advisory::protected_at(&self.doc, change.deps());
+            let ids = |objs: &[automerge::ObjId]| -> Vec<(u64, ActorId)> {
+                objs.iter()
                     .filter_map(|id| match id {
-                        automerge::ObjId::Id(counter, actor, _) => Some((counter, actor)),
+                        automerge::ObjId::Id(counter, actor, _) => Some((*counter, actor.clone())),
                         automerge::ObjId::Root => None,
                     })
-                    .collect();
+                    .collect()
+            };
+            let (frozen, append_only) = (ids(&protected.frozen), ids(&protected.append_only));
+            let is = |id: &automerge::legacy::OpId, set: &[(u64, ActorId)]| {
+                set.iter()
+                    .any(|(counter, actor)| id.0 == *counter && id.1 == *actor)
+            };
             let touches_owner_fields = change.decode().operations.iter().any(|op| match &op.obj {
-                automerge::legacy::ObjectId::Root => {
-                    matches!(&op.key, automerge::legacy::Key::Map(k) if OWNER_ONLY_KEYS.contains(&k.as_str()))
+                automerge::legacy::ObjectId::Root => match &op.key {
+                    automerge::legacy::Key::Map(k) if OWNER_ONLY_KEYS.contains(&k.as_str()) => true,
+                    // A co-author may set any status but withdrawn.
+                    automerge::legacy::Key::Map(k) if k == advisory::STATUS_KEY => matches!(
+                        &op.action,
+                        automerge::legacy::OpType::Put(automerge::ScalarValue::Str(v))
+                            if v.as_str() == advisory::AdvisoryStatus::Withdrawn.name()
+                    ),
+                    _ => false,
+                },
+                automerge::legacy::ObjectId::Id(id) => {
+                    is(id, &frozen) || (is(id, &append_only) && !op.insert)
                 }
-                automerge::legacy::ObjectId::Id(id) => protected
-                    .iter()
-                    .any(|(counter, actor)| id.0 == *counter && id.1 == *actor),
             });
             if touches_owner_fields {
                 return Err(ChangeStatus::NotPermitted);
@@ -946,21 +973,21 @@ impl Documents {
         advisory: &Advisory,
     ) -> Result<Option<SignedChange>, EditError> {
         let doc = DocRef::advisory(owner, &advisory.id)?;
-        let held: Authored = match self.get(&doc.id()) {
-            Ok(Some(a)) => a,
-            Ok(None) => return Err(EditError::NotFound(doc)),
-            Err(SchemaError::NotAuthored) => return Err(EditError::NotShortForm(doc)),
-            Err(e) => return Err(e.into()),
-        };
+        let held: AdvisoryDocument = self
+            .get(&doc.id())?
+            .ok_or_else(|| EditError::NotFound(doc.clone()))?;
+        let current = short_form(&held, &doc, &owner)?;
         let form = Authored {
             advisory: advisory.clone(),
-            vulnerabilities: held
+            vulnerabilities: current
                 .vulnerabilities
-                .into_iter()
+                .iter()
                 .filter(|v| v.cve.is_empty() || advisory.cves.contains(&v.cve))
+                .cloned()
                 .collect(),
         };
-        let mut changes = self.update_authored(key, suffix, now, owner, &form)?;
+        let mut changes =
+            self.update_authored_from(key, suffix, now, owner, doc, &held, &current, &form)?;
         match (changes.pop(), changes.is_empty()) {
             (c, true) => Ok(c),
             (Some(c), false) => Err(EditError::TooLarge(c.change_bytes().len())),
@@ -985,11 +1012,22 @@ impl Documents {
         let held: AdvisoryDocument = self
             .get(&doc.id())?
             .ok_or_else(|| EditError::NotFound(doc.clone()))?;
-        let current = match held.authored() {
-            Ok(a) if a.to_csaf(&owner) == held.csaf => a,
-            Ok(_) | Err(SchemaError::NotAuthored) => return Err(EditError::NotShortForm(doc)),
-            Err(e) => return Err(e.into()),
-        };
+        let current = short_form(&held, &doc, &owner)?;
+        self.update_authored_from(key, suffix, now, owner, doc, &held, &current, authored)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_authored_from(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        owner: TeamId,
+        doc: DocRef,
+        held: &AdvisoryDocument,
+        current: &Authored,
+        authored: &Authored,
+    ) -> Result<Vec<SignedChange>, EditError> {
         let mut form = authored.clone().canonical();
         if form.advisory.revisions.is_empty() {
             form.advisory.revisions = current.advisory.revisions.clone();
@@ -1149,6 +1187,51 @@ impl Documents {
         now: u64,
         import: &CsafImport<'_>,
     ) -> Result<Imported, EditError> {
+        self.import_named(key, suffix, now, import, &|_| false)
+    }
+
+    /// A replica of the same network and membership holding only `doc`
+    /// (its stored changes and state, copied): to make changes against
+    /// without touching this one.
+    pub fn detached(&self, doc: Option<&DocId>) -> Documents {
+        Documents {
+            network: self.network,
+            view: self.view.clone(),
+            docs: doc
+                .and_then(|d| self.docs.get_key_value(d))
+                .map(|(id, s)| (*id, s.clone()))
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// The changes [`Self::import_csaf`] would make, made on a detached
+    /// copy: nothing is inserted here. For a caller that hands them to its
+    /// core (`Node`), which verifies, stores and applies them.
+    pub fn prepare_import(
+        &self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        import: &CsafImport<'_>,
+    ) -> Result<Imported, EditError> {
+        let held = advisory::prepare(import.json)
+            .ok()
+            .and_then(|p| self.find_csaf(&key.id(), &p.namespace, &p.tracking_id));
+        let mut scratch = self.detached(held.as_ref());
+        scratch.import_named(key, suffix, now, import, &|id| self.docs.contains_key(id))
+    }
+
+    /// Imports, choosing a new advisory's name among those neither here
+    /// nor `taken`.
+    fn import_named(
+        &mut self,
+        key: &TeamKey,
+        suffix: ActorSuffix,
+        now: u64,
+        import: &CsafImport<'_>,
+        taken: &dyn Fn(&DocId) -> bool,
+    ) -> Result<Imported, EditError> {
         let owner = key.id();
         let prepared = advisory::prepare(import.json)?;
         if let Some(sig) = &import.signature {
@@ -1175,7 +1258,7 @@ impl Documents {
                 let free = names
                     .iter()
                     .filter_map(|n| DocRef::advisory(owner, n).ok())
-                    .find(|d| !self.docs.contains_key(&d.id()));
+                    .find(|d| !self.docs.contains_key(&d.id()) && !taken(&d.id()));
                 let doc = free.ok_or_else(|| {
                     ImportError::NameTaken(prepared.tracking_id.chars().take(100).collect())
                 })?;

@@ -238,6 +238,7 @@ fn openapi_references_resolve_and_parameters_match() {
                 ("get", "/advisories") => properties::<AdvisoryQuery>(),
                 ("get", "/tools") => properties::<TeamQuery>(),
                 ("post", "/advisories/import-csaf") => properties::<ImportCsafQuery>(),
+                ("get", "/advisories/{owner}/{id}/csaf") => properties::<CsafQuery>(),
                 _ => BTreeSet::new(),
             };
             assert_eq!(named("query"), query, "{method} {path}: query parameters");
@@ -382,6 +383,29 @@ fn advisory() -> p::Advisory {
             summary: "ref".into(),
         }],
         acknowledgements: vec!["someone".into()],
+    }
+}
+
+fn summary() -> AdvisorySummary {
+    AdvisorySummary {
+        doc: hash(9),
+        owner: team(1),
+        owner_name: "CERT-XY".into(),
+        id: "XY-2026-0001".into(),
+        title: "A title".into(),
+        category: "warning".into(),
+        tlp: p::Tlp::Clear,
+        severity: Some(p::Severity::Low),
+        severity_text: Some("niedrig".into()),
+        status: p::AdvisoryStatus::Draft,
+        cves: vec!["CVE-2024-3094".into()],
+        revision: Some("1".into()),
+        updated: Some(1_700_000_000),
+        ahead_of_clock: true,
+        imported: true,
+        publisher: "Vendor".into(),
+        csaf_version: "2.1".into(),
+        complete: true,
     }
 }
 
@@ -796,21 +820,7 @@ fn openapi_schemas_fit_what_serde_writes() {
     c.check(
         "Advisories",
         &Advisories {
-            advisories: vec![AdvisorySummary {
-                doc: hash(9),
-                owner: team(1),
-                owner_name: "CERT-XY".into(),
-                id: "XY-2026-0001".into(),
-                title: "A title".into(),
-                category: p::AdvisoryCategory::Warning,
-                tlp: p::Tlp::Clear,
-                severity: p::Severity::Low,
-                status: p::AdvisoryStatus::Draft,
-                cves: vec!["CVE-2024-3094".into()],
-                revision: Some("1".into()),
-                updated: Some(1_700_000_000),
-                ahead_of_clock: true,
-            }],
+            advisories: vec![summary()],
         },
     );
     c.check(
@@ -818,7 +828,20 @@ fn openapi_schemas_fit_what_serde_writes() {
         &AdvisoryDetail {
             owner: team(1),
             owner_name: "CERT-XY".into(),
-            advisory: advisory(),
+            summary: summary(),
+            envelope: EnvelopeView {
+                tlp: p::Tlp::Amber,
+                audience: vec![team(1)],
+                co_authors: vec![team(2)],
+                indicators: advisory().indicators,
+                status: p::AdvisoryStatus::Final,
+                original_sha256: Some("ab".repeat(32)),
+                original_sha512: Some("cd".repeat(64)),
+                original_signature: Some("-----BEGIN PGP SIGNATURE-----".into()),
+                sharing_group: Some("6f1c5e5a-0d7e-4f1a-9c3b-2d4e5f6a7b8c".into()),
+            },
+            advisory: Some(advisory()),
+            csaf: json!({"document": {"title": "A title"}}),
             meta: meta(),
         },
     );
@@ -830,7 +853,18 @@ fn openapi_schemas_fit_what_serde_writes() {
             change: hash(8),
             owner: team(1),
             id: "XY-2026-0001".into(),
-            advisory: Some(advisory()),
+        },
+    );
+    c.check(
+        "CsafImported",
+        &CsafImported {
+            doc: hash(9),
+            owner: team(1),
+            id: "RHSA-2023:7831".into(),
+            changes: vec![hash(8)],
+            previous: Some("3".into()),
+            tlp: p::Tlp::Clear,
+            tlp_from: "document".into(),
         },
     );
     c.check(

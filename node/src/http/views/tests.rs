@@ -1,4 +1,4 @@
-use trustmesh_protocol::{AdvisoryCategory, AdvisoryStatus, DocRef, Severity, TeamKey, Tlp};
+use trustmesh_protocol::{AdvisoryStatus, DocRef, Severity, TeamKey, Tlp};
 
 use super::*;
 
@@ -10,14 +10,19 @@ fn summary(id: &str, updated: Option<u64>) -> AdvisorySummary {
         owner_name: "AA".into(),
         id: id.into(),
         title: id.into(),
-        category: AdvisoryCategory::Alert,
+        category: "alert".into(),
         tlp: Tlp::Clear,
-        severity: Severity::High,
+        severity: Some(Severity::High),
+        severity_text: None,
         status: AdvisoryStatus::Final,
         cves: vec![],
         revision: Some("1".into()),
         updated,
         ahead_of_clock: false,
+        imported: false,
+        publisher: "AA".into(),
+        csaf_version: "2.0".into(),
+        complete: true,
     }
 }
 
@@ -100,7 +105,7 @@ fn an_advisory_query_becomes_the_cores_typed_filter() {
         q.q = Some("vpn".into());
     })
     .expect("valid");
-    assert_eq!(f.categories, vec![AdvisoryCategory::CurrentActivity]);
+    assert_eq!(f.categories, vec!["Current-Activity".to_owned()]);
     assert_eq!(f.min_severity, Some(Severity::High));
     assert_eq!(f.tlp, vec![Tlp::AmberStrict]);
     assert_eq!(f.statuses, vec![AdvisoryStatus::Final]);
@@ -109,6 +114,6 @@ fn an_advisory_query_becomes_the_cores_typed_filter() {
     assert_eq!(f.text.as_deref(), Some("vpn"));
     assert!(q(|_| {}).expect("empty").is_empty());
     assert!(q(|q| q.severity = Some("urgent".into())).is_err());
-    assert!(q(|q| q.category = Some("spam".into())).is_err());
+    assert!(q(|q| q.tlp = Some("purple".into())).is_err());
     assert!(q(|q| q.owner = Some("nobody".into())).is_err());
 }

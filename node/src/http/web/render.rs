@@ -280,9 +280,9 @@ pub fn advisories_html(list: &Advisories, members: &Members, f: &WebFilter) -> S
             escape(&href),
             escape(&a.title),
             team(members, &a.owner),
-            a.category.name(),
+            escape(&a.category),
             tlp_badge(a.tlp),
-            severity_badge(a.severity),
+            a.severity.map(severity_badge).unwrap_or_default(),
             a.status.name(),
             cves.join("<br>"),
             escape(a.revision.as_deref().unwrap_or("")),
@@ -292,10 +292,41 @@ pub fn advisories_html(list: &Advisories, members: &Members, f: &WebFilter) -> S
     out
 }
 
-/// One advisory in full, with its revision history and signers.
+/// The product tree as nested lists. Recursion follows the tree, whose
+/// depth the node bounds.
+fn branches_html(branches: &[trustmesh_protocol::BranchView], out: &mut String) {
+    out.push_str("<ul>");
+    for b in branches {
+        let _ = write!(
+            out,
+            r#"<li><span class="muted">{}</span> {}"#,
+            escape(&b.category),
+            escape(&b.name)
+        );
+        if let Some(p) = &b.product {
+            let _ = write!(out, r#" <code>{}</code>"#, escape(&p.id));
+            for purl in &p.purls {
+                let _ = write!(out, r#" <span class="mono muted">{}</span>"#, escape(purl));
+            }
+        }
+        if !b.branches.is_empty() {
+            branches_html(&b.branches, out);
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ul>");
+}
+
+/// One advisory in full: what its CSAF document says (per vulnerability
+/// its CVE, scores, CWE, products by status, remediations and threats; the
+/// product tree to browse), its envelope, revision history and signers.
 pub fn advisory_html(view: &AdvisoryDetail, members: &Members) -> String {
-    let a = &view.advisory;
+    let a = &view.summary;
+    let env = &view.envelope;
     let meta = &view.meta;
+    let csaf = trustmesh_protocol::Json::parse(view.csaf.to_string().as_bytes())
+        .unwrap_or(trustmesh_protocol::Json::Null);
+    let v = trustmesh_protocol::AdvisoryView::of(&csaf);
     let mut out = format!(
         r#"<p><strong id="title">{}</strong></p><table class="kv"><tbody>"#,
         escape(&a.title)
@@ -308,54 +339,182 @@ pub fn advisory_html(view: &AdvisoryDetail, members: &Members) -> String {
         "Id",
         format!(r#"<span class="mono">{}</span>"#, escape(&a.id)),
     );
-    row(&mut out, "Owner", team(members, &view.owner));
+    row(
+        &mut out,
+        if a.imported {
+            "Forwarded by"
+        } else {
+            "Written by"
+        },
+        team(members, &view.owner),
+    );
+    let publisher = if v.publisher.namespace.is_empty() {
+        escape(&v.publisher.name)
+    } else {
+        format!(
+            "{} ({})",
+            escape(&v.publisher.name),
+            link(&v.publisher.namespace)
+        )
+    };
+    row(&mut out, "Publisher", publisher);
     row(&mut out, "TLP", tlp_badge(a.tlp));
-    row(&mut out, "Severity", severity_badge(a.severity));
-    row(&mut out, "Category", a.category.name().to_owned());
+    let severity = match (&v.severity.text, v.severity.level) {
+        (Some(t), Some(l)) => format!("{} {}", escape(t), severity_badge(l)),
+        (Some(t), None) => escape(t),
+        (None, Some(l)) => format!(
+            "{} <span class=\"muted\">from CVSS</span>",
+            severity_badge(l)
+        ),
+        (None, None) => r#"<span class="muted">not stated</span>"#.to_owned(),
+    };
+    row(&mut out, "Severity", severity);
+    row(&mut out, "Category", escape(&a.category));
     row(&mut out, "Status", a.status.name().to_owned());
+    row(
+        &mut out,
+        "CSAF",
+        format!(
+            "{} · tracking {} version {} ({})",
+            escape(&v.csaf_version),
+            escape(&v.tracking.id),
+            escape(&v.tracking.version),
+            escape(&v.tracking.status)
+        ),
+    );
     let cves: Vec<String> = a.cves.iter().map(|c| escape(c)).collect();
     row(
         &mut out,
         "CVEs",
         format!(r#"<span class="mono">{}</span>"#, cves.join(", ")),
     );
-    row(&mut out, "Co-authors", teams(members, &a.co_authors));
-    row(&mut out, "Audience", teams(members, &a.audience));
+    row(&mut out, "Co-authors", teams(members, &env.co_authors));
+    row(&mut out, "Audience", teams(members, &env.audience));
+    if let Some(h) = &env.original_sha256 {
+        row(
+            &mut out,
+            "Original",
+            format!(
+                "SHA-256 <code>{}</code>{}",
+                escape(h),
+                if env.original_signature.is_some() {
+                    " · signed by its publisher (OpenPGP)"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
     out.push_str("</tbody></table>");
-
-    if !a.summary.is_empty() {
-        let _ = write!(
-            out,
-            r#"<h2>Summary</h2><div class="text">{}</div>"#,
-            escape(&a.summary)
-        );
-    }
-    if !a.body.is_empty() {
-        let _ = write!(
-            out,
-            r#"<h2>Details</h2><div class="text">{}</div>"#,
-            escape(&a.body)
+    if !a.complete {
+        out.push_str(
+            r#"<p class="muted">Still arriving: part of this document is not here yet.</p>"#,
         );
     }
 
-    if !a.products.is_empty() {
-        out.push_str("<h2>Affected products</h2><table><thead><tr><th>Vendor</th><th>Product</th><th>Versions</th></tr></thead><tbody>");
-        for p in &a.products {
-            let versions: Vec<String> = p.versions.iter().map(|v| escape(v)).collect();
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&p.vendor),
-                escape(&p.product),
-                versions.join(", ")
+    for n in &v.notes {
+        let title = n.title.clone().unwrap_or_else(|| n.category.clone());
+        let _ = write!(
+            out,
+            r#"<h2>{}</h2><div class="text">{}</div>"#,
+            escape(&title),
+            escape(&n.text)
+        );
+    }
+
+    if !v.vulnerabilities.is_empty() {
+        out.push_str(r#"<h2>Vulnerabilities</h2>"#);
+    }
+    for (k, vu) in v.vulnerabilities.iter().enumerate() {
+        let _ = write!(
+            out,
+            r#"<h3 id="vulnerability-{k}"><span class="mono">{}</span> {}</h3>"#,
+            escape(vu.cve.as_deref().unwrap_or("(no CVE id)")),
+            escape(vu.title.as_deref().unwrap_or(""))
+        );
+        out.push_str(r#"<table class="kv"><tbody>"#);
+        for sc in &vu.scores {
+            row(
+                &mut out,
+                &escape(&sc.kind),
+                format!(
+                    "{} <span class=\"mono\">{}</span>",
+                    sc.base_score.map(|b| b.to_string()).unwrap_or_default(),
+                    escape(sc.vector.as_deref().unwrap_or(""))
+                ),
+            );
+        }
+        for c in &vu.cwes {
+            row(
+                &mut out,
+                "CWE",
+                format!("{} {}", escape(&c.id), escape(&c.name)),
+            );
+        }
+        for g in [
+            trustmesh_protocol::StatusGroup::Affected,
+            trustmesh_protocol::StatusGroup::Fixed,
+            trustmesh_protocol::StatusGroup::NotAffected,
+            trustmesh_protocol::StatusGroup::UnderInvestigation,
+            trustmesh_protocol::StatusGroup::Recommended,
+            trustmesh_protocol::StatusGroup::Other,
+        ] {
+            let list = vu.products(g);
+            if !list.is_empty() {
+                let names: Vec<String> = list.iter().map(|p| escape(&p.name)).collect();
+                row(&mut out, g.name(), names.join("<br>"));
+            }
+        }
+        for m in &vu.remediations {
+            row(
+                &mut out,
+                &format!("Remedy ({})", escape(&m.category)),
+                format!(
+                    "{}{}",
+                    escape(&m.details),
+                    m.url
+                        .as_deref()
+                        .map(|u| format!(" {}", link(u)))
+                        .unwrap_or_default()
+                ),
+            );
+        }
+        for t in &vu.threats {
+            row(
+                &mut out,
+                &format!("Threat ({})", escape(&t.category)),
+                escape(&t.details),
             );
         }
         out.push_str("</tbody></table>");
     }
 
-    if !a.indicators.is_empty() {
+    let tree = &v.product_tree;
+    if tree.product_count() > 0 {
+        let _ = write!(
+            out,
+            r#"<details id="product-tree"><summary>Product tree ({} products)</summary>"#,
+            tree.product_count()
+        );
+        branches_html(&tree.branches, &mut out);
+        if !tree.full_product_names.is_empty() {
+            out.push_str("<ul>");
+            for p in &tree.full_product_names {
+                let _ = write!(
+                    out,
+                    "<li>{} <code>{}</code></li>",
+                    escape(&p.name),
+                    escape(&p.id)
+                );
+            }
+            out.push_str("</ul>");
+        }
+        out.push_str("</details>");
+    }
+
+    if !env.indicators.is_empty() {
         out.push_str(r#"<h2>Indicators of compromise</h2><table id="indicators"><thead><tr><th>Kind</th><th>Value</th></tr></thead><tbody>"#);
-        for i in &a.indicators {
+        for i in &env.indicators {
             let _ = write!(
                 out,
                 r#"<tr><td>{}</td><td class="mono">{}</td></tr>"#,
@@ -366,29 +525,44 @@ pub fn advisory_html(view: &AdvisoryDetail, members: &Members) -> String {
         out.push_str("</tbody></table>");
     }
 
-    if !a.references.is_empty() {
+    if !v.references.is_empty() {
         out.push_str("<h2>References</h2><ul>");
-        for r in &a.references {
+        for r in &v.references {
             let _ = write!(out, "<li>{} {}</li>", link(&r.url), escape(&r.summary));
         }
         out.push_str("</ul>");
     }
 
-    if !a.acknowledgements.is_empty() {
+    if !v.acknowledgments.is_empty() {
         out.push_str("<h2>Acknowledgements</h2><ul>");
-        for k in &a.acknowledgements {
-            let _ = write!(out, "<li>{}</li>", escape(k));
+        for k in &v.acknowledgments {
+            let mut who = k.names.join(", ");
+            if let Some(o) = &k.organization {
+                if !who.is_empty() {
+                    who += ", ";
+                }
+                who += o;
+            }
+            if let Some(s) = &k.summary {
+                if !who.is_empty() {
+                    who += ": ";
+                }
+                who += s;
+            }
+            let _ = write!(out, "<li>{}</li>", escape(&who));
         }
         out.push_str("</ul>");
     }
 
     out.push_str(r#"<h2>Revision history</h2><table id="revisions"><thead><tr><th>Revision</th><th>Date</th><th>Summary</th></tr></thead><tbody>"#);
-    for r in &a.revisions {
+    for r in &v.tracking.revisions {
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&r.number),
-            date(r.date),
+            trustmesh_protocol::parse_rfc3339(&r.date)
+                .map(date)
+                .unwrap_or_else(|| escape(&r.date)),
             escape(&r.summary)
         );
     }

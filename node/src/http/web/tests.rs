@@ -195,26 +195,46 @@ fn hostile_advisory() -> AdvisoryDetail {
     typed(json!({
         "owner": aa(),
         "owner_name": "AA",
-        "advisory": {
-            "id": "AA-1",
-            "title": HOSTILE,
-            "category": "alert",
-            "tlp": "clear",
-            "severity": "critical",
-            "status": "updated",
-            "audience": [],
-            "co_authors": [bb()],
-            "cves": ["CVE-2026-0001"],
-            "products": [],
+        "summary": {
+            "doc": DOC, "owner": aa(), "owner_name": "AA", "id": "AA-1", "title": HOSTILE,
+            "category": "csaf_security_advisory", "tlp": "clear", "severity": "critical",
+            "severity_text": "<i>kritisch</i>", "status": "updated", "cves": ["CVE-2026-0001"],
+            "revision": "2", "updated": 1_767_312_000u64, "imported": true,
+            "publisher": "<Vendor>", "csaf_version": "2.0", "complete": true,
+        },
+        "envelope": {
+            "tlp": "clear", "audience": [], "co_authors": [bb()],
             "indicators": [{ "kind": "ipv4", "value": "192.0.2.7" }],
-            "summary": "</div><script>1</script>",
-            "body": "",
-            "references": [{ "url": "javascript:alert(1)", "summary": "bad" }],
-            "acknowledgements": [],
-            "revisions": [
-                { "number": "1", "date": 1_767_225_600u64, "summary": "Initial" },
-                { "number": "2", "date": 1_767_312_000u64, "summary": "<b>More</b> indicators" },
-            ],
+            "status": "updated", "original_sha256": "ab", "original_sha512": "cd",
+            "original_signature": null, "sharing_group": null,
+        },
+        "csaf": {
+            "document": {
+                "category": "csaf_security_advisory", "csaf_version": "2.0", "title": HOSTILE,
+                "publisher": { "category": "vendor", "name": "<Vendor>", "namespace": "javascript:alert(1)" },
+                "aggregate_severity": { "text": "<i>kritisch</i>" },
+                "notes": [{ "category": "summary", "title": "<img src=x>", "text": "</div><script>1</script>" }],
+                "references": [{ "url": "javascript:alert(1)", "summary": "bad" }],
+                "tracking": { "id": "AA-1", "version": "2", "status": "final",
+                    "revision_history": [
+                        { "number": "1", "date": "2026-01-01T00:00:00Z", "summary": "Initial" },
+                        { "number": "2", "date": "2026-01-02T00:00:00Z", "summary": "<b>More</b> indicators" },
+                    ] },
+            },
+            "product_tree": { "branches": [{ "category": "vendor", "name": "<script>v</script>",
+                "branches": [{ "category": "product_name", "name": "P", "product":
+                    { "name": "<img src=p>", "product_id": "P1" } }] }] },
+            "vulnerabilities": [{
+                "cve": "CVE-2026-0001", "title": "<script>t</script>",
+                "scores": [{ "products": ["P1"], "cvss_v3": { "version": "3.1", "baseScore": 9.8,
+                    "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" } }],
+                "cwe": { "id": "CWE-79", "name": "<b>XSS</b>" },
+                "product_status": { "known_affected": ["P1"], "fixed": ["P2"] },
+                "remediations": [{ "category": "vendor_fix", "details": "<b>patch</b>",
+                    "url": "javascript:alert(1)", "product_ids": ["P1"] },
+                    { "category": "workaround", "details": "w", "url": "https://vendor.example/fix" }],
+                "threats": [{ "category": "exploit_status", "details": "<script>x</script>" }],
+            }],
         },
         "meta": { "doc": DOC, "heads": [DOC], "changes_applied": 2, "changes_held": 0,
                   "signed_by": [aa(), bb()] },
@@ -264,14 +284,30 @@ fn the_advisory_page_escapes_and_shows_history_and_signers() {
         ]],
     );
     assert!(html.contains(r#"<span class="badge tlp tlp-clear">TLP:CLEAR</span>"#));
+    // What a responder reads per vulnerability.
+    for want in [
+        "CVE-2026-0001",
+        "9.8 <span class=\"mono\">CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H</span>",
+        "CWE-79 &lt;b&gt;XSS&lt;/b&gt;",
+        "<tr><th>affected</th><td>&lt;img src=p&gt;</td></tr>",
+        "<tr><th>fixed</th><td>P2</td></tr>",
+        r#"<a href="https://vendor.example/fix" rel="noopener noreferrer">"#,
+        "Threat (exploit_status)",
+        "Forwarded by",
+        "&lt;i&gt;kritisch&lt;/i&gt; <span class=\"badge sev-critical\">critical</span>",
+        r#"<details id="product-tree"><summary>Product tree (1 products)</summary>"#,
+    ] {
+        assert!(html.contains(want), "{want:?} not in:\n{html}");
+    }
 }
 
 #[test]
 fn the_list_escapes_titles_and_keeps_the_filters() {
     let list: Advisories = typed(json!({ "advisories": [{
         "doc": DOC, "owner": aa(), "owner_name": "AA", "id": "AA/1 <x>", "title": HOSTILE,
-        "category": "alert", "tlp": "amber_strict", "severity": "high", "status": "final",
-        "cves": ["CVE-2026-0001"], "revision": "1", "updated": 0,
+        "category": "alert", "tlp": "amber_strict", "severity": "high", "severity_text": "hoch",
+        "status": "final", "cves": ["CVE-2026-0001"], "revision": "1", "updated": 0,
+        "imported": false, "publisher": "AA", "csaf_version": "2.0", "complete": true,
     }]}));
     let f = WebFilter {
         q: Some("\"><script>".into()),

@@ -31,6 +31,7 @@ use super::cvss::{self, Cvss3};
 use super::envelope::Envelope;
 use super::json::{Json, Number};
 use super::time::{parse_rfc3339, rfc3339};
+use super::version::TrackingVersion;
 use super::{Advisory, AdvisoryCategory, AdvisoryStatus, Product, Reference, Revision, Severity};
 use crate::document::schema::{SchemaError, check_count, check_multiline, check_text, check_url};
 use crate::identity::TeamId;
@@ -535,9 +536,55 @@ impl Authored {
     }
 }
 
+/// The revision history CSAF accepts: the advisory's own when its numbers
+/// are CSAF versions in increasing order; otherwise the revisions in date
+/// order numbered 1 to n, each summary
+/// naming the number given (CSAF's mandatory tests require versions that
+/// parse and a sorted history). A summary left empty reads "Revision N".
+fn history(a: &Advisory) -> Vec<Revision> {
+    let summary = |r: &Revision| {
+        if r.summary.trim().is_empty() {
+            format!("Revision {}", r.number)
+        } else {
+            r.summary.clone()
+        }
+    };
+    let versions: Option<Vec<TrackingVersion>> = a
+        .revisions
+        .iter()
+        .map(|r| TrackingVersion::parse(&r.number))
+        .collect();
+    let as_is = versions.is_some_and(|v| {
+        v.windows(2)
+            .all(|w| w[1].precedence(&w[0]) == std::cmp::Ordering::Greater)
+    });
+    if as_is {
+        return a
+            .revisions
+            .iter()
+            .map(|r| Revision {
+                summary: summary(r),
+                ..r.clone()
+            })
+            .collect();
+    }
+    let mut sorted: Vec<&Revision> = a.revisions.iter().collect();
+    sorted.sort_by_key(|r| r.date);
+    sorted
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Revision {
+            number: (i + 1).to_string(),
+            date: r.date,
+            summary: format!("(trustmesh revision {}) {}", r.number, summary(r)),
+        })
+        .collect()
+}
+
 fn tracking(a: &Advisory) -> Json {
-    let first = a.revisions.first();
-    let last = a.revisions.last();
+    let revisions = history(a);
+    let first = revisions.first();
+    let last = revisions.last();
     let date = |r: Option<&Revision>| Json::from(rfc3339(r.map_or(0, |r| r.date)));
     Json::object([
         ("id", Json::from(a.id.as_str())),
@@ -562,20 +609,13 @@ fn tracking(a: &Advisory) -> Json {
         (
             "revision_history",
             Json::Array(
-                a.revisions
+                revisions
                     .iter()
                     .map(|r| {
                         Json::object([
                             ("date", Json::from(rfc3339(r.date))),
                             ("number", Json::from(r.number.as_str())),
-                            (
-                                "summary",
-                                Json::from(if r.summary.trim().is_empty() {
-                                    format!("Revision {}", r.number)
-                                } else {
-                                    r.summary.clone()
-                                }),
-                            ),
+                            ("summary", Json::from(r.summary.as_str())),
                         ])
                     })
                     .collect(),

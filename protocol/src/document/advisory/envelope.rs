@@ -17,15 +17,17 @@
 //! | `original_sha256`     | their SHA-256, hex                           | owner      |
 //! | `original_sha512`     | their SHA-512, hex                           | owner      |
 //! | `original_signature`  | the detached OpenPGP signature (`.asc`)      | owner      |
-//! | `status`              | the trustmesh status                         | owner, co-authors |
+//! | `status`              | the trustmesh status                         | owner; co-authors all but `withdrawn` |
 //! | `indicators`          | list of `{kind, value}` maps                 | owner, co-authors |
 //! | `csaf`                | the CSAF tree                                | owner, co-authors |
 //! | `pending`             | set while a write spanning changes arrives   | owner, co-authors |
 //!
 //! Owner-only values are scalars at the root, except `original`, a list
-//! whose elements the replica also refuses from co-authors, so the
-//! replica's check of a co-author's change looks at root keys and that one
-//! list only.
+//! whose elements the replica also refuses from co-authors. Inside the
+//! tree, `document.tracking.revision_history` is append-only for
+//! co-authors: they may add revisions, never change or remove one. So the
+//! replica's check of a co-author's change looks at root keys, the
+//! `original` list and the revision history only.
 
 use automerge::{Automerge, ChangeHash as AmHash, ObjId, ObjType, ROOT, ReadDoc, Value};
 use serde::{Deserialize, Serialize};
@@ -424,11 +426,37 @@ pub(crate) fn co_authors_at(doc: &Automerge, heads: &[AmHash]) -> Vec<TeamId> {
     }
 }
 
-/// The objects inside which only the owner may write, in the state at
-/// `heads`: the list of the original's bytes.
-pub(crate) fn owner_only_objects_at(doc: &Automerge, heads: &[AmHash]) -> Vec<ObjId> {
-    match doc.get_at(&ROOT, ORIGINAL, heads) {
-        Ok(Some((Value::Object(_), id))) => vec![id],
-        _ => vec![],
+/// What a co-author may not touch, in the state at `heads`.
+#[derive(Debug, Default)]
+pub(crate) struct Protected {
+    /// Objects inside which only the owner may write: the list of the
+    /// original's bytes and every revision history entry.
+    pub frozen: Vec<ObjId>,
+    /// Lists a co-author may only insert into: the revision history.
+    pub append_only: Vec<ObjId>,
+}
+
+/// The objects a co-author's change may not write in (see [`Protected`]).
+pub(crate) fn protected_at(doc: &Automerge, heads: &[AmHash]) -> Protected {
+    let mut p = Protected::default();
+    let object = |obj: &ObjId, key: &str| match doc.get_at(obj, key, heads) {
+        Ok(Some((Value::Object(_), id))) => Some(id),
+        _ => None,
+    };
+    if let Some(id) = object(&ROOT, ORIGINAL) {
+        p.frozen.push(id);
     }
+    let history = object(&ROOT, CSAF)
+        .and_then(|c| object(&c, "document"))
+        .and_then(|d| object(&d, "tracking"))
+        .and_then(|t| object(&t, "revision_history"));
+    if let Some(list) = history {
+        for i in 0..doc.length_at(&list, heads) {
+            if let Ok(Some((Value::Object(_), entry))) = doc.get_at(&list, i, heads) {
+                p.frozen.push(entry);
+            }
+        }
+        p.append_only.push(list);
+    }
+    p
 }

@@ -68,8 +68,8 @@ pub use view::{
 
 pub(crate) use csaf_import::{check_newer, check_signature, names, prepare, resolve_tlp};
 pub(crate) use envelope::{
-    CSAF, OWNER_ONLY_KEYS, co_authors_at, distribution, original_bytes, owner_only_objects_at,
-    plan_envelope, values as envelope_values,
+    CSAF, OWNER_ONLY_KEYS, STATUS as STATUS_KEY, co_authors_at, distribution, original_bytes,
+    plan_envelope, protected_at, values as envelope_values,
 };
 
 const MAX_AUDIENCE: usize = 1000;

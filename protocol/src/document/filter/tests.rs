@@ -1,15 +1,28 @@
 use super::*;
 use crate::document::fixtures::advisory;
 use crate::fixtures::key;
+use crate::{AdvisoryCategory, Authored};
 
-fn sample() -> Advisory {
+/// The facts of an advisory written in trustmesh, read back from the CSAF
+/// tree it is stored as.
+fn sample() -> AdvisoryFacts {
     let mut a = advisory("NCSC-2026-0042", Tlp::Amber, &[key(2).id()], &[]);
     a.title = "Exploitation of a VPN appliance".to_owned();
     a.cves = vec!["CVE-2026-12345".to_owned()];
     a.severity = Severity::High;
     a.category = AdvisoryCategory::Alert;
     a.status = AdvisoryStatus::Final;
-    a
+    let d = AdvisoryDocument::from_authored(&Authored::new(a), key(1).id());
+    AdvisoryFacts::of(&d, &d.view())
+}
+
+#[test]
+fn facts_are_read_from_the_csaf_tree() {
+    let f = sample();
+    assert_eq!(f.category, "alert", "the trustmesh category, not csaf_*");
+    assert_eq!(f.severity, Some(Severity::High));
+    assert_eq!(f.tracking_id, "NCSC-2026-0042");
+    assert_eq!(f.cves, vec!["CVE-2026-12345".to_owned()]);
 }
 
 #[test]
@@ -44,7 +57,7 @@ fn every_criterion_must_hold() {
     let a = sample();
     let owner = key(1).id();
     let f = AdvisoryFilter {
-        categories: vec![AdvisoryCategory::Warning, AdvisoryCategory::Alert],
+        categories: vec!["warning".to_owned(), "ALERT".to_owned()],
         min_severity: Some(Severity::Medium),
         tlp: vec![Tlp::Amber],
         statuses: vec![AdvisoryStatus::Final],
@@ -62,7 +75,7 @@ fn every_criterion_must_hold() {
         change(&mut g);
         g.matches(&owner, Some("NCSC"), &a)
     };
-    assert!(!wrong(|g| g.categories = vec![AdvisoryCategory::Other]));
+    assert!(!wrong(|g| g.categories = vec!["csaf_base".to_owned()]));
     assert!(!wrong(|g| g.tlp = vec![Tlp::Red, Tlp::Clear]));
     assert!(!wrong(|g| g.statuses = vec![AdvisoryStatus::Draft]));
     assert!(!wrong(|g| g.text = Some("router".to_owned())));
@@ -95,4 +108,39 @@ fn a_team_spec_reads_an_id_or_a_short_name() {
         TeamSpec::parse(" CERT-NL "),
         TeamSpec::ShortName("CERT-NL".to_owned())
     );
+}
+
+#[test]
+fn an_advisory_without_severity_meets_no_lowest_severity() {
+    let a = AdvisoryFacts {
+        severity: None,
+        ..sample()
+    };
+    let f = AdvisoryFilter {
+        min_severity: Some(Severity::None),
+        ..AdvisoryFilter::default()
+    };
+    assert!(!f.matches(&key(1).id(), None, &a));
+    assert!(AdvisoryFilter::default().matches(&key(1).id(), None, &a));
+}
+
+#[test]
+fn categories_compare_without_case_and_separators() {
+    let owner = key(1).id();
+    let by = |c: &str, category: &str| {
+        let a = AdvisoryFacts {
+            category: category.to_owned(),
+            ..sample()
+        };
+        AdvisoryFilter {
+            categories: vec![c.to_owned()],
+            ..AdvisoryFilter::default()
+        }
+        .matches(&owner, None, &a)
+    };
+    assert!(by("Current-Activity", "current_activity"));
+    assert!(by("csaf_vex", "CSAF_VEX"));
+    assert!(by("security advisory", "Security-Advisory"));
+    assert!(!by("csaf_vex", "csaf_security_advisory"));
+    assert!(!by("alert", "alerts"));
 }

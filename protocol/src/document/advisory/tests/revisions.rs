@@ -188,3 +188,43 @@ fn semantic_versions_order_revisions_and_identity_is_namespace_and_id() {
         }))
     );
 }
+
+#[test]
+fn a_prepared_import_names_around_advisories_held_and_applies_when_handed_over() {
+    let set = net();
+    let m = set.membership();
+    let mut docs = replica(&set);
+    // An advisory written here under the id a vendor also uses.
+    let mut a = crate::document::fixtures::advisory("V-1", Tlp::Green, &[], &[]);
+    a.id = "V-1".into();
+    docs.publish_advisory(&owner(), suffix(1), 5, &a)
+        .expect("publishes");
+    let csaf = r#"{"document":{"category":"csaf_base","csaf_version":"2.0","title":"T",
+        "publisher":{"category":"vendor","name":"V","namespace":"https://v.example"},
+        "distribution":{"tlp":{"label":"GREEN"}},
+        "tracking":{"id":"V-1","status":"final","version":"1"}}}"#;
+    let import = CsafImport::new(csaf.as_bytes(), random(2));
+    let prepared = docs
+        .prepare_import(&owner(), suffix(9), 6, &import)
+        .expect("prepares");
+    assert_ne!(prepared.doc.name(), "V-1");
+    assert!(prepared.doc.name().starts_with("V-1~"));
+    // Nothing was inserted: the caller hands the changes over.
+    assert_eq!(docs.docs().count(), 1);
+    for c in &prepared.changes {
+        docs.insert(c.clone(), &m).expect("verified");
+    }
+    assert_eq!(docs.docs().count(), 2);
+    assert_eq!(
+        docs.get::<Advisory>(&DocRef::advisory(owner().id(), "V-1").expect("id").id()),
+        Ok(Some(a))
+    );
+    // The next revision, prepared the same way, updates the import.
+    let next = csaf.replace(r#""version":"1""#, r#""version":"2""#);
+    let import = CsafImport::new(next.as_bytes(), random(3));
+    let again = docs
+        .prepare_import(&owner(), suffix(10), 7, &import)
+        .expect("prepares");
+    assert_eq!(again.doc, prepared.doc);
+    assert_eq!(again.previous.as_deref(), Some("1"));
+}

@@ -809,3 +809,48 @@ fn the_deepest_document_the_parser_takes_is_one_the_replica_reads() {
         ))))
     );
 }
+
+#[test]
+fn revision_numbers_csaf_refuses_are_renumbered_and_the_short_form_still_edits() {
+    let set = net();
+    let mut docs = replica(&set);
+    let mut a = advisory("TM-2026-9", Tlp::Clear, &[], &[]);
+    a.revisions = vec![
+        Revision {
+            number: "0.9".into(),
+            date: 1_700_000_000,
+            summary: String::new(),
+        },
+        Revision {
+            number: "1.0.0-rc1".into(),
+            date: 1_700_000_100,
+            summary: "Candidate".into(),
+        },
+    ];
+    docs.publish_advisory(&owner(), suffix(1), 5, &a)
+        .expect("publishes");
+    let doc = DocRef::advisory(owner().id(), "TM-2026-9").expect("id");
+    let view = held(&docs, &doc.id()).view();
+    let numbers: Vec<(&str, &str)> = view
+        .tracking
+        .revisions
+        .iter()
+        .map(|r| (r.number.as_str(), r.summary.as_str()))
+        .collect();
+    assert_eq!(
+        numbers,
+        [
+            ("1", "(trustmesh revision 0.9) Revision 0.9"),
+            ("2", "(trustmesh revision 1.0.0-rc1) Candidate")
+        ]
+    );
+    assert_eq!(view.tracking.version, "2");
+    // The short form reads back what the tree says, and edits still work.
+    let mut b: Advisory = docs.get(&doc.id()).expect("reads").expect("held");
+    b.title = "Renamed".into();
+    assert!(
+        docs.update_advisory(&owner(), suffix(1), 6, owner().id(), &b)
+            .expect("updates")
+            .is_some()
+    );
+}
