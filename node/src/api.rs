@@ -104,6 +104,10 @@ pub struct SyncCounters {
     pub changes_duplicate: u64,
     /// Changes dropped because their author is not known as a member.
     pub changes_unknown_author: u64,
+    /// Changes dropped because their author is revoked and they lie
+    /// outside what its revocations keep.
+    #[serde(default)]
+    pub changes_revoked_author: u64,
     /// Refused messages, by reason.
     pub rejected: BTreeMap<String, u64>,
     /// Outgoing messages dropped because the queue was full.
@@ -570,6 +574,16 @@ pub struct Updated {
     /// The change made, if any.
     #[schemars(with = "Option<schema::ChangeHash>")]
     pub change: Option<ChangeHash>,
+    /// When the update would have sent a restricted advisory's history to
+    /// more teams (a wider label or audience): the new advisory the
+    /// current text was published as. `id` then stays as it was, with its
+    /// audience.
+    #[serde(default)]
+    pub continued_as: Option<String>,
+    /// What the update could not do, for the author to read: a narrower
+    /// label does not recall what was already shared.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// The query of `POST /advisories/import-csaf`.

@@ -97,8 +97,8 @@ pub use statement::{
 };
 pub use store::{Loaded, MemStore, Store};
 pub use sync::{
-    Config, Destination, Event, Frontier, JoinOutcome, Millis, Node, NodeError, OpenReport,
-    Rejection, Stats, Transmit, Verdict,
+    AdvisoryUpdate, Config, Destination, Event, Frontier, JoinOutcome, Millis, Node, NodeError,
+    OpenReport, Rejection, Stats, Transmit, Verdict,
 };
 pub use wire::{
     MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, MessageError, SyncClaims, Want,

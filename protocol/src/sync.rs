@@ -50,6 +50,7 @@ use crate::store::Store;
 use crate::wire::{Message, MessageError};
 
 mod edit;
+pub use edit::AdvisoryUpdate;
 mod gossip;
 mod index;
 mod ingest;
@@ -268,6 +269,9 @@ pub struct Stats {
     /// Changes dropped unstored because their author is neither a member
     /// nor a revoked member in this node's view.
     pub changes_unknown_author: u64,
+    /// Changes dropped unstored because their author is revoked and they
+    /// lie outside what its revocations keep.
+    pub changes_revoked_author: u64,
     /// Refused messages, by reason.
     pub rejected: BTreeMap<&'static str, u64>,
     /// Outgoing messages dropped because the queue was full.

@@ -155,13 +155,19 @@ fn attacks_by_a_member_are_refused_counted_and_not_relayed() {
     });
     after_ban();
 
-    // 6. A change signed by the revoked key: kept aside, never applied.
+    // 6. A change signed by the revoked key, which its revocations kept
+    // nothing of: dropped unstored (nothing to serve or relay), counted.
+    let s0 = status(&w, "AA");
     attack(
         &w,
         &a.addr,
         "revoked-author",
         Some(w.path("RR").to_str().expect("utf-8 path")),
     );
+    let s1 = w.wait_api("AA", &["status"], |s: &Status| {
+        s.sync.changes_revoked_author > s0.sync.changes_revoked_author
+    });
+    assert_eq!(s1.sync.changes_new, s0.sync.changes_new, "nothing stored");
 
     // 7. Automerge bytes altered after signing (the change no longer parses).
     let s0 = status(&w, "AA");

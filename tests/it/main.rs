@@ -2,6 +2,7 @@
 
 mod byzantine;
 mod cli_flow;
+mod confidentiality;
 mod datadir;
 mod disk;
 mod exports;

@@ -161,6 +161,10 @@ pub(super) fn apply_fields(a: &mut Advisory, args: &AdvisoryArgs, api: &ApiClien
     }
     if let Some(v) = args.tlp {
         a.tlp = v;
+        // CLEAR and GREEN go to every member: no audience.
+        if !v.is_restricted() {
+            a.audience.clear();
+        }
     }
     if let Some(v) = args.severity {
         a.severity = v;
@@ -446,7 +450,14 @@ pub(super) fn advisory(dir: &DataDir, cmd: AdvisoryCommand) -> Result<Report> {
                 summary: revision_summary,
             });
             let r: Updated = api.put(&path, &a)?;
-            Report::of(format!("updated {} to revision {next}\n", a.id), &r)
+            let mut human = match &r.continued_as {
+                Some(new) => format!("published the update as a new advisory {new}\n"),
+                None => format!("updated {} to revision {next}\n", a.id),
+            };
+            if let Some(note) = &r.note {
+                human.push_str(&format!("note: {note}\n"));
+            }
+            Report::of(human, &r)
         }
         AdvisoryCommand::List(f) => {
             let mut q = Vec::new();

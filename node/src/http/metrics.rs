@@ -202,6 +202,15 @@ pub fn render(snap: &Snapshot) -> String {
         "Changes received that were already stored.",
         s.changes_duplicate,
     );
+    t.labelled(
+        "trustmesh_changes_dropped_total",
+        "Changes dropped unstored, by reason: an author that is no member, or a revoked author's change its revocations did not keep.",
+        "reason",
+        [
+            ("unknown_author", s.changes_unknown_author),
+            ("revoked_author", s.changes_revoked_author),
+        ],
+    );
     t.counter(
         "trustmesh_statements_new_total",
         "New statements stored.",

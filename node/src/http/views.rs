@@ -4,9 +4,9 @@
 
 use trustmesh_bootstrap::{IntroductionFile, RevocationFile, TrustFile, check_network};
 use trustmesh_protocol::{
-    Advisory, AdvisoryDocument, AdvisoryFilter, Contact, CsafImport, CsafVersion, DocId, DocKind,
-    DocRef, Frontier, Ignored, Membership, Origin, SchemaError, SignedStatement, Status, TeamId,
-    TeamSpec, Tlp, TlpSource, Tool, ToolRegistry,
+    Advisory, AdvisoryDocument, AdvisoryFilter, AdvisoryUpdate, Contact, CsafImport, CsafVersion,
+    DocId, DocKind, DocRef, Frontier, Ignored, Membership, Origin, SchemaError, SignedStatement,
+    Status, TeamId, TeamSpec, Tlp, TlpSource, Tool, ToolRegistry,
 };
 
 use crate::api::{
@@ -120,6 +120,7 @@ pub fn status(snap: &Snapshot, digest: [u8; 32]) -> api::Status {
             changes_new: s.changes_new,
             changes_duplicate: s.changes_duplicate,
             changes_unknown_author: s.changes_unknown_author,
+            changes_revoked_author: s.changes_revoked_author,
             rejected: s
                 .rejected
                 .iter()
@@ -592,15 +593,44 @@ pub fn publish_advisory(e: &mut Engine, a: &Advisory) -> ApiResult<Published> {
 pub fn update_advisory(e: &mut Engine, owner: &str, a: &Advisory) -> ApiResult<Updated> {
     let owner = resolve_team(e.node().membership(), owner)?;
     check_audience(e.node().membership(), &a.audience)?;
-    let change = e
+    let held = DocRef::advisory(owner, &a.id)
+        .ok()
+        .and_then(|d| e.node().documents().get::<AdvisoryDocument>(&d.id()).ok())
+        .flatten()
+        .map(|d| d.envelope.tlp);
+    let update = e
         .node_mut()
-        .update_advisory(now_ms(), owner, a)
+        .update_or_continue_advisory(now_ms(), owner, a)
         .map_err(edit_error)?;
-    Ok(Updated {
-        owner,
-        id: a.id.clone(),
-        changed: change.is_some(),
-        change: change.map(|c| c.hash()),
+    Ok(match update {
+        AdvisoryUpdate::Updated(change) => Updated {
+            owner,
+            id: a.id.clone(),
+            changed: change.is_some(),
+            change: change.map(|c| c.hash()),
+            continued_as: None,
+            note: held
+                .filter(|h| !h.is_restricted() && a.tlp.is_restricted())
+                .map(|h| {
+                    format!(
+                        "earlier versions went to every member as TLP:{}; TLP:{} applies from this update on and cannot recall them",
+                        h.label(),
+                        a.tlp.label()
+                    )
+                }),
+        },
+        AdvisoryUpdate::Continued { id, change, held } => Updated {
+            owner,
+            note: Some(format!(
+                "{} stays TLP:{held} with its audience (its history cannot go wider); the current text was published as the new advisory {id} under TLP:{}",
+                a.id,
+                a.tlp.label()
+            )),
+            id: a.id.clone(),
+            changed: true,
+            change: Some(change.hash()),
+            continued_as: Some(id),
+        },
     })
 }
 

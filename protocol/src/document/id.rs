@@ -163,12 +163,31 @@ impl fmt::Display for DocRef {
     }
 }
 
+/// Whether `c` may appear in an advisory's document name (see
+/// [`check_tracking_id`]).
+pub(crate) fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '+' | '~')
+}
+
+/// An advisory's document name: 1 to 128 characters, ASCII letters and
+/// digits and `- _ . : + ~`, starting with a letter or digit. That admits
+/// the tracking ids publishers use (`RHSA-2024:1234`, `cisco-sa-20180328-smi2`,
+/// `WID-SEC-W-2024-0001`, `msrc_CVE-2025-49704`) and keeps names safe in
+/// paths and URLs: no `/`, no `..` segment, no spaces, controls or
+/// lookalike Unicode. An imported document whose tracking id is none is
+/// named after it (see `csaf_import::names`); its tracking id is kept.
 pub(crate) fn check_tracking_id(id: &str) -> Result<(), SchemaError> {
     check_text("advisory id", id, MAX_ADVISORY_ID, true)?;
-    if id.trim() != id {
+    if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err(SchemaError::invalid(
             "advisory id",
-            "must not start or end with whitespace",
+            "must start with a letter or digit",
+        ));
+    }
+    if !id.chars().all(is_name_char) {
+        return Err(SchemaError::invalid(
+            "advisory id",
+            "may hold only ASCII letters, digits and - _ . : + ~",
         ));
     }
     Ok(())

@@ -139,6 +139,19 @@ pub enum EditError {
     /// The CSAF document could not be imported.
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// The owner's edit would send a restricted advisory's history (every
+    /// earlier text) to teams outside its audience. A wider label or
+    /// audience starts a new advisory instead (see
+    /// [`Documents::continuation_name`]).
+    #[error(
+        "the advisory is TLP:{held} for its audience; as TLP:{offered} for more teams it would send them its whole history: publish the current text as a new advisory"
+    )]
+    WidensHistory {
+        /// The held label.
+        held: &'static str,
+        /// The label asked for.
+        offered: &'static str,
+    },
     /// The advisory's CSAF tree was edited as CSAF (or imported), so its
     /// short form no longer says everything it holds.
     #[error("the {0} holds CSAF the short form cannot express; edit its CSAF tree")]
@@ -827,6 +840,63 @@ impl Documents {
             .unwrap_or_default()
     }
 
+    /// The first free name for a new advisory that continues `id` under a
+    /// wider distribution: `{id}~2`, `{id}~3`, ... (the id shortened if it
+    /// must be, to stay a valid name).
+    pub fn continuation_name(&self, owner: &TeamId, id: &str) -> Result<String, SchemaError> {
+        let base = id.split_once('~').map_or(id, |(b, _)| b);
+        let mut n = 2u64;
+        loop {
+            let suffix = format!("~{n}");
+            let keep = super::id::MAX_ADVISORY_ID.saturating_sub(suffix.len());
+            let name: String = base.chars().take(keep).chain(suffix.chars()).collect();
+            let doc = DocRef::advisory(*owner, &name)?;
+            if !self.docs.contains_key(&doc.id()) {
+                return Ok(name);
+            }
+            n += 1;
+        }
+    }
+
+    /// Whether `change` lies in the causal past of `kept` (inclusive),
+    /// following dependencies through the changes stored here and those in
+    /// `batch` (changes arriving with it). A revoked author's change that
+    /// is not is one its revokers did not vouch for. A change whose kept
+    /// descendants have not arrived yet reads as outside: it comes again
+    /// with them, by anti-entropy.
+    pub fn in_kept_past(
+        &self,
+        change: &SignedChange,
+        kept: &BTreeSet<ChangeHash>,
+        batch: &[SignedChange],
+    ) -> bool {
+        let doc = change.doc();
+        let target = change.hash();
+        let state = self.docs.get(&doc);
+        let deps_of = |h: &ChangeHash| -> Option<Vec<ChangeHash>> {
+            if let Some(s) = state.and_then(|s| s.changes.get(h)) {
+                return Some(s.signed.change().deps().iter().map(from_am).collect());
+            }
+            batch
+                .iter()
+                .find(|c| c.hash() == *h && c.doc() == doc)
+                .map(|c| c.change().deps().iter().map(from_am).collect())
+        };
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<ChangeHash> = kept.iter().copied().collect();
+        while let Some(h) = stack.pop() {
+            if h == target {
+                return true;
+            }
+            if seen.insert(h)
+                && let Some(deps) = deps_of(&h)
+            {
+                stack.extend(deps);
+            }
+        }
+        false
+    }
+
     /// A stored change.
     pub fn change(&self, doc: &DocId, hash: &ChangeHash) -> Option<&SignedChange> {
         self.docs.get(doc)?.changes.get(hash).map(|s| &s.signed)
@@ -1039,6 +1109,9 @@ impl Documents {
         let is_owner = self.check_envelope_edit(key, &doc, &held.envelope, &env)?;
         env.ensure_sharing_group(derived_random(&suffix, &doc, &env.audience, now));
         let tree = form.to_csaf(&owner);
+        if !is_owner {
+            Self::check_history_kept(&held.csaf, &tree)?;
+        }
         self.write_advisory(key, suffix, now, doc, &env, is_owner, &tree, None, None)
     }
 
@@ -1053,6 +1126,12 @@ impl Documents {
     ) -> Result<bool, EditError> {
         let author = key.id();
         if author == doc.owner() {
+            if advisory::widens(held, new) {
+                return Err(EditError::WidensHistory {
+                    held: held.tlp.label(),
+                    offered: new.tlp.label(),
+                });
+            }
             return Ok(true);
         }
         if !held.co_authors.contains(&author) {
@@ -1072,7 +1151,30 @@ impl Documents {
         if co_authors != new_co_authors {
             return Err(EditError::OwnerOnly("co-author list"));
         }
+        if new.status == advisory::AdvisoryStatus::Withdrawn
+            && held.status != advisory::AdvisoryStatus::Withdrawn
+        {
+            return Err(EditError::OwnerOnly("withdrawal"));
+        }
         Ok(false)
+    }
+
+    /// Refuses a co-author's tree that changes or drops a revision held:
+    /// the revision history is append-only for co-authors (the replica
+    /// refuses the same in a change crafted by hand).
+    fn check_history_kept(held: &Json, new: &Json) -> Result<(), EditError> {
+        let history = |t: &Json| {
+            t.pointer("/document/tracking/revision_history")
+                .map(|h| h.items().to_vec())
+                .unwrap_or_default()
+        };
+        let (held, new) = (history(held), history(new));
+        if new.len() < held.len() || new[..held.len()] != held[..] {
+            return Err(EditError::OwnerOnly(
+                "revision history (co-authors add revisions)",
+            ));
+        }
+        Ok(())
     }
 
     /// Changes an advisory's envelope (label, audience, co-authors,
@@ -1143,6 +1245,9 @@ impl Documents {
             );
         }
         let prepared = advisory::prepare(csaf.to_json().as_bytes())?;
+        if !is_owner {
+            Self::check_history_kept(&held.csaf, &prepared.tree)?;
+        }
         let marker = Json::from(format!("csaf edit to {}", prepared.tracking_version));
         self.write_advisory(
             key,
@@ -1311,6 +1416,14 @@ impl Documents {
                 .unwrap_or_default(),
         };
         env.normalize();
+        if let Some(h) = held_env
+            && advisory::widens(h, &env)
+        {
+            return Err(EditError::WidensHistory {
+                held: h.tlp.label(),
+                offered: env.tlp.label(),
+            });
+        }
         advisory::check_distribution(&owner, env.tlp, &env.audience, &env.co_authors)?;
         advisory::check_indicators(&env.indicators)?;
         env.ensure_sharing_group(import.random);

@@ -11,6 +11,23 @@ use crate::statement::SignedStatement;
 use crate::store::Store;
 use crate::wire::Message;
 
+/// What [`Node::update_or_continue_advisory`] did.
+#[derive(Debug, Clone)]
+pub enum AdvisoryUpdate {
+    /// The advisory was updated (`None`: nothing differed).
+    Updated(Option<SignedChange>),
+    /// The update would have widened a restricted advisory's history: the
+    /// current text was published as the new advisory `id`.
+    Continued {
+        /// The new advisory's name.
+        id: String,
+        /// The change that published it.
+        change: SignedChange,
+        /// The restricted advisory's label, which it keeps.
+        held: &'static str,
+    },
+}
+
 impl<S: Store> Node<S> {
     /// Adds a statement made here (an application, introduction or
     /// revocation): verifies it, stores it durably, applies it and gossips
@@ -79,6 +96,36 @@ impl<S: Store> Node<S> {
         self.local_edit(doc, |docs, key, suffix| {
             docs.update_advisory(key, suffix, now / 1000, owner, advisory)
         })
+    }
+
+    /// Updates an advisory as [`Self::update_advisory`] does, except where
+    /// the owner's update would widen a restricted advisory's distribution
+    /// (a wider label, or more teams): then the current text is published
+    /// as a new advisory ([`Documents::continuation_name`]) with its own
+    /// history, and the restricted one stays as it was, with its audience.
+    pub fn update_or_continue_advisory(
+        &mut self,
+        now: Millis,
+        owner: TeamId,
+        advisory: &Advisory,
+    ) -> Result<AdvisoryUpdate, NodeError<S::Error>> {
+        match self.update_advisory(now, owner, advisory) {
+            Ok(change) => Ok(AdvisoryUpdate::Updated(change)),
+            Err(NodeError::Edit(EditError::WidensHistory { held, .. })) if owner == self.team() => {
+                let mut next = advisory.clone();
+                next.id = self
+                    .docs
+                    .continuation_name(&owner, &advisory.id)
+                    .map_err(|e| NodeError::Edit(e.into()))?;
+                let change = self.publish_advisory(now, &next)?;
+                Ok(AdvisoryUpdate::Continued {
+                    id: next.id,
+                    change,
+                    held,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Adds or updates a tool in this team's registry.

@@ -62,10 +62,10 @@ impl<S: Store> Node<S> {
     /// Checks changes, stores the new ones and only then inserts them into
     /// the replica (see [`Self::add_statements`] for why).
     pub(super) fn on_changes(&mut self, from: TeamId, list: Vec<SignedChange>) -> Verdict {
-        let mut new = Vec::new();
         let mut seen = BTreeSet::new();
         let mut rejection = None;
-        for c in list {
+        let mut keep = vec![false; list.len()];
+        for (i, c) in list.iter().enumerate() {
             let doc = c.doc();
             let hash = c.hash();
             if self.docs.change(&doc, &hash).is_some() || !seen.insert((doc, hash)) {
@@ -78,19 +78,35 @@ impl<S: Store> Node<S> {
             // this node has not seen yet, and anti-entropy (statements
             // first) brings the change again once it has.
             let author = c.author();
-            if !self.membership.is_member(&author) && self.membership.kept_heads(&author).is_none()
-            {
-                self.stats.changes_unknown_author += 1;
-                continue;
+            if !self.membership.is_member(&author) {
+                match self.membership.kept_heads(&author) {
+                    None => {
+                        self.stats.changes_unknown_author += 1;
+                        continue;
+                    }
+                    // A revoked key's change its revokers did not keep can
+                    // never apply: dropped unstored, so a stolen key cannot
+                    // make any node store (or serve) what it writes.
+                    Some(kept) if !self.docs.in_kept_past(c, kept, &list) => {
+                        self.stats.changes_revoked_author += 1;
+                        continue;
+                    }
+                    Some(_) => {}
+                }
             }
-            match self.docs.check(&c) {
-                Ok(()) => new.push(c),
+            match self.docs.check(c) {
+                Ok(()) => keep[i] = true,
                 Err(e) => {
                     rejection = Some(Rejection::Change(e));
                     break;
                 }
             }
         }
+        let new: Vec<SignedChange> = list
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(c, k)| k.then_some(c))
+            .collect();
         let mut inserted = Vec::new();
         if !new.is_empty() {
             match self.store.put_changes(&new) {

@@ -7,7 +7,9 @@ use crate::document::fixtures::{admission, advisory, contact, suffix, tool};
 use crate::fixtures::{charter, key};
 use crate::reconcile::{self, ItemSet, RangeClaim};
 use crate::wire::{SyncClaims, Want};
-use crate::{Advisory, ChangeStatus, Contact, DocKind, MemStore, SignedStatement, Tlp};
+use crate::{
+    Advisory, AdvisoryUpdate, ChangeStatus, Contact, DocKind, MemStore, SignedStatement, Tlp,
+};
 
 /// A handful of nodes joined by a lossless in-memory network, delivering
 /// in flights: every message queued during one flight is delivered in the
@@ -288,6 +290,101 @@ fn restricted_documents_never_reach_peers_outside_the_audience() {
     assert!(net.nodes[2].documents().doc_ref(&red).is_none());
     assert!(net.nodes[2].documents().doc_ref(&amber).is_none());
     assert_eq!(net.nodes[2].documents().docs().count(), 1);
+}
+
+/// Downgrading a RED advisory to CLEAR must not ship its RED history to
+/// everyone: the update becomes a new advisory holding only the current
+/// text, and the RED one stays with its audience. Widening the audience of
+/// an AMBER one does the same; narrowing or keeping it updates in place.
+#[test]
+fn a_downgrade_starts_a_new_advisory_and_the_restricted_history_stays() {
+    let mut net = Net::new(3);
+    net.connect_all();
+    let owner = key(1).id();
+    let audience = [key(1).id(), key(2).id()];
+    let mut a = advisory("TM-RED", Tlp::Red, &audience, &[]);
+    a.body = "secret: the source is a named insider".into();
+    let now = net.now;
+    let first = net.nodes[0].publish_advisory(now, &a).expect("valid");
+    assert!(
+        first.change_bytes().windows(6).any(|w| w == b"secret"),
+        "the check below can see the RED text"
+    );
+    let red = first.doc();
+    net.run();
+
+    let mut clear = a.clone();
+    clear.tlp = Tlp::Clear;
+    clear.audience.clear();
+    clear.body = "A vulnerability is exploited; patch now.".into();
+    let now = net.now;
+    let done = net.nodes[0]
+        .update_or_continue_advisory(now, owner, &clear)
+        .expect("valid");
+    let AdvisoryUpdate::Continued { id, held, .. } = done else {
+        panic!("updated in place: {done:?}");
+    };
+    assert_eq!((id.as_str(), held), ("TM-RED~2", "RED"));
+    net.run();
+    for _ in 0..3 {
+        net.tick();
+    }
+    let new = DocRef::advisory(owner, "TM-RED~2").expect("valid").id();
+    for n in 0..3 {
+        let got: Advisory = net.nodes[n]
+            .documents()
+            .get(&new)
+            .expect("reads")
+            .expect("everyone holds the CLEAR advisory");
+        assert_eq!(got.body, clear.body);
+    }
+    assert!(net.nodes[2].documents().doc_ref(&red).is_none());
+    for (_, to, message) in &net.log {
+        if let (2, Message::Changes(list)) = (*to, message) {
+            for c in list {
+                assert_ne!(c.doc(), red, "a change of the RED advisory reached node 3");
+                let bytes = c.change_bytes();
+                assert!(
+                    !bytes.windows(6).any(|w| w == b"secret"),
+                    "the RED text reached node 3"
+                );
+            }
+        }
+    }
+    let red_now: Advisory = net.nodes[1]
+        .documents()
+        .get(&red)
+        .expect("reads")
+        .expect("held");
+    assert_eq!(
+        (red_now.tlp, red_now.body.as_str()),
+        (Tlp::Red, a.body.as_str())
+    );
+
+    // A second downgrade takes the next name; widening an AMBER audience
+    // is a downgrade too; a narrower audience updates in place.
+    assert_eq!(
+        net.nodes[0].documents().continuation_name(&owner, "TM-RED"),
+        Ok("TM-RED~3".to_owned())
+    );
+    let amber = advisory("TM-AMBER", Tlp::Amber, &[key(1).id()], &[]);
+    let now = net.now;
+    net.nodes[0].publish_advisory(now, &amber).expect("valid");
+    let mut wider = amber.clone();
+    wider.audience = audience.to_vec();
+    wider.audience.sort();
+    let now = net.now;
+    assert!(matches!(
+        net.nodes[0].update_or_continue_advisory(now, owner, &wider),
+        Ok(AdvisoryUpdate::Continued { .. })
+    ));
+    let mut narrower = a.clone();
+    narrower.audience = vec![key(1).id()];
+    let now = net.now;
+    assert!(matches!(
+        net.nodes[0].update_or_continue_advisory(now, owner, &narrower),
+        Ok(AdvisoryUpdate::Updated(Some(_)))
+    ));
 }
 
 #[test]
@@ -672,7 +769,7 @@ fn a_strangers_change_is_dropped_unstored_and_not_forwarded() {
 }
 
 #[test]
-fn a_revoked_authors_new_change_is_kept_aside_and_not_forwarded() {
+fn a_revoked_authors_change_outside_what_was_kept_is_dropped_unstored() {
     let mut net = Net::new(4);
     let network = net.nodes[0].statements().network_id();
     for s in admission(network, &key(4), &[&key(1), &key(2)]) {
@@ -699,13 +796,67 @@ fn a_revoked_authors_new_change_is_kept_aside_and_not_forwarded() {
             .map(|_| ())
         },
     );
+    let stored = net.nodes[0].store().change_count();
     let verdict =
         net.nodes[0].handle_message(0, key(2).id(), Message::Changes(vec![change.clone()]));
     assert_eq!(verdict, Verdict::Ignore, "gossip must not forward it");
     assert_eq!(
         net.nodes[0].documents().status(&doc.id(), &change.hash()),
-        Some(ChangeStatus::OutsideRevocationFrontier)
+        None
     );
+    assert_eq!(net.nodes[0].store().change_count(), stored, "not stored");
+    assert_eq!(net.nodes[0].stats().changes_revoked_author, 1);
+}
+
+/// What a revocation keeps still travels: the kept head and its causal
+/// past, in one batch or after it; a change beside them does not.
+#[test]
+fn a_revoked_authors_kept_changes_are_stored_and_others_dropped() {
+    let mut net = Net::new(4);
+    let network = net.nodes[0].statements().network_id();
+    for s in admission(network, &key(4), &[&key(1), &key(2)]) {
+        net.nodes[0]
+            .submit_statement(s.clone())
+            .expect("valid statement");
+        net.nodes[1].submit_statement(s).expect("valid statement");
+    }
+    let doc = DocRef::new(DocKind::Contacts, key(4).id(), "").expect("doc");
+    let write = |docs: &crate::Documents, s: u8, v: &'static str| {
+        crate::document::fixtures::raw_change(docs, &key(4), suffix(s), doc.clone(), |tx| {
+            automerge::transaction::Transactable::put(tx, automerge::ROOT, "name", v).map(|_| ())
+        })
+    };
+    // Written while a member, on node 1 only: a first change, then one on it.
+    let first = write(net.nodes[1].documents(), 4, "first");
+    net.nodes[1].handle_message(0, key(2).id(), Message::Changes(vec![first.clone()]));
+    let second = write(net.nodes[1].documents(), 4, "second");
+    let beside = write(net.nodes[0].documents(), 40, "beside");
+    // Revoked keeping `second` (hence `first`).
+    for by in [1, 2] {
+        let r = crate::document::fixtures::revoke(network, &key(by), &key(4), vec![second.hash()]);
+        net.nodes[0].submit_statement(r).expect("valid statement");
+    }
+    assert!(!net.nodes[0].membership().is_member(&key(4).id()));
+    // `first` alone cannot be known to be kept yet: dropped, counted.
+    net.nodes[0].handle_message(0, key(2).id(), Message::Changes(vec![first.clone()]));
+    assert_eq!(net.nodes[0].stats().changes_revoked_author, 1);
+    // With its kept descendant, both are stored and apply; `beside` is not.
+    net.nodes[0].handle_message(
+        0,
+        key(2).id(),
+        Message::Changes(vec![first.clone(), second.clone(), beside.clone()]),
+    );
+    let docs = net.nodes[0].documents();
+    assert_eq!(
+        docs.status(&doc.id(), &first.hash()),
+        Some(ChangeStatus::Applied)
+    );
+    assert_eq!(
+        docs.status(&doc.id(), &second.hash()),
+        Some(ChangeStatus::Applied)
+    );
+    assert_eq!(docs.status(&doc.id(), &beside.hash()), None);
+    assert_eq!(net.nodes[0].stats().changes_revoked_author, 2);
 }
 
 #[test]

@@ -874,6 +874,8 @@ fn openapi_schemas_fit_what_serde_writes() {
             id: "XY-2026-0001".into(),
             changed: true,
             change: Some(hash(8)),
+            continued_as: Some("XY-2026-0001~2".into()),
+            note: Some("XY-2026-0001 stays TLP:RED".into()),
         },
     );
     c.check(

@@ -411,6 +411,11 @@ pub fn advisory_html(view: &AdvisoryDetail, members: &Members) -> String {
             r#"<p class="muted">Still arriving: part of this document is not here yet.</p>"#,
         );
     }
+    if a.tlp.is_restricted() {
+        out.push_str(
+            r#"<p class="muted" id="tlp-note">Only its audience receives this advisory. A label raised after publication cannot recall versions already shared more widely; a label lowered or an audience widened starts a new advisory.</p>"#,
+        );
+    }
 
     for n in &v.notes {
         let title = n.title.clone().unwrap_or_else(|| n.category.clone());

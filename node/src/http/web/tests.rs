@@ -400,7 +400,7 @@ fn peers_flatten_counters() {
     check(
         sync,
         expect![
-            "<tr><th>changes duplicate</th><td>0</td></tr><tr><th>changes new</th><td>0</td></tr><tr><th>changes unknown author</th><td>0</td></tr><tr><th>joins admitted</th><td>0</td></tr><tr><th>joins refused</th><td>0</td></tr><tr><th>messages in</th><td>0</td></tr><tr><th>messages out</th><td>0</td></tr><tr><th>rejected.bad&lt;sig&gt;</th><td>1</td></tr><tr><th>rounds finished</th><td>7</td></tr><tr><th>rounds opened</th><td>0</td></tr><tr><th>statements new</th><td>0</td></tr><tr><th>store failures</th><td>0</td></tr><tr><th>transmits dropped</th><td>0</td></tr>"
+            "<tr><th>changes duplicate</th><td>0</td></tr><tr><th>changes new</th><td>0</td></tr><tr><th>changes revoked author</th><td>0</td></tr><tr><th>changes unknown author</th><td>0</td></tr><tr><th>joins admitted</th><td>0</td></tr><tr><th>joins refused</th><td>0</td></tr><tr><th>messages in</th><td>0</td></tr><tr><th>messages out</th><td>0</td></tr><tr><th>rejected.bad&lt;sig&gt;</th><td>1</td></tr><tr><th>rounds finished</th><td>7</td></tr><tr><th>rounds opened</th><td>0</td></tr><tr><th>statements new</th><td>0</td></tr><tr><th>store failures</th><td>0</td></tr><tr><th>transmits dropped</th><td>0</td></tr>"
         ],
     );
     assert!(html.contains("(inbound)"));

@@ -23,7 +23,7 @@ use super::Tlp;
 use super::json::{Json, JsonError};
 use super::limits::Limit;
 use super::version::TrackingVersion;
-use crate::document::id::check_tracking_id;
+use crate::document::id::{check_tracking_id, is_name_char};
 use crate::identity::TeamId;
 
 /// A CSAF document to import, and the importer's choices.
@@ -433,11 +433,12 @@ pub(crate) fn names(namespace: &str, tracking_id: &str) -> Vec<String> {
     h.update(tracking_id.as_bytes());
     let digest = hex::encode(&h.finalize()[..4]);
     let stem: String = tracking_id
+        .trim()
         .chars()
-        .filter(|c| !c.is_control())
+        .map(|c| if is_name_char(c) { c } else { '_' })
         .take(100)
         .collect();
-    let stem = stem.trim();
+    let stem = stem.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
     out.push(if stem.is_empty() {
         format!("csaf~{digest}")
     } else {

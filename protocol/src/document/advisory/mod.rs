@@ -73,6 +73,14 @@ pub(crate) use envelope::{
 };
 
 const MAX_AUDIENCE: usize = 1000;
+
+/// Whether moving an advisory from `held` to `new` would send its history
+/// to teams that did not receive it: a restricted advisory that becomes
+/// unrestricted, or whose audience gains a team.
+pub(crate) fn widens(held: &Envelope, new: &Envelope) -> bool {
+    held.tlp.is_restricted()
+        && (!new.tlp.is_restricted() || new.audience.iter().any(|t| !held.audience.contains(t)))
+}
 const MAX_CO_AUTHORS: usize = 32;
 
 macro_rules! named_enum {

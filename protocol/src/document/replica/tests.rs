@@ -3,7 +3,7 @@ use crate::document::fixtures::{
     admission, admit, advisory, contact, net, raw_change, revoke, suffix, tool,
 };
 use crate::fixtures::key;
-use crate::{StatementSet, Tlp, ToolRegistry};
+use crate::{AdvisoryStatus, Revision, StatementSet, Tlp, ToolRegistry};
 
 mod convergence;
 
@@ -197,6 +197,107 @@ fn co_authors_edit_but_never_the_owner_fields() {
         assert!(!inserted.changed);
     }
     assert_eq!(owner.get::<Advisory>(&id), Ok(Some(a)));
+    assert_canonical(&owner);
+}
+
+/// The revision history and withdrawal are the owner's: a co-author adds
+/// revisions and edits text, but cannot withdraw the advisory or change or
+/// drop a revision, neither through the editing API nor by a change made
+/// by hand.
+#[test]
+fn co_authors_append_revisions_but_never_rewrite_or_withdraw() {
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ReadDoc, ScalarValue};
+    let set = net();
+    let m = set.membership();
+    let mut owner = replica(&set);
+    let a = advisory("TM-1", Tlp::Green, &[], &[key(2).id()]);
+    owner
+        .publish_advisory(&key(1), suffix(1), 1, &a)
+        .expect("published");
+    let mut co = replica(&set);
+    sync(&owner, &mut co, &m);
+    let held = a.revisions.len();
+    assert!(held > 0, "the fixture has a revision");
+
+    let mut withdrawn = a.clone();
+    withdrawn.status = AdvisoryStatus::Withdrawn;
+    assert_eq!(
+        co.update_advisory(&key(2), suffix(2), 2, key(1).id(), &withdrawn),
+        Err(EditError::OwnerOnly("withdrawal"))
+    );
+    let mut rewritten = a.clone();
+    rewritten.revisions[0].summary = "Nothing happened".into();
+    assert!(matches!(
+        co.update_advisory(&key(2), suffix(2), 2, key(1).id(), &rewritten),
+        Err(EditError::OwnerOnly(what)) if what.starts_with("revision history")
+    ));
+    let mut appended = a.clone();
+    let last = appended.revisions[held - 1].clone();
+    appended.revisions.push(Revision {
+        number: (held + 1).to_string(),
+        date: last.date + 60,
+        summary: "Co-author's addition".into(),
+    });
+    let edit = co
+        .update_advisory(&key(2), suffix(2), 2, key(1).id(), &appended)
+        .expect("a co-author may add a revision")
+        .expect("changed");
+    assert_eq!(
+        owner.insert(edit, &m).expect("verifies").status,
+        ChangeStatus::Applied
+    );
+    sync(&owner, &mut co, &m);
+
+    // By hand: a withdrawal, a removed and a rewritten revision are not
+    // applied; a revision inserted is.
+    let doc = DocRef::advisory(key(1).id(), "TM-1").expect("valid");
+    let history = |tx: &automerge::transaction::Transaction<'_>| {
+        let obj = |parent: &automerge::ObjId, key: &str| match tx.get(parent, key) {
+            Ok(Some((automerge::Value::Object(_), id))) => id,
+            other => panic!("{key}: {other:?}"),
+        };
+        let c = obj(&automerge::ROOT, "csaf");
+        let d = obj(&c, "document");
+        let t = obj(&d, "tracking");
+        obj(&t, "revision_history")
+    };
+    let withdraw = raw_change(&co, &key(2), suffix(21), doc.clone(), |tx| {
+        tx.put(automerge::ROOT, "status", "withdrawn")
+    });
+    let dropped = raw_change(&co, &key(2), suffix(22), doc.clone(), |tx| {
+        let h = history(tx);
+        tx.delete(&h, 0)
+    });
+    let changed = raw_change(&co, &key(2), suffix(23), doc.clone(), |tx| {
+        let h = history(tx);
+        let entry = match tx.get(&h, 0)? {
+            Some((automerge::Value::Object(_), id)) => id,
+            other => panic!("entry: {other:?}"),
+        };
+        tx.put(&entry, "summary", ScalarValue::from("Nothing happened"))
+    });
+    for c in [withdraw, dropped, changed] {
+        let inserted = owner.insert(c, &m).expect("verifies");
+        assert_eq!(inserted.status, ChangeStatus::NotPermitted);
+    }
+    let added = raw_change(&co, &key(2), suffix(24), doc.clone(), |tx| {
+        let h = history(tx);
+        let n = tx.length(&h);
+        let entry = tx.insert_object(&h, n, ObjType::Map)?;
+        tx.put(&entry, "number", (held + 2).to_string())?;
+        tx.put(&entry, "date", "2030-01-01T00:00:00Z")?;
+        tx.put(&entry, "summary", "By hand")
+    });
+    assert_eq!(
+        owner.insert(added, &m).expect("verifies").status,
+        ChangeStatus::Applied
+    );
+    let d: AdvisoryDocument = owner.get(&doc.id()).expect("reads").expect("held");
+    assert_eq!(d.envelope.status, a.status);
+    let v = d.view();
+    assert_eq!(v.tracking.revisions.len(), held + 2);
+    assert_eq!(v.tracking.revisions[0].summary, a.revisions[0].summary);
     assert_canonical(&owner);
 }
 

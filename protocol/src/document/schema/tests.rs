@@ -189,8 +189,37 @@ fn advisory_fields_are_checked() {
     );
     assert_eq!(
         check(&|a| a.id = " x".into()),
-        "invalid advisory id: must not start or end with whitespace"
+        "invalid advisory id: must start with a letter or digit"
     );
+    for bad in [
+        "..",
+        "a/b",
+        "AA 2026",
+        "x\u{202e}gnp",
+        "caf\u{e9}-1",
+        ".hidden",
+        "a#b",
+        "a?b",
+        "a%2f",
+    ] {
+        assert!(
+            check(&|a| a.id = bad.into()).starts_with("invalid advisory id"),
+            "{bad:?} accepted"
+        );
+    }
+    for good in [
+        "RHSA-2024:1234",
+        "cisco-sa-20180328-smi2",
+        "WID-SEC-W-2024-0001",
+        "msrc_CVE-2025-49704",
+        "OPENSUSE-SU-2024:0001-1",
+        "SSA-123456",
+        "1.0+build~2",
+    ] {
+        let mut a = advisory(good, Tlp::Clear, &[], &[]);
+        a.id = good.into();
+        assert_eq!(a.validate(&owner), Ok(()), "{good:?} refused");
+    }
     assert_eq!(
         check(&|a| a.products[0].product.clear()),
         "invalid products[0].product: must not be empty"

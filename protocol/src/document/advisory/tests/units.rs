@@ -854,3 +854,30 @@ fn revision_numbers_csaf_refuses_are_renumbered_and_the_short_form_still_edits()
             .is_some()
     );
 }
+
+/// A tracking id that is no valid document name (a `/`, spaces, non-ASCII)
+/// still names an imported document: its characters outside the set are
+/// replaced and a digest of publisher and id added; the tree keeps the id.
+#[test]
+fn an_odd_tracking_id_names_an_import_safely() {
+    for (id, stem) in [
+        ("CERT-Bund 2024/0001", "CERT-Bund_2024_0001~"),
+        ("../../etc", "etc~"),
+        ("\u{202e}gnp.exe", "gnp.exe~"),
+        ("Ärger-1", "rger-1~"),
+        ("///", "csaf~"),
+    ] {
+        let names = csaf_import::names("https://v.example", id);
+        assert_eq!(names.len(), 1, "{id:?}: {names:?}");
+        assert!(names[0].starts_with(stem), "{id:?}: {names:?}");
+        assert_eq!(
+            crate::document::id::check_tracking_id(&names[0]),
+            Ok(()),
+            "{id:?}: {names:?}"
+        );
+    }
+    assert_eq!(
+        csaf_import::names("https://v.example", "RHSA-2024:1234")[0],
+        "RHSA-2024:1234"
+    );
+}
