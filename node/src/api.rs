@@ -600,6 +600,28 @@ pub struct ImportCsafQuery {
     /// Keep the publisher's bytes and their SHA-256 and SHA-512, for a
     /// third party's document this team forwards.
     pub forwarded: Option<bool>,
+    /// The publisher's detached OpenPGP signature over the document's
+    /// bytes (the `.asc` file, ASCII armored, URL-encoded); implies
+    /// `forwarded`.
+    pub signature: Option<String>,
+}
+
+/// `GET /advisories/{owner}/{id}/original`: the publisher's document as
+/// forwarded, byte for byte, so anyone can check the publisher's
+/// signature.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OriginalDocument {
+    /// The document's bytes (UTF-8 JSON text, exactly as the publisher
+    /// wrote it).
+    pub text: String,
+    /// SHA-256 of the bytes, lowercase hex (what the publisher's `.sha256`
+    /// file says).
+    pub sha256: String,
+    /// SHA-512 of the bytes, lowercase hex.
+    pub sha512: String,
+    /// The publisher's detached OpenPGP signature (`.asc`), when the
+    /// forwarding team gave it.
+    pub signature: Option<String>,
 }
 
 /// The query of `GET /advisories/{owner}/{id}/csaf`.

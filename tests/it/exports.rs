@@ -499,3 +499,150 @@ fn real_documents_import_and_export_through_a_node() {
         }
     }
 }
+
+/// The gpg and gpgv programs (Debian's gnupg), installed with apt-get if
+/// missing; `None` (the test skips, saying why) where that cannot be done.
+fn gnupg() -> Option<()> {
+    let has = |p: &str| Command::new(p).arg("--version").output().is_ok();
+    if !(has("gpg") && has("gpgv")) {
+        let ok = Command::new("apt-get")
+            .args(["install", "-y", "-qq", "gnupg", "gpgv"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok || !has("gpg") {
+            eprintln!(
+                "skipped: gpg and gpgv (Debian's gnupg) are not installed and apt-get could not install them"
+            );
+            return None;
+        }
+    }
+    Some(())
+}
+
+/// A vendor's advisory forwarded with its detached OpenPGP signature: any
+/// other member exports the publisher's exact bytes and signature, and
+/// `gpgv` verifies them with the vendor's key (and refuses a byte changed).
+#[test]
+fn a_forwarded_advisory_keeps_the_publishers_bytes_and_signature() {
+    let Some(dir) = corpus() else { return };
+    let Some(()) = gnupg() else { return };
+    let w = Workspace::new();
+    let original = dir.join("2.0/cisco-sa-20180328-smi2.json");
+    let bytes = std::fs::read(&original).expect("corpus file");
+    // The vendor: a key of its own, a detached armored signature.
+    let home = w.path("gnupg");
+    std::fs::create_dir_all(&home).expect("gnupg home");
+    let gpg = |args: &[&str]| {
+        let mut c = Command::new("gpg");
+        c.arg("--homedir").arg(&home).args([
+            "--batch",
+            "--yes",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ]);
+        c.args(args);
+        run(&mut c, "gpg");
+    };
+    gpg(&[
+        "--quick-gen-key",
+        "Vendor PSIRT <psirt@vendor.example>",
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    let asc = w.path("advisory.json.asc");
+    let asc_s = asc.to_str().expect("utf-8 path");
+    gpg(&[
+        "--armor",
+        "--detach-sign",
+        "--output",
+        asc_s,
+        original.to_str().expect("utf-8 path"),
+    ]);
+    let keyring = w.path("vendor.gpg");
+    gpg(&[
+        "--export",
+        "--output",
+        keyring.to_str().expect("utf-8 path"),
+    ]);
+
+    w.init("AA", "AA");
+    w.init("BB", "BB");
+    w.found(&["AA", "BB"], 1);
+    let a = w.start("AA", &["run"]);
+    let _b = w.start("BB", &["run", "--bootstrap", &a.addr]);
+    let imported: CsafImported = w.api(
+        "AA",
+        &[
+            "advisory",
+            "import",
+            original.to_str().expect("utf-8 path"),
+            "--tlp",
+            "CLEAR",
+            "--signature",
+            asc_s,
+        ],
+    );
+    let target = format!("AA/{}", imported.id);
+    let shown: AdvisoryDetail = w.wait_api("BB", &["advisory", "show", &target], |_| true);
+    assert!(shown.envelope.original_signature.is_some());
+
+    // At BB, which only received it: the exact bytes, the signature, gpgv.
+    let (got, got_asc) = (w.path("got.json"), w.path("got.json.asc"));
+    for (format, out) in [("original", &got), ("signature", &got_asc)] {
+        w.ok(
+            Some("BB"),
+            &[
+                "export",
+                "advisory",
+                &target,
+                "--format",
+                format,
+                "--out",
+                out.to_str().expect("utf-8 path"),
+            ],
+        );
+    }
+    assert_eq!(
+        std::fs::read(&got).expect("written"),
+        bytes,
+        "the publisher's bytes, exactly"
+    );
+    let gpgv = |file: &Path| {
+        Command::new("gpgv")
+            .arg("--keyring")
+            .arg(&keyring)
+            .arg(&got_asc)
+            .arg(file)
+            .output()
+            .expect("gpgv runs")
+    };
+    let ok = gpgv(&got);
+    assert!(
+        ok.status.success(),
+        "gpgv: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let mut tampered = bytes.clone();
+    let at = tampered.iter().position(|b| *b == b'{').expect("JSON") + 1;
+    tampered.insert(at, b' ');
+    let bad = w.path("tampered.json");
+    std::fs::write(&bad, &tampered).expect("write");
+    assert!(
+        !gpgv(&bad).status.success(),
+        "gpgv accepted a changed document"
+    );
+
+    // A missing advisory is a clear error.
+    let err = w.fails(
+        Some("AA"),
+        &["export", "advisory", "AA/none", "--format", "original"],
+    );
+    assert!(
+        err.contains("no advisory") || err.contains("keeps no"),
+        "{err}"
+    );
+}

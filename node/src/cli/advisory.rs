@@ -63,6 +63,11 @@ pub(super) enum AdvisoryCommand {
         /// document this team forwards).
         #[arg(long)]
         forwarded: bool,
+        /// The publisher's detached OpenPGP signature over FILE (its
+        /// `.asc`), kept with the bytes so any member can verify it;
+        /// implies --forwarded.
+        #[arg(long, value_name = "ASC")]
+        signature: Option<PathBuf>,
     },
 }
 
@@ -507,6 +512,7 @@ pub(super) fn advisory(dir: &DataDir, cmd: AdvisoryCommand) -> Result<Report> {
             tlp,
             audience,
             forwarded,
+            signature,
         } => {
             let doc = read_text(&file)?;
             let mut q = Vec::new();
@@ -520,6 +526,11 @@ pub(super) fn advisory(dir: &DataDir, cmd: AdvisoryCommand) -> Result<Report> {
             }
             if forwarded {
                 q.push("forwarded=true".into());
+            }
+            if let Some(f) = &signature {
+                let asc = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading the signature {}", f.display()))?;
+                q.push(format!("signature={}", segment(&asc)));
             }
             let path = if q.is_empty() {
                 "/advisories/import-csaf".to_owned()

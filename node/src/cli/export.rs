@@ -11,17 +11,19 @@ use super::Report;
 use super::advisory::split_target;
 use super::client::ApiClient;
 use crate::DataDir;
-use crate::api::segment;
+use crate::api::{OriginalDocument, segment};
 
 /// `trustmesh export ...`
 #[derive(Debug, Subcommand)]
 pub(super) enum ExportCommand {
     /// An advisory (OWNER/ID) as CSAF 2.0 or 2.1, or its CVEs and
-    /// indicators as a STIX 2.1 bundle.
+    /// indicators as a STIX 2.1 bundle; for a forwarded one, also the
+    /// publisher's original bytes or signature.
     Advisory {
         /// OWNER/ID: the owner team (id, prefix or short name) and the advisory id.
         target: String,
-        /// csaf or stix.
+        /// csaf, stix, original (the publisher's bytes, exactly) or
+        /// signature (the publisher's `.asc`).
         #[arg(long, value_enum)]
         format: ExportFormat,
         /// The CSAF version: 2.0 or 2.1.
@@ -46,6 +48,22 @@ pub(super) enum ExportFormat {
     Csaf,
     /// A STIX 2.1 bundle of the CVEs and indicators.
     Stix,
+    /// The publisher's document, byte for byte, as forwarded.
+    Original,
+    /// The publisher's detached OpenPGP signature over the original.
+    Signature,
+}
+
+/// Writes `text` exactly (no reformatting) to `out`, or to standard output.
+fn exported_text(text: String, out: Option<&Path>, what: &str, meta: Value) -> Result<Report> {
+    let Some(out) = out else {
+        return Ok(Report::new(text, meta));
+    };
+    std::fs::write(out, text.as_bytes()).with_context(|| format!("writing {}", out.display()))?;
+    Ok(Report::new(
+        format!("wrote {what} to {}\n", out.display()),
+        json!({ "written": out, "what": what, "document": meta }),
+    ))
 }
 
 /// Writes an exported document to `out`, or reports it for standard output.
@@ -59,6 +77,32 @@ pub(super) fn exported(doc: Value, out: Option<&Path>, what: &str) -> Result<Rep
         format!("wrote {what} to {}\n", out.display()),
         json!({ "written": out, "what": what }),
     ))
+}
+
+/// A forwarded advisory's original bytes or its publisher's signature,
+/// written exactly as kept.
+fn original(
+    api: &ApiClient,
+    owner: &str,
+    id: &str,
+    format: ExportFormat,
+    out: Option<&Path>,
+) -> Result<Report> {
+    let o: OriginalDocument = api.get(&format!(
+        "/advisories/{}/{}/original",
+        segment(owner),
+        segment(id)
+    ))?;
+    let meta = json!({ "sha256": o.sha256, "sha512": o.sha512 });
+    if format == ExportFormat::Signature {
+        let asc = o.signature.ok_or_else(|| {
+            anyhow::anyhow!("{id} was forwarded without its publisher's signature")
+        })?;
+        let what = format!("the publisher's signature of {id}");
+        return exported_text(asc, out, &what, meta);
+    }
+    let what = format!("the publisher's original of {id}");
+    exported_text(o.text, out, &what, meta)
 }
 
 pub(super) fn export(dir: &DataDir, cmd: ExportCommand) -> Result<Report> {
@@ -77,6 +121,9 @@ pub(super) fn export(dir: &DataDir, cmd: ExportCommand) -> Result<Report> {
                     format!("the CSAF {csaf_version} document of {id}"),
                 ),
                 ExportFormat::Stix => ("stix".to_owned(), format!("the STIX 2.1 bundle of {id}")),
+                ExportFormat::Original | ExportFormat::Signature => {
+                    return original(&api, owner, id, format, out.as_deref());
+                }
             };
             let doc: Value = api.get(&format!(
                 "/advisories/{}/{}/{route}",

@@ -211,6 +211,11 @@ pub(super) fn routes() -> Vec<Route> {
         route(M::PUT, "/advisories/{owner}/{id}", update),
         route(M::GET, "/advisories/{owner}/{id}/csaf", advisory_csaf),
         route(M::GET, "/advisories/{owner}/{id}/stix", advisory_stix),
+        route(
+            M::GET,
+            "/advisories/{owner}/{id}/original",
+            advisory_original,
+        ),
         route(M::GET, "/contacts", contacts),
         route(M::PUT, "/contacts", set_contact),
         route(M::GET, "/contacts/export", contacts_export),
@@ -324,6 +329,13 @@ async fn advisory_stix(
     Path((owner, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     run(&s, move |e| views::advisory_stix(e, &owner, &id)).await
+}
+
+async fn advisory_original(
+    State(s): State<ApiState>,
+    Path((owner, id)): Path<(String, String)>,
+) -> Result<Json<api::OriginalDocument>, ApiError> {
+    run(&s, move |e| views::advisory_original(e, &owner, &id)).await
 }
 
 /// The body is the CSAF document itself, so files post as they are.

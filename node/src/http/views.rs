@@ -940,6 +940,32 @@ pub fn advisory_csaf(
     Ok(crate::export::csaf::to_value(&csaf))
 }
 
+/// The publisher's bytes a forwarded advisory keeps, checked against their
+/// hashes, with the publisher's signature when it was given.
+pub fn advisory_original(e: &Engine, owner: &str, id: &str) -> ApiResult<api::OriginalDocument> {
+    let (_, doc, d) = read_document(e, owner, id)?;
+    let missing = || {
+        ApiError::not_found(format!(
+            "{id} keeps no publisher's bytes: it was written here, or imported without --forwarded"
+        ))
+    };
+    let original = d.envelope.original.clone().ok_or_else(missing)?;
+    let bytes = e
+        .node()
+        .documents()
+        .advisory_original(&doc)
+        .map_err(ApiError::internal)?
+        .ok_or_else(missing)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ApiError::internal("the publisher's bytes are not UTF-8 text"))?;
+    Ok(api::OriginalDocument {
+        text,
+        sha256: original.sha256,
+        sha512: original.sha512,
+        signature: original.signature,
+    })
+}
+
 /// An advisory's CVEs and indicators as a STIX 2.1 bundle.
 pub fn advisory_stix(e: &Engine, owner: &str, id: &str) -> ApiResult<serde_json::Value> {
     let (owner, doc, d) = read_document(e, owner, id)?;
@@ -994,7 +1020,8 @@ pub fn import_csaf(
     let mut import = CsafImport::new(csaf, [0; 16]);
     import.tlp = tlp;
     import.audience = audience;
-    import.forwarded = q.forwarded.unwrap_or(false);
+    import.forwarded = q.forwarded.unwrap_or(false) || q.signature.is_some();
+    import.signature = q.signature.clone();
     let imported = e.import_csaf(&import).map_err(edit_error)?;
     Ok(CsafImported {
         doc: imported.doc.id(),

@@ -879,6 +879,15 @@ fn openapi_schemas_fit_what_serde_writes() {
         },
     );
     c.check(
+        "OriginalDocument",
+        &OriginalDocument {
+            text: "{\"document\": {}}\n".into(),
+            sha256: "ab".repeat(32),
+            sha512: "cd".repeat(64),
+            signature: Some("-----BEGIN PGP SIGNATURE-----".into()),
+        },
+    );
+    c.check(
         "Contacts",
         &Contacts {
             contacts: vec![ContactEntry {
