@@ -18,7 +18,10 @@
 //! target_peers = 8              # members to stay connected to
 //! max_connections = 256         # established connections in all
 //! max_connections_per_peer = 3
-//! max_concurrent_requests = 16  # sync requests in flight per connection
+//! max_concurrent_requests = 16  # sync requests a peer may have in flight to
+//!                               # this node per connection; this node keeps
+//!                               # half as many in flight to each peer and
+//!                               # queues the rest (up to 4 x max_message_bytes)
 //! max_message_bytes = 8388608   # largest request or gossip message
 //! # Buffered requests of one peer stay under max_connections_per_peer x
 //! # max_concurrent_requests x max_message_bytes (384 MiB with these).

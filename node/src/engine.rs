@@ -105,6 +105,8 @@ pub struct Engine {
     reach: std::collections::BTreeMap<TeamId, liveness::Reach>,
     /// Advisories changed since they were last offered to the dispatcher.
     alerts_dirty: BTreeSet<DocId>,
+    /// Core messages in flight to each peer, and those waiting for room.
+    outbound: HashMap<PeerId, sync::Outbound<libp2p::request_response::OutboundRequestId>>,
 }
 
 impl Engine {
@@ -147,6 +149,7 @@ impl Engine {
             alerts: None,
             alerts_dirty: BTreeSet::new(),
             reach: Default::default(),
+            outbound: HashMap::new(),
         };
         engine.sample.1.documents = engine.node.documents().docs().count() as u64;
         engine.refresh_gates();
@@ -386,6 +389,9 @@ impl Engine {
                 ..
             } => {
                 self.conns.remove(&peer);
+                // What waited for it is dropped: anti-entropy brings it
+                // once a connection is back.
+                self.outbound.remove(&peer);
                 self.join_pending.remove(&peer);
                 self.guard.forget(&GuardKey(peer));
                 if let Some(team) = team_of(&peer) {

@@ -34,6 +34,13 @@ pub struct NetStats {
     pub bytes_out: u64,
     /// Point-to-point messages dropped because the peer had no open connection.
     pub unroutable: u64,
+    /// Core messages that waited for room in a peer's window.
+    #[serde(default)]
+    pub sync_queued: u64,
+    /// Core messages dropped because a peer's queue was full (anti-entropy
+    /// brings what they carried).
+    #[serde(default)]
+    pub sync_dropped: u64,
     /// Requests and gossip refused for exceeding a peer's rate.
     pub rate_limited: u64,
     /// Peers banned for invalid data.

@@ -172,6 +172,16 @@ pub fn render(snap: &Snapshot) -> String {
         "Pings that failed (each closed its connection).",
         n.ping_failures,
     );
+    t.counter(
+        "trustmesh_sync_queued_total",
+        "Core messages that waited for room in a peer's window of requests in flight.",
+        n.sync_queued,
+    );
+    t.counter(
+        "trustmesh_sync_dropped_total",
+        "Core messages dropped because a peer's queue was full (anti-entropy brings what they carried).",
+        n.sync_dropped,
+    );
     t.gauge(
         "trustmesh_member",
         "1 when this node is a member in its own view.",
