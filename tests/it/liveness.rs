@@ -84,3 +84,78 @@ fn a_peer_that_stops_answering_is_reported_unreachable_and_then_reachable() {
     eprintln!("BB reachable again {back:.1} s after SIGCONT");
     drop(b);
 }
+
+/// An AMBER advisory whose audience member has no path is reported, not
+/// silently held: AA's status names how many restricted documents wait
+/// for BB while BB is down, and the count clears once BB is back and has
+/// the advisory.
+#[test]
+fn restricted_documents_waiting_for_an_unreachable_member_are_reported() {
+    let w = Workspace::new();
+    for (t, c) in [("AA", "AT"), ("BB", "BE"), ("CC", "CY")] {
+        w.init(t, c);
+    }
+    let bb_id = w.team_id("BB");
+    w.found(&["AA", "BB", "CC"], 2);
+    let a = w.start("AA", &["run"]);
+    let b = w.start("BB", &["run", "--bootstrap", &a.addr]);
+    let _c = w.start("CC", &["run", "--bootstrap", &a.addr]);
+    until(&w, Duration::from_secs(30), |s| {
+        s.reachability.reachable == 2
+    });
+    drop(b);
+    until(&w, Duration::from_secs(60), |s| {
+        s.reachability.reachable == 1
+    });
+    w.ok(
+        Some("AA"),
+        &[
+            "advisory",
+            "publish",
+            "--id",
+            "AA-2026-0100",
+            "--title",
+            "For BB only",
+            "--tlp",
+            "amber",
+            "--audience",
+            "AA",
+            "--audience",
+            "BB",
+        ],
+    );
+    let s = status(&w, "AA");
+    assert_eq!(
+        s.reachability.restricted_without_path, 1,
+        "{}",
+        s.health.summary
+    );
+    let bb = s
+        .reachability
+        .members
+        .iter()
+        .find(|m| m.team.to_string() == bb_id)
+        .expect("BB listed");
+    assert_eq!((bb.reachable, bb.restricted), (false, 1));
+    assert!(
+        s.health
+            .reasons
+            .iter()
+            .any(|r| r.contains("1 restricted document(s) cannot reach an audience member")),
+        "{:?}",
+        s.health.reasons
+    );
+    assert!(
+        s.health.summary.contains("wait for a direct connection"),
+        "{}",
+        s.health.summary
+    );
+
+    let _b = w.start("BB", &["run", "--bootstrap", &a.addr]);
+    until(&w, Duration::from_secs(60), |s| {
+        s.reachability.restricted_without_path == 0
+    });
+    w.wait("BB", &["advisory", "list"], |v| {
+        v.to_string().contains("AA-2026-0100")
+    });
+}

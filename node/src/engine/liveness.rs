@@ -48,6 +48,12 @@ pub struct MemberReach {
     pub last_sync_secs: Option<u64>,
     /// The last ping round trip, in milliseconds.
     pub rtt_ms: Option<u64>,
+    /// Restricted (AMBER, AMBER+STRICT, RED) documents held here whose
+    /// audience names this member. They travel point to point only, so
+    /// while the member is unreachable they wait for a direct connection:
+    /// no other member may carry them.
+    #[serde(default)]
+    pub restricted: usize,
 }
 
 /// Every member's reachability, this node excluded.
@@ -59,6 +65,10 @@ pub struct Reachability {
     pub unreachable: usize,
     /// Every other member, unreachable first, longest first.
     pub members: Vec<MemberReach>,
+    /// Restricted documents waiting for an unreachable audience member,
+    /// counted once per (document, member).
+    #[serde(default)]
+    pub restricted_without_path: usize,
 }
 
 impl Engine {
@@ -123,6 +133,13 @@ impl Engine {
     pub(super) fn reachability(&self) -> Reachability {
         let now = Instant::now();
         let me = self.node.team();
+        let docs = self.node.documents();
+        let mut restricted: BTreeMap<TeamId, usize> = BTreeMap::new();
+        for (doc, _) in docs.docs() {
+            for t in docs.restricted_to(doc).into_iter().flatten() {
+                *restricted.entry(t).or_default() += 1;
+            }
+        }
         let mut members: Vec<MemberReach> = self
             .node
             .membership()
@@ -141,15 +158,22 @@ impl Engine {
                         .and_then(|r| r.last_sync)
                         .map(|t| now.saturating_duration_since(t).as_secs()),
                     rtt_ms: r.and_then(|r| r.rtt).map(|d| d.as_millis() as u64),
+                    restricted: restricted.get(t).copied().unwrap_or(0),
                 }
             })
             .collect();
         members.sort_by_key(|m| (m.reachable, std::cmp::Reverse(m.for_secs)));
         let reachable = members.iter().filter(|m| m.reachable).count();
+        let restricted_without_path = members
+            .iter()
+            .filter(|m| !m.reachable)
+            .map(|m| m.restricted)
+            .sum();
         Reachability {
             reachable,
             unreachable: members.len() - reachable,
             members,
+            restricted_without_path,
         }
     }
 }

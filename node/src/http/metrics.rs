@@ -167,6 +167,11 @@ pub fn render(snap: &Snapshot) -> String {
         "Other members with no working connection now.",
         snap.reachability.unreachable as u64,
     );
+    t.gauge(
+        "trustmesh_restricted_without_path",
+        "Restricted documents waiting for an unreachable audience member (one per document and member): they travel only over a direct connection.",
+        snap.reachability.restricted_without_path as u64,
+    );
     t.counter(
         "trustmesh_ping_failures_total",
         "Pings that failed (each closed its connection).",

@@ -174,6 +174,12 @@ pub fn health(snap: &Snapshot) -> Health {
         }
         _ => {}
     }
+    if snap.reachability.restricted_without_path > 0 {
+        reasons.push(format!(
+            "{} restricted document(s) cannot reach an audience member",
+            snap.reachability.restricted_without_path
+        ));
+    }
     if alerts.pending > 0 && alerts.failed > 0 {
         reasons.push(format!(
             "{} alert deliveries pending after failures",
@@ -213,7 +219,17 @@ pub fn health(snap: &Snapshot) -> Health {
         .members
         .iter()
         .filter(|m| !m.reachable)
-        .map(|m| format!("{} for {} s", m.team.short(), m.for_secs))
+        .map(|m| {
+            let waiting = if m.restricted > 0 {
+                format!(
+                    " ({} restricted document(s) wait for a direct connection)",
+                    m.restricted
+                )
+            } else {
+                String::new()
+            };
+            format!("{} for {} s{waiting}", m.team.short(), m.for_secs)
+        })
         .collect();
     if !unreachable.is_empty() {
         summary.push_str(&format!("; unreachable: {}", unreachable.join(", ")));

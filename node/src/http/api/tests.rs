@@ -503,7 +503,9 @@ fn status() -> Status {
                 for_secs: 30,
                 last_sync_secs: Some(40),
                 rtt_ms: Some(5),
+                restricted: 2,
             }],
+            restricted_without_path: 2,
         },
     }
 }

@@ -805,21 +805,35 @@ pub fn peers_html(status: &Status, peers: &Peers, members: &Members) -> String {
         r.reachable,
         r.reachable + r.unreachable
     );
+    if r.restricted_without_path > 0 {
+        let _ = write!(
+            out,
+            r#"<p class="muted" id="restricted-waiting">{} restricted document(s) wait for an unreachable audience member: AMBER and RED travel only over a direct connection, which no other member can relay.</p>"#,
+            r.restricted_without_path
+        );
+    }
     if !r.members.is_empty() {
         out.push_str(
             "<table id=\"reach\"><thead><tr><th>Team</th><th>Reachable</th><th>For</th>\
-             <th>Last sync</th><th>Round trip</th></tr></thead><tbody>",
+             <th>Last sync</th><th>Round trip</th><th>Restricted for it</th></tr></thead><tbody>",
         );
         for m in &r.members {
             let _ = write!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{} s</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{} s</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 team(members, &m.team),
                 yes_no(m.reachable),
                 m.for_secs,
                 m.last_sync_secs
                     .map_or_else(|| "never".to_owned(), |s| format!("{s} s ago")),
                 m.rtt_ms.map_or_else(String::new, |ms| format!("{ms} ms")),
+                match (m.restricted, m.reachable) {
+                    (0, _) => String::new(),
+                    (n, true) => n.to_string(),
+                    (n, false) => format!(
+                        r#"<span class="badge no" title="restricted documents travel only over a direct connection">{n} waiting</span>"#
+                    ),
+                },
             );
         }
         out.push_str("</tbody></table>");
