@@ -120,4 +120,12 @@ fn a_10_mib_advisory_with_10000_products_replicates_between_two_nodes() {
         there == here,
         "the export on BB differs from the document imported on AA"
     );
+
+    // Beyond the import limit: a clear error naming it, before sending.
+    std::fs::write(w.path("huge.json"), large(2_000, 17)).expect("write");
+    let err = w.fails(Some("AA"), &["advisory", "import", "huge.json"]);
+    assert!(
+        err.contains("an import takes at most 16777216 (16 MiB)"),
+        "{err}"
+    );
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use trustmesh_protocol::{
     Advisory, AdvisoryCategory, AdvisoryStatus, AdvisoryView, BranchView, Indicator, Json,
@@ -515,6 +515,15 @@ pub(super) fn advisory(dir: &DataDir, cmd: AdvisoryCommand) -> Result<Report> {
             signature,
         } => {
             let doc = read_text(&file)?;
+            let limit = trustmesh_protocol::Limit::JsonBytes.bound();
+            if doc.len() > limit {
+                bail!(
+                    "{} holds {} bytes of JSON; an import takes at most {limit} ({} MiB)",
+                    file.display(),
+                    doc.len(),
+                    limit >> 20
+                );
+            }
             let mut q = Vec::new();
             if let Some(t) = &tlp {
                 q.push(format!("tlp={}", segment(t)));
