@@ -24,6 +24,7 @@ mod join;
 mod liveness;
 mod peers;
 mod snapshot;
+mod summaries;
 mod sync;
 
 pub use advisories::WriteError;
@@ -105,6 +106,8 @@ pub struct Engine {
     reach: std::collections::BTreeMap<TeamId, liveness::Reach>,
     /// Advisories changed since they were last offered to the dispatcher.
     alerts_dirty: BTreeSet<DocId>,
+    /// The advisory list's summaries, by document (see `summaries.rs`).
+    summaries: HashMap<DocId, summaries::Cached>,
     /// Core messages in flight to each peer, and those waiting for room.
     outbound: HashMap<PeerId, sync::Outbound<libp2p::request_response::OutboundRequestId>>,
 }
@@ -150,6 +153,7 @@ impl Engine {
             alerts_dirty: BTreeSet::new(),
             reach: Default::default(),
             outbound: HashMap::new(),
+            summaries: HashMap::new(),
         };
         engine.sample.1.documents = engine.node.documents().docs().count() as u64;
         engine.refresh_gates();

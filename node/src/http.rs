@@ -10,7 +10,7 @@
 mod api;
 mod auth;
 mod metrics;
-mod views;
+pub(crate) mod views;
 mod web;
 
 use std::sync::Arc;

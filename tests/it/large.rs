@@ -98,7 +98,20 @@ fn a_10_mib_advisory_with_10000_products_replicates_between_two_nodes() {
     );
     assert!(imported.changes.len() > 1);
     let target = "AA/EX-2025-0001".to_owned();
+    // The list reads summaries kept between requests; a detail reads the
+    // whole tree. Both through the CLI (a process start each).
+    let t = Instant::now();
+    for _ in 0..5 {
+        let list: Advisories = w.api("BB", &["advisory", "list"]);
+        assert_eq!(list.advisories.len(), 1);
+    }
+    let listed = t.elapsed() / 5;
+    let t = Instant::now();
     let shown: AdvisoryDetail = w.api("BB", &["advisory", "show", &target]);
+    eprintln!(
+        "advisory list on BB: {listed:?} per call (summary kept); advisory show: {:?} (the whole tree read)",
+        t.elapsed()
+    );
     assert_eq!(shown.meta.changes_applied, imported.changes.len());
     w.ok(
         Some("BB"),

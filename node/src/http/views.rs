@@ -495,23 +495,14 @@ pub fn advisory_summary(
 }
 
 /// The advisories this node may read, filtered.
-pub fn advisories(e: &Engine, f: &AdvisoryQuery) -> ApiResult<api::Advisories> {
-    let node = e.node();
-    let membership = node.membership();
-    let filter = advisory_filter(membership, f)?;
-    let mut out = Vec::new();
-    for (doc, r) in node.documents().docs() {
-        if r.kind() != DocKind::Advisory {
-            continue;
-        }
-        let Ok(Some(d)) = node.documents().get::<AdvisoryDocument>(doc) else {
-            continue;
-        };
-        let (a, facts) = AdvisorySummary::with_facts(*doc, &d, short_name(membership, &d.owner));
-        if filter.matches(&d.owner, None, &facts) {
-            out.push(a);
-        }
-    }
+pub fn advisories(e: &mut Engine, f: &AdvisoryQuery) -> ApiResult<api::Advisories> {
+    let filter = advisory_filter(e.node().membership(), f)?;
+    let mut out: Vec<AdvisorySummary> = e
+        .advisory_summaries()
+        .into_iter()
+        .filter(|(a, facts)| filter.matches(&a.owner, None, facts))
+        .map(|(a, _)| a)
+        .collect();
     newest_first(&mut out, now_ms() / 1000);
     Ok(api::Advisories { advisories: out })
 }
