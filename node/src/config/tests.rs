@@ -78,7 +78,9 @@ fn the_example_config_is_valid() {
     let config: NodeConfig = toml::from_str(&uncommented).expect("uncommented parses");
     let s = config.validate().expect("uncommented is valid");
     assert_eq!(s.alerts.len(), 2);
-    assert!(matches!(&s.alerts[1].action, Action::Webhook(u) if u.starts_with("http://127.0.0.1")));
+    assert!(
+        matches!(&s.alerts[1].action, Action::Webhook(w) if w.url.starts_with("http://127.0.0.1"))
+    );
 }
 
 #[test]
