@@ -50,8 +50,9 @@
 //! ```
 //!
 //! `web_url = "https://trustmesh.example.org"` (top level) makes alerts link
-//! to the advisory's page. Relative file names are read from the data
-//! directory.
+//! to the advisory's page. Relative file names are read from the
+//! directory config.toml is in (the data directory unless `--config` names
+//! another file).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -184,10 +185,10 @@ pub struct AlertSection {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// A file holding the webhook's HMAC-SHA256 key (at least 16 bytes;
-    /// surrounding whitespace is dropped); relative to the data directory.
+    /// surrounding whitespace is dropped); relative to config.toml's directory.
     pub hmac_secret_file: Option<PathBuf>,
     /// PEM trust anchors for the webhook's https, instead of the system's;
-    /// relative to the data directory.
+    /// relative to config.toml's directory.
     pub ca_file: Option<PathBuf>,
     /// Mail over SMTP.
     pub mail: Option<MailSection>,
@@ -211,7 +212,7 @@ pub struct MailSection {
     pub starttls: Option<bool>,
     /// SMTP AUTH user; needs `password_file`.
     pub username: Option<String>,
-    /// A file holding the SMTP password; relative to the data directory.
+    /// A file holding the SMTP password; relative to config.toml's directory.
     pub password_file: Option<PathBuf>,
     /// PEM trust anchors for STARTTLS, instead of the system's.
     pub ca_file: Option<PathBuf>,

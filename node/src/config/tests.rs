@@ -77,9 +77,17 @@ fn the_example_config_is_valid() {
         .join("\n");
     let config: NodeConfig = toml::from_str(&uncommented).expect("uncommented parses");
     let s = config.validate().expect("uncommented is valid");
-    assert_eq!(s.alerts.len(), 2);
+    assert_eq!(s.alerts.len(), 4);
     assert!(
         matches!(&s.alerts[1].action, Action::Webhook(w) if w.url.starts_with("http://127.0.0.1"))
+    );
+    assert!(
+        matches!(&s.alerts[2].action, Action::Webhook(w) if w.format == crate::alerts::Format::Mattermost)
+    );
+    assert!(matches!(&s.alerts[3].action, Action::Mail(m) if m.starttls && m.port == 587));
+    assert_eq!(
+        s.alerts[3].web_url.as_deref(),
+        Some("https://trustmesh.cert-xx.example")
     );
 }
 
