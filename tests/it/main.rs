@@ -3,6 +3,7 @@
 mod byzantine;
 mod cli_flow;
 mod datadir;
+mod deb;
 mod disk;
 mod exports;
 mod foreign;
