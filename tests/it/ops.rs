@@ -1,6 +1,10 @@
 //! Operations: alert rules (a command and a webhook) delivered at least
 //! once across a kill and restart, without duplicates; the Prometheus
-//! endpoint; the health line of `trustmesh status`.
+//! endpoint; the health line of `trustmesh status`. Then https webhooks in
+//! every format and mail, against tests/py-alerts/receiver.py: an https
+//! server whose certificate a `trustme` test CA issued and an `aiosmtpd`
+//! server requiring STARTTLS and AUTH (both from PyPI, in a venv made on
+//! first use), which check each signature and body as a receiver would.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -64,6 +64,9 @@ pub(super) fn post(
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
+        // A redirect is a failure, not a hop: the signature and custom
+        // headers go to the configured host only.
+        .max_redirects(0)
         .https_only(url.starts_with("https://"))
         .user_agent(concat!("trustmesh/", env!("CARGO_PKG_VERSION")))
         .tls_config(tls_config(hook.ca.as_deref()))

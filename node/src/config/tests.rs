@@ -103,3 +103,33 @@ fn alert_rules_need_distinct_names() {
         "{err}"
     );
 }
+
+#[test]
+fn rule_files_are_read_beside_the_config_file_and_web_url_is_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("hook.key"), "0123456789abcdef\n").expect("write");
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "web_url = \"https://tm.example.org/\"\n[[alerts]]\nname = \"h\"\nwebhook = \"https://h.example.org/x\"\nhmac_secret_file = \"hook.key\"\n",
+    )
+    .expect("write");
+    // The working directory is elsewhere: the key is found beside the file.
+    let s = NodeConfig::load(&path)
+        .expect("parses")
+        .validate()
+        .expect("valid");
+    assert_eq!(
+        s.alerts[0].web_url.as_deref(),
+        Some("https://tm.example.org")
+    );
+    assert!(
+        matches!(&s.alerts[0].action, Action::Webhook(w) if w.hmac_secret.as_ref().is_some_and(|k| k.expose() == b"0123456789abcdef"))
+    );
+    std::fs::write(&path, "web_url = \"tm.example.org\"\n").expect("write");
+    let err = NodeConfig::load(&path)
+        .expect("parses")
+        .validate()
+        .expect_err("no scheme");
+    assert!(err.to_string().contains("web_url"), "{err}");
+}
