@@ -1,7 +1,9 @@
-//! Alerts: `[[alerts]]` rules in `config.toml` that run a command or POST
-//! to a webhook for each new or updated advisory they match.
+//! Alerts: `[[alerts]]` rules in `config.toml` that run a command, POST
+//! to a webhook (http or https, in one of the [`Format`]s, optionally
+//! signed with HMAC-SHA256) or send a mail (SMTP with STARTTLS) for each
+//! new or updated advisory they match.
 //!
-//! Three parts:
+//! Four parts:
 //! - [`Rule`] and its matcher, pure: categories, lowest severity, TLP
 //!   labels, owner teams (ids or short names); every criterion is optional
 //!   and an empty list matches everything.
@@ -11,6 +13,8 @@
 //!   rather than the store's `meta` column family: the dispatcher task owns
 //!   it alone, so no store handle is shared across tasks, and an operator
 //!   can read it or delete a rule's entry by hand.
+//! - [`payload`], pure: what each format says, the signature; [`send`]
+//!   the blocking POST (ureq, rustls) and mail (lettre, rustls).
 //! - The dispatcher, a task fed by the engine over a bounded channel with
 //!   the current state of advisories that changed (and, at start, of every
 //!   advisory, to catch up on what arrived while the node was down). It
@@ -85,13 +89,78 @@ pub enum AlertError {
     },
 }
 
+mod payload;
+mod send;
+
+pub use payload::{DELIVERY_HEADER, Format, SIGNATURE_HEADER, signature};
+
 /// What a rule does with a matching advisory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Runs the program (argv, no shell) with the alert JSON on stdin.
     Command(Vec<String>),
-    /// POSTs the alert JSON to the URL.
-    Webhook(String),
+    /// POSTs the alert to a URL.
+    Webhook(Webhook),
+    /// Mails the alert.
+    Mail(Mail),
+}
+
+/// Bytes read from a secret file; never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps secret bytes.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
+
+/// A checked webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// `http://` or `https://`.
+    pub url: String,
+    /// What the body says.
+    pub format: Format,
+    /// Headers added to every request (names checked, values printable).
+    pub headers: Vec<(String, String)>,
+    /// Signs the body: [`SIGNATURE_HEADER`] `sha256=<hex>`.
+    pub hmac_secret: Option<Secret>,
+    /// Trust anchors (DER) from `ca_file`, instead of the system's.
+    pub ca: Option<Vec<Vec<u8>>>,
+}
+
+/// A checked mail action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// Recipients.
+    pub to: Vec<lettre::message::Mailbox>,
+    /// Sender.
+    pub from: lettre::message::Mailbox,
+    /// SMTP server host name (what its certificate names) or address.
+    pub server: String,
+    /// SMTP port (587 by default).
+    pub port: u16,
+    /// STARTTLS required (the default; off only to a loopback relay).
+    pub starttls: bool,
+    /// SMTP AUTH user.
+    pub username: Option<String>,
+    /// SMTP AUTH password, from `password_file`.
+    pub password: Option<Secret>,
+    /// Trust anchors (DER) from `ca_file`, instead of the system's.
+    pub ca: Option<Vec<Vec<u8>>>,
 }
 
 /// A checked `[[alerts]]` rule.
@@ -108,6 +177,9 @@ pub struct Rule {
     pub action: Action,
     /// How long one attempt may take.
     pub timeout: Duration,
+    /// The node's web page as people open it (`web_url`): alerts link to
+    /// the advisory there.
+    pub web_url: Option<String>,
 }
 
 /// A team named in a rule: the core's type.
@@ -499,10 +571,9 @@ impl Dispatcher {
 }
 
 async fn deliver_with_retries(rule: &Rule, c: &Candidate, counters: &Counters) -> bool {
-    let payload = c.payload(&rule.name).to_string().into_bytes();
     let mut backoff = Duration::from_secs(1);
     for attempt in 1..=ATTEMPTS {
-        match deliver(rule, payload.clone()).await {
+        match deliver(rule, c).await {
             Ok(()) => {
                 counters.delivered.fetch_add(1, Ordering::Relaxed);
                 info!(rule = %rule.name, doc = %c.doc, id = %c.advisory.id, version = %c.version, attempt, "alert delivered");
@@ -523,15 +594,30 @@ async fn deliver_with_retries(rule: &Rule, c: &Candidate, counters: &Counters) -
 }
 
 /// One attempt: `Err` says why it failed.
-async fn deliver(rule: &Rule, payload: Vec<u8>) -> Result<(), String> {
+async fn deliver(rule: &Rule, c: &Candidate) -> Result<(), String> {
+    let web_url = rule.web_url.as_deref();
     match &rule.action {
-        Action::Command(argv) => run_command(argv, &rule.name, payload, rule.timeout).await,
-        Action::Webhook(url) => {
-            let url = url.clone();
+        Action::Command(argv) => {
+            let payload = c.payload(&rule.name).to_string().into_bytes();
+            run_command(argv, &rule.name, payload, rule.timeout).await
+        }
+        Action::Webhook(hook) => {
+            let body = payload::render(hook.format, &rule.name, c, web_url);
+            let delivery = payload::delivery_id(c);
+            let hook = hook.clone();
             let timeout = rule.timeout;
-            tokio::task::spawn_blocking(move || post(&url, &payload, timeout))
+            tokio::task::spawn_blocking(move || send::post(&hook, &body, &delivery, timeout))
                 .await
                 .map_err(|e| format!("webhook task failed: {e}"))?
+        }
+        Action::Mail(m) => {
+            let subject = format!("[trustmesh] {}", payload::summary(c));
+            let body = payload::mail_body(&rule.name, c, web_url);
+            let m = m.clone();
+            let timeout = rule.timeout;
+            tokio::task::spawn_blocking(move || send::mail(&m, &subject, body, timeout))
+                .await
+                .map_err(|e| format!("mail task failed: {e}"))?
         }
     }
 }
@@ -569,24 +655,6 @@ async fn run_command(
         let err = String::from_utf8_lossy(&out.stderr);
         let err: String = err.trim().chars().take(300).collect();
         Err(format!("{prog:?} exited with {}: {err}", out.status))
-    }
-}
-
-fn post(url: &str, payload: &[u8], timeout: Duration) -> Result<(), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let resp = agent
-        .post(url)
-        .header("content-type", "application/json")
-        .send(payload)
-        .map_err(|e| format!("POST {url}: {e}"))?;
-    if resp.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("POST {url}: HTTP {}", resp.status()))
     }
 }
 

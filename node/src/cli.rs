@@ -44,6 +44,10 @@ pub struct Cli {
     /// The node's data directory (team key, profile, store).
     #[arg(long, global = true, env = "TRUSTMESH_DATA_DIR", default_value_os_t = default_data_dir())]
     pub data_dir: PathBuf,
+    /// The settings file (default `<data-dir>/config.toml`; relative file
+    /// names in it are read from its directory).
+    #[arg(long, global = true, env = "TRUSTMESH_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Print one JSON value on standard output instead of a report.
     #[arg(long, global = true)]
     pub json: bool,
@@ -242,7 +246,7 @@ pub(crate) fn now() -> u64 {
 }
 
 fn run(cli: Cli) -> Result<Report> {
-    let dir = DataDir::new(&cli.data_dir);
+    let dir = DataDir::new(&cli.data_dir).with_config(cli.config.clone());
     match cli.command {
         Command::Init(p) => identity::init(&dir, p),
         Command::Card { out } => identity::card(&dir, out.as_deref()),

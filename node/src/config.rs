@@ -36,12 +36,30 @@
 //! min_severity = "high"                     # optional
 //! tlp = ["clear", "green", "amber"]         # optional
 //! teams = ["CERT-XX", "3f2a..."]            # optional: short names or ids
-//! command = ["/usr/local/bin/page-oncall", "--json"]  # or webhook = "http://..."
+//! command = ["/usr/local/bin/page-oncall", "--json"]  # or webhook, or mail
 //! timeout_secs = 30
+//!
+//! [[alerts]]
+//! name = "mattermost"
+//! webhook = "https://chat.example.org/hooks/xxx"
+//! format = "mattermost"                     # raw (default), slack, mattermost, teams
+//! headers = { "X-Team" = "cert-xx" }        # optional
+//! hmac_secret_file = "alert-hmac.key"       # optional: X-Trustmesh-Signature: sha256=<hex>
+//! ca_file = "chat-ca.pem"                   # optional: instead of the system's roots
+//!
+//! [[alerts]]
+//! name = "mail"
+//! mail = { to = ["soc@example.org"], from = "trustmesh@example.org", server = "smtp.example.org", port = 587, starttls = true, username = "trustmesh", password_file = "smtp.password" }
 //! ```
+//!
+//! `web_url = "https://trustmesh.example.org"` (top level) makes alerts link
+//! to the advisory's page. Relative file names are read from the
+//! directory config.toml is in (the data directory unless `--config` names
+//! another file).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use libp2p::Multiaddr;
@@ -49,7 +67,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use trustmesh_protocol::{AdvisoryCategory, AdvisoryFilter, Severity, Tlp};
 
-use crate::alerts::{Action, Rule, TeamSpec};
+use crate::alerts::{Action, Format, Mail, Rule, Secret, TeamSpec, Webhook};
 
 /// Why the configuration is unusable.
 #[derive(Debug, Error)]
@@ -162,15 +180,110 @@ pub struct AlertSection {
     pub teams: Vec<String>,
     /// A program and its arguments (no shell), run with the alert on stdin.
     pub command: Option<Vec<String>>,
-    /// An `http://` URL the alert is POSTed to.
+    /// An `https://` (or `http://`) URL the alert is POSTed to.
     pub webhook: Option<String>,
+    /// The webhook's payload: `raw` (default), `slack`, `mattermost`, `teams`.
+    pub format: Option<String>,
+    /// Headers added to each webhook request.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A file holding the webhook's HMAC-SHA256 key (at least 16 bytes;
+    /// surrounding whitespace is dropped); relative to config.toml's directory.
+    pub hmac_secret_file: Option<PathBuf>,
+    /// PEM trust anchors for the webhook's https, instead of the system's;
+    /// relative to config.toml's directory.
+    pub ca_file: Option<PathBuf>,
+    /// Mail over SMTP.
+    pub mail: Option<MailSection>,
     /// Seconds one attempt may take (default 30).
     pub timeout_secs: Option<u64>,
 }
 
+/// `mail = { ... }` in an `[[alerts]]` rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSection {
+    /// Recipients (`soc@example.org` or `SOC <soc@example.org>`).
+    pub to: Vec<String>,
+    /// Sender.
+    pub from: String,
+    /// SMTP server: the host name its certificate names.
+    pub server: String,
+    /// SMTP port (default 587).
+    pub port: Option<u16>,
+    /// Require STARTTLS (default true; false only to a loopback relay).
+    pub starttls: Option<bool>,
+    /// SMTP AUTH user; needs `password_file`.
+    pub username: Option<String>,
+    /// A file holding the SMTP password; relative to config.toml's directory.
+    pub password_file: Option<PathBuf>,
+    /// PEM trust anchors for STARTTLS, instead of the system's.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Header names the node sets itself.
+const RESERVED_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+    "x-trustmesh-signature",
+    "x-trustmesh-delivery",
+];
+
+/// Reads a file named in a rule, relative to `base`.
+fn read_rule_file(rule: &str, key: &str, base: &Path, file: &Path) -> Result<Vec<u8>, ConfigError> {
+    let path = base.join(file);
+    std::fs::read(&path).map_err(|e| ConfigError::Invalid {
+        key: "alerts",
+        why: format!("rule {rule:?}: {key} {}: {e}", path.display()),
+    })
+}
+
+/// The certificates (DER) of a PEM file named in a rule.
+fn read_ca_file(
+    rule: &str,
+    key: &str,
+    base: &Path,
+    file: &Path,
+) -> Result<Vec<Vec<u8>>, ConfigError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let pem = read_rule_file(rule, key, base, file)?;
+    let bad = |why: String| ConfigError::Invalid {
+        key: "alerts",
+        why: format!("rule {rule:?}: {key} {}: {why}", base.join(file).display()),
+    };
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .map(|c| c.map(|c| c.as_ref().to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("not PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad("holds no CERTIFICATE".into()));
+    }
+    Ok(certs)
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl AlertSection {
-    /// Checks the rule and types it.
+    /// Checks the rule and types it; files it names are read relative to
+    /// the working directory.
     pub fn validate(&self) -> Result<Rule, ConfigError> {
+        self.validate_in(Path::new(""))
+    }
+
+    /// Checks the rule and types it, reading the files it names (secrets,
+    /// CA certificates) relative to `base`.
+    pub fn validate_in(&self, base: &Path) -> Result<Rule, ConfigError> {
         let bad = |why: String| ConfigError::Invalid { key: "alerts", why };
         let name = self.name.trim();
         if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
@@ -209,35 +322,55 @@ impl AlertSection {
                     .map_err(|_| of("TLP label", t))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let action = match (&self.command, &self.webhook) {
-            (Some(_), Some(_)) => {
+        let given = [
+            self.command.is_some(),
+            self.webhook.is_some(),
+            self.mail.is_some(),
+        ];
+        match given.iter().filter(|g| **g).count() {
+            0 => {
                 return Err(bad(format!(
-                    "rule {name:?} has both command and webhook; give exactly one"
+                    "rule {name:?} needs one of command, webhook or mail"
                 )));
             }
-            (None, None) => {
-                return Err(bad(format!("rule {name:?} needs a command or a webhook")));
+            1 => {}
+            _ => {
+                return Err(bad(format!(
+                    "rule {name:?} has more than one of command, webhook and mail; give exactly one"
+                )));
             }
-            (Some(argv), None) => {
-                if argv.first().is_none_or(|p| p.trim().is_empty()) {
-                    return Err(bad(format!(
-                        "rule {name:?}: command must name a program, as [\"prog\", \"arg\"]"
-                    )));
-                }
-                Action::Command(argv.clone())
+        }
+        let webhook_only = [
+            ("format", self.format.is_some()),
+            ("headers", !self.headers.is_empty()),
+            ("hmac_secret_file", self.hmac_secret_file.is_some()),
+            ("ca_file", self.ca_file.is_some()),
+        ];
+        if self.webhook.is_none()
+            && let Some((key, _)) = webhook_only.iter().find(|(_, set)| *set)
+        {
+            let hint = if self.mail.is_some() && *key == "ca_file" {
+                " (a mail rule takes ca_file inside mail = { ... })"
+            } else {
+                ""
+            };
+            return Err(bad(format!(
+                "rule {name:?}: {key} applies to webhooks only{hint}"
+            )));
+        }
+        let action = if let Some(argv) = &self.command {
+            if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(bad(format!(
+                    "rule {name:?}: command must name a program, as [\"prog\", \"arg\"]"
+                )));
             }
-            (None, Some(url)) => {
-                let rest = url.strip_prefix("http://").ok_or_else(|| {
-                    bad(format!(
-                        "rule {name:?}: webhook {url:?} must be an http:// URL (this build has no TLS; relay https through a local proxy)"
-                    ))
-                })?;
-                if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace)
-                {
-                    return Err(bad(format!("rule {name:?}: webhook {url:?} names no host")));
-                }
-                Action::Webhook(url.clone())
-            }
+            Action::Command(argv.clone())
+        } else if let Some(url) = &self.webhook {
+            Action::Webhook(self.webhook(name, url, base)?)
+        } else if let Some(m) = &self.mail {
+            Action::Mail(m.validate(name, base)?)
+        } else {
+            unreachable!("one action is given, checked above")
         };
         let timeout = self.timeout_secs.unwrap_or(30);
         if timeout == 0 || timeout > 3600 {
@@ -256,6 +389,154 @@ impl AlertSection {
             },
             action,
             timeout: Duration::from_secs(timeout),
+            web_url: None,
+        })
+    }
+
+    fn webhook(&self, name: &str, url: &str, base: &Path) -> Result<Webhook, ConfigError> {
+        let bad = |why: String| ConfigError::Invalid {
+            key: "alerts",
+            why: format!("rule {name:?}: {why}"),
+        };
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or_else(|| {
+                bad(format!(
+                    "webhook {url:?} must be an https:// or http:// URL"
+                ))
+            })?;
+        if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace) {
+            return Err(bad(format!("webhook {url:?} names no host")));
+        }
+        let format = match &self.format {
+            None => Format::Raw,
+            Some(f) => Format::parse(f).ok_or_else(|| {
+                bad(format!(
+                    "unknown format {f:?}: raw, slack, mattermost or teams"
+                ))
+            })?,
+        };
+        let mut headers = Vec::new();
+        for (k, v) in &self.headers {
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if k.is_empty() || !k.chars().all(token) {
+                return Err(bad(format!("header name {k:?} is not an HTTP token")));
+            }
+            if RESERVED_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
+                return Err(bad(format!("header {k:?} is set by the node")));
+            }
+            if !v.chars().all(|c| c == '\t' || (' '..='~').contains(&c)) {
+                return Err(bad(format!(
+                    "header {k:?}: the value must be printable ASCII on one line"
+                )));
+            }
+            headers.push((k.clone(), v.trim().to_owned()));
+        }
+        let hmac_secret = self
+            .hmac_secret_file
+            .as_ref()
+            .map(|f| {
+                let bytes = read_rule_file(name, "hmac_secret_file", base, f)?;
+                let key = bytes.trim_ascii().to_vec();
+                if key.len() < 16 {
+                    return Err(bad(format!(
+                        "hmac_secret_file {} holds {} bytes; use at least 16 (e.g. openssl rand -hex 32)",
+                        base.join(f).display(),
+                        key.len()
+                    )));
+                }
+                Ok(Secret::new(key))
+            })
+            .transpose()?;
+        let ca = self
+            .ca_file
+            .as_ref()
+            .map(|f| read_ca_file(name, "ca_file", base, f))
+            .transpose()?;
+        if ca.is_some() && url.starts_with("http://") {
+            return Err(bad(format!(
+                "ca_file is set but webhook {url:?} is not https"
+            )));
+        }
+        Ok(Webhook {
+            url: url.to_owned(),
+            format,
+            headers,
+            hmac_secret,
+            ca,
+        })
+    }
+}
+
+impl MailSection {
+    fn validate(&self, name: &str, base: &Path) -> Result<Mail, ConfigError> {
+        let bad = |why: String| ConfigError::Invalid {
+            key: "alerts",
+            why: format!("rule {name:?}: mail: {why}"),
+        };
+        let mailbox = |what: &str, v: &str| {
+            v.parse::<lettre::message::Mailbox>()
+                .map_err(|e| bad(format!("{what} {v:?} is not a mail address: {e}")))
+        };
+        if self.to.is_empty() {
+            return Err(bad("to names no recipient".into()));
+        }
+        let to = self
+            .to
+            .iter()
+            .map(|t| mailbox("to", t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let from = mailbox("from", &self.from)?;
+        let server = self.server.trim();
+        if server.is_empty() || server.chars().any(|c| c.is_whitespace() || c == '/') {
+            return Err(bad(format!("server {:?} is not a host name", self.server)));
+        }
+        let starttls = self.starttls.unwrap_or(true);
+        if !starttls && !is_loopback_host(server) {
+            return Err(bad(format!(
+                "starttls = false sends mail in clear text; allowed only to a loopback relay, not {server:?}"
+            )));
+        }
+        let password = match (&self.username, &self.password_file) {
+            (Some(_), None) => return Err(bad("username needs password_file".into())),
+            (None, Some(_)) => return Err(bad("password_file needs username".into())),
+            (Some(_), Some(f)) => {
+                if !starttls {
+                    return Err(bad(
+                        "SMTP AUTH without STARTTLS would send the password in clear text".into(),
+                    ));
+                }
+                let bytes = read_rule_file(name, "mail.password_file", base, f)?;
+                let pw = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+                let pw = pw.strip_suffix(b"\r").unwrap_or(pw);
+                if pw.is_empty() {
+                    return Err(bad(format!(
+                        "password_file {} is empty",
+                        base.join(f).display()
+                    )));
+                }
+                Some(Secret::new(pw.to_vec()))
+            }
+            (None, None) => None,
+        };
+        let ca = self
+            .ca_file
+            .as_ref()
+            .map(|f| read_ca_file(name, "mail.ca_file", base, f))
+            .transpose()?;
+        if ca.is_some() && !starttls {
+            return Err(bad("ca_file is set but starttls is false".into()));
+        }
+        Ok(Mail {
+            to,
+            from,
+            server: server.to_owned(),
+            port: self.port.unwrap_or(if starttls { 587 } else { 25 }),
+            starttls,
+            username: self.username.clone(),
+            password,
+            ca,
         })
     }
 }
@@ -276,8 +557,15 @@ pub struct NodeConfig {
     pub sync: SyncSection,
     /// `[limits]`.
     pub limits: LimitsSection,
+    /// Where people open the node's web page (`https://...`), when it is
+    /// published behind a proxy: alerts link to advisories there.
+    pub web_url: Option<String>,
     /// `[[alerts]]` rules.
     pub alerts: Vec<AlertSection>,
+    /// The directory relative paths in the file are taken from: the
+    /// file's own (the data directory).
+    #[serde(skip)]
+    pub base: PathBuf,
 }
 
 impl Default for NodeConfig {
@@ -292,7 +580,9 @@ impl Default for NodeConfig {
             mdns: false,
             sync: SyncSection::default(),
             limits: LimitsSection::default(),
+            web_url: None,
             alerts: vec![],
+            base: PathBuf::new(),
         }
     }
 }
@@ -332,10 +622,12 @@ impl NodeConfig {
                 });
             }
         };
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let mut config: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.display().to_string(),
             source,
-        })
+        })?;
+        config.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(config)
     }
 
     /// Checks every value and types it.
@@ -389,10 +681,34 @@ impl NodeConfig {
                 ),
             });
         }
+        let web_url = self
+            .web_url
+            .as_ref()
+            .map(|u| {
+                let u = u.trim().trim_end_matches('/');
+                let host = u
+                    .strip_prefix("https://")
+                    .or_else(|| u.strip_prefix("http://"))
+                    .unwrap_or("");
+                if host.is_empty() || u.chars().any(|c| c.is_whitespace() || "<>|\"".contains(c)) {
+                    Err(ConfigError::Invalid {
+                        key: "web_url",
+                        why: format!("{u:?} is not an https:// or http:// URL"),
+                    })
+                } else {
+                    Ok(u.to_owned())
+                }
+            })
+            .transpose()?;
         let alerts = self
             .alerts
             .iter()
-            .map(AlertSection::validate)
+            .map(|a| {
+                a.validate_in(&self.base).map(|mut r| {
+                    r.web_url.clone_from(&web_url);
+                    r
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let mut names = std::collections::BTreeSet::new();
         for r in &alerts {

@@ -151,12 +151,25 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    /// `--config`: the settings file, when not `<data-dir>/config.toml`.
+    config: Option<PathBuf>,
 }
 
 impl DataDir {
     /// The data directory at `root` (not created until `init`).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            config: None,
+        }
+    }
+
+    /// The same directory with its settings read from `config` (the
+    /// Debian package's `/etc/trustmesh/config.toml`) instead of
+    /// `<data-dir>/config.toml`.
+    pub fn with_config(mut self, config: Option<PathBuf>) -> Self {
+        self.config = config;
+        self
     }
 
     /// Its path.
@@ -309,9 +322,12 @@ impl DataDir {
         fs::write(&path, json + "\n").map_err(io(&path))
     }
 
-    /// The configuration file (which need not exist).
+    /// The configuration file (which need not exist): `--config`, else
+    /// `<data-dir>/config.toml`.
     pub fn config_path(&self) -> PathBuf {
-        self.root.join("config.toml")
+        self.config
+            .clone()
+            .unwrap_or_else(|| self.root.join("config.toml"))
     }
 
     /// The API token file.

@@ -4,6 +4,7 @@ mod byzantine;
 mod cli_flow;
 mod confidentiality;
 mod datadir;
+mod deb;
 mod disk;
 mod exports;
 mod foreign;

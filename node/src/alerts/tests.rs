@@ -103,9 +103,9 @@ fn bad_rules_are_clear_errors() {
     };
     assert!(
         err("name = \"x\"\ncommand = [\"a\"]\nwebhook = \"http://h/\"")
-            .contains("both command and webhook")
+            .contains("more than one of command, webhook and mail")
     );
-    assert!(err("name = \"x\"").contains("needs a command or a webhook"));
+    assert!(err("name = \"x\"").contains("needs one of command, webhook or mail"));
     assert!(
         err("name = \"x\"\nmin_severity = \"urgent\"\ncommand = [\"a\"]")
             .contains("unknown severity \"urgent\"")
@@ -115,9 +115,91 @@ fn bad_rules_are_clear_errors() {
             .contains("unknown category")
     );
     assert!(err("name = \"x\"\ncommand = []").contains("must name a program"));
-    assert!(err("name = \"x\"\nwebhook = \"https://h/\"").contains("http://"));
+    assert!(err("name = \"x\"\nwebhook = \"ftp://h/\"").contains("https:// or http://"));
+    assert!(
+        err("name = \"x\"\nwebhook = \"https://h/\"\nformat = \"irc\"")
+            .contains("unknown format \"irc\"")
+    );
+    assert!(
+        err("name = \"x\"\ncommand = [\"a\"]\nformat = \"slack\"")
+            .contains("format applies to webhooks only")
+    );
+    assert!(
+        err("name = \"x\"\nwebhook = \"https://h/\"\nheaders = { \"Content-Type\" = \"x\" }")
+            .contains("set by the node")
+    );
+    assert!(
+        err("name = \"x\"\nwebhook = \"https://h/\"\nheaders = { \"X a\" = \"x\" }")
+            .contains("not an HTTP token")
+    );
+    assert!(
+        err("name = \"x\"\nwebhook = \"https://h/\"\nheaders = { \"X-A\" = \"a\\nb\" }")
+            .contains("printable ASCII")
+    );
+    assert!(
+        err("name = \"x\"\nwebhook = \"https://h/\"\nhmac_secret_file = \"/nonexistent/k\"")
+            .contains("hmac_secret_file /nonexistent/k: ")
+    );
+    assert!(
+        err("name = \"x\"\nmail = { to = [], from = \"a@b.c\", server = \"smtp.b.c\" }")
+            .contains("no recipient")
+    );
+    assert!(
+        err("name = \"x\"\nmail = { to = [\"nope\"], from = \"a@b.c\", server = \"smtp.b.c\" }")
+            .contains("to \"nope\" is not a mail address")
+    );
+    assert!(err("name = \"x\"\nmail = { to = [\"s@b.c\"], from = \"a@b.c\", server = \"smtp.b.c\", starttls = false }").contains("clear text"));
+    assert!(err("name = \"x\"\nmail = { to = [\"s@b.c\"], from = \"a@b.c\", server = \"smtp.b.c\", username = \"u\" }").contains("username needs password_file"));
+    assert!(err("name = \"x\"\nmail = { to = [\"s@b.c\"], from = \"a@b.c\", server = \"smtp.b.c\" }\nca_file = \"ca.pem\"").contains("inside mail"));
     assert!(err("name = \"x\"\ncomand = [\"a\"]").contains("comand"));
     assert!(err("name = \"\"\ncommand = [\"a\"]").contains("rule name"));
+}
+
+#[test]
+fn rule_files_are_read_from_the_data_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("short.key"), "tooshort\n").expect("write");
+    std::fs::write(dir.path().join("hmac.key"), "0123456789abcdef0123\n").expect("write");
+    std::fs::write(dir.path().join("not-a-cert.pem"), "hello\n").expect("write");
+    std::fs::write(dir.path().join("smtp.password"), "p@ss word\n").expect("write");
+    let section = |t: &str| toml::from_str::<AlertSection>(t).expect("parses");
+    let e = section("name = \"x\"\nwebhook = \"https://h/\"\nhmac_secret_file = \"short.key\"")
+        .validate_in(dir.path())
+        .expect_err("short key");
+    assert!(
+        e.to_string().contains("holds 8 bytes; use at least 16"),
+        "{e}"
+    );
+    let e = section("name = \"x\"\nwebhook = \"https://h/\"\nca_file = \"not-a-cert.pem\"")
+        .validate_in(dir.path())
+        .expect_err("no certificate");
+    assert!(e.to_string().contains("holds no CERTIFICATE"), "{e}");
+    let r = section("name = \"x\"\nwebhook = \"https://h/\"\nformat = \"Teams\"\nhmac_secret_file = \"hmac.key\"\nheaders = { \"X-Team\" = \"xx\" }")
+        .validate_in(dir.path())
+        .expect("valid");
+    let Action::Webhook(w) = &r.action else {
+        panic!("a webhook: {r:?}")
+    };
+    assert_eq!(w.format, Format::Teams);
+    assert_eq!(
+        w.hmac_secret.as_ref().map(Secret::expose),
+        Some(&b"0123456789abcdef0123"[..])
+    );
+    assert_eq!(w.headers, [("X-Team".to_owned(), "xx".to_owned())]);
+    // The secret never shows in logs or errors.
+    assert!(!format!("{r:?}").contains("0123456789"), "{r:?}");
+    let r = section("name = \"m\"\nmail = { to = [\"SOC <soc@example.org>\"], from = \"tm@example.org\", server = \"smtp.example.org\", username = \"tm\", password_file = \"smtp.password\" }")
+        .validate_in(dir.path())
+        .expect("valid");
+    let Action::Mail(m) = &r.action else {
+        panic!("a mail: {r:?}")
+    };
+    assert_eq!((m.port, m.starttls), (587, true));
+    assert_eq!(
+        m.password.as_ref().map(Secret::expose),
+        Some(&b"p@ss word"[..])
+    );
+    assert!(!format!("{r:?}").contains("p@ss"), "{r:?}");
 }
 
 #[test]

@@ -77,8 +77,18 @@ fn the_example_config_is_valid() {
         .join("\n");
     let config: NodeConfig = toml::from_str(&uncommented).expect("uncommented parses");
     let s = config.validate().expect("uncommented is valid");
-    assert_eq!(s.alerts.len(), 2);
-    assert!(matches!(&s.alerts[1].action, Action::Webhook(u) if u.starts_with("http://127.0.0.1")));
+    assert_eq!(s.alerts.len(), 4);
+    assert!(
+        matches!(&s.alerts[1].action, Action::Webhook(w) if w.url.starts_with("http://127.0.0.1"))
+    );
+    assert!(
+        matches!(&s.alerts[2].action, Action::Webhook(w) if w.format == crate::alerts::Format::Mattermost)
+    );
+    assert!(matches!(&s.alerts[3].action, Action::Mail(m) if m.starttls && m.port == 587));
+    assert_eq!(
+        s.alerts[3].web_url.as_deref(),
+        Some("https://trustmesh.cert-xx.example")
+    );
 }
 
 #[test]
@@ -92,4 +102,34 @@ fn alert_rules_need_distinct_names() {
         err.to_string().contains("two rules are named \"a\""),
         "{err}"
     );
+}
+
+#[test]
+fn rule_files_are_read_beside_the_config_file_and_web_url_is_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("hook.key"), "0123456789abcdef\n").expect("write");
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "web_url = \"https://tm.example.org/\"\n[[alerts]]\nname = \"h\"\nwebhook = \"https://h.example.org/x\"\nhmac_secret_file = \"hook.key\"\n",
+    )
+    .expect("write");
+    // The working directory is elsewhere: the key is found beside the file.
+    let s = NodeConfig::load(&path)
+        .expect("parses")
+        .validate()
+        .expect("valid");
+    assert_eq!(
+        s.alerts[0].web_url.as_deref(),
+        Some("https://tm.example.org")
+    );
+    assert!(
+        matches!(&s.alerts[0].action, Action::Webhook(w) if w.hmac_secret.as_ref().is_some_and(|k| k.expose() == b"0123456789abcdef"))
+    );
+    std::fs::write(&path, "web_url = \"tm.example.org\"\n").expect("write");
+    let err = NodeConfig::load(&path)
+        .expect("parses")
+        .validate()
+        .expect_err("no scheme");
+    assert!(err.to_string().contains("web_url"), "{err}");
 }
