@@ -16,6 +16,7 @@
 
 mod advisories;
 mod alerts;
+mod arrivals;
 mod client;
 mod gossip;
 mod guard;
@@ -105,6 +106,8 @@ pub struct Engine {
     reach: std::collections::BTreeMap<TeamId, liveness::Reach>,
     /// Advisories changed since they were last offered to the dispatcher.
     alerts_dirty: BTreeSet<DocId>,
+    /// When each advisory version first arrived (TAXII's `date_added`).
+    arrivals: arrivals::Arrivals,
 }
 
 impl Engine {
@@ -146,6 +149,7 @@ impl Engine {
             sample: (Instant::now(), Progress::default()),
             alerts: None,
             alerts_dirty: BTreeSet::new(),
+            arrivals: Default::default(),
             reach: Default::default(),
         };
         engine.sample.1.documents = engine.node.documents().docs().count() as u64;
@@ -298,6 +302,9 @@ impl Engine {
                     .documents()
                     .doc_ref(&doc)
                     .is_some_and(|r| r.kind() == DocKind::Advisory);
+                if advisory {
+                    self.record_arrival(&doc);
+                }
                 if advisory && self.alerts.is_some() {
                     self.alerts_dirty.insert(doc);
                 }
