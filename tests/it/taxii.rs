@@ -1,6 +1,7 @@
 //! The TAXII 2.1 server read by the OASIS `taxii2-client` (PyPI), every
 //! object checked by `stix2-validator`; readers see only the TLP labels
-//! their `[[taxii.readers]]` entry names. The test installs both into the
+//! their `[[taxii.readers]]` entry names; over TLS with a test CA made by
+//! `trustme`. The test installs them into the
 //! venv at `$HOME/.cache/trustmesh-py` on first use.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,10 +14,11 @@ use serde_json::{Value, json};
 use crate::support::{Workspace, run};
 
 /// The releases the test pins.
-const PY_PACKAGES: [&str; 3] = [
+const PY_PACKAGES: [&str; 4] = [
     "taxii2-client==2.3.0",
     "stix2-validator==3.3.2",
     "pymisp==2.5.34.4",
+    "trustme==1.2.1",
 ];
 
 /// The test venv's python, with the pinned packages installed.
@@ -31,7 +33,7 @@ pub fn python() -> PathBuf {
         );
     }
     let have = Command::new(&py)
-        .args(["-c", "import taxii2client, stix2validator, pymisp"])
+        .args(["-c", "import taxii2client, stix2validator, pymisp, trustme"])
         .output()
         .is_ok_and(|o| o.status.success());
     if !have {
@@ -39,7 +41,7 @@ pub fn python() -> PathBuf {
             Command::new(venv.join("bin/pip"))
                 .args(["install", "--quiet"])
                 .args(PY_PACKAGES),
-            "pip install taxii2-client stix2-validator pymisp",
+            "pip install taxii2-client stix2-validator pymisp trustme",
         );
     }
     py
@@ -120,12 +122,30 @@ pub fn publish(w: &Workspace, team: &str, a: &Value) {
     w.ok(Some(team), &["advisory", "publish", "--file", &file]);
 }
 
-/// Runs taxii_walk.py as `reader`; returns its report.
+/// Runs taxii_walk.py with the reader token `tok`; returns its report.
 fn walk(w: &Workspace, url: &str, tok: &str, added_after: Option<&str>, per: usize) -> Value {
+    walk_verified(w, url, tok, added_after, per, None)
+}
+
+/// [`walk`], trusting the certificate `ca` for https.
+fn walk_verified(
+    w: &Workspace,
+    url: &str,
+    tok: &str,
+    added_after: Option<&str>,
+    per: usize,
+    ca: Option<&Path>,
+) -> Value {
     let out = tempfile::tempdir_in(w.dir.path()).expect("tempdir");
+    let mut cmd = Command::new(python());
+    if let Some(ca) = ca {
+        // requests lets these override a session's own CA file.
+        cmd.env("TAXII_VERIFY", ca)
+            .env_remove("REQUESTS_CA_BUNDLE")
+            .env_remove("CURL_CA_BUNDLE");
+    }
     run(
-        Command::new(python())
-            .arg(script("taxii_walk.py"))
+        cmd.arg(script("taxii_walk.py"))
             .arg(url)
             .arg(tok)
             .arg(out.path())
@@ -451,4 +471,61 @@ fn taxii2_client_pages_ten_thousand_objects() {
             total.as_secs_f64()
         );
     }
+}
+
+#[test]
+fn taxii2_client_reads_over_tls() {
+    let w = Workspace::new();
+    w.init("AA", "AA");
+    w.init("BB", "BB");
+    w.found(&["AA", "BB"], 2);
+    // A test CA and a certificate it issued for 127.0.0.1 (trustme).
+    let (ca, cert, key) = (w.path("ca.pem"), w.path("taxii.crt"), w.path("taxii.key"));
+    run(
+        Command::new(python())
+            .args([
+                "-c",
+                "import sys, trustme; ca = trustme.CA(); c = ca.issue_cert('127.0.0.1'); \
+                 ca.cert_pem.write_to_path(sys.argv[1]); \
+                 c.private_key_pem.write_to_path(sys.argv[3]); \
+                 open(sys.argv[2], 'wb').write(b''.join(p.bytes() for p in c.cert_chain_pems))",
+            ])
+            .arg(&ca)
+            .arg(&cert)
+            .arg(&key),
+        "trustme",
+    );
+    let port = free_port();
+    std::fs::write(
+        w.path("AA").join("config.toml"),
+        format!(
+            "[taxii]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = {:?}\ntls_key = {:?}\n",
+            cert.display().to_string(),
+            key.display().to_string()
+        ),
+    )
+    .expect("config.toml");
+    let _a = w.start("AA", &["run"]);
+    publish(
+        &w,
+        "AA",
+        &advisory("AA-TLS-1", "green", &[], vec![ip("192.0.2.9")]),
+    );
+    let url = format!("https://127.0.0.1:{port}/taxii2/");
+    let r = walk_verified(&w, &url, &token(&w, "AA", "default"), None, 2, Some(&ca));
+    assert_eq!(r["api_roots"], json!([format!("{url}root/")]));
+    assert!(
+        patterns(&r).contains("[ipv4-addr:value = '192.0.2.9']"),
+        "{r:#}"
+    );
+    // Plain http to the TLS port gets no answer.
+    let o = Command::new(python())
+        .args([
+            "-c",
+            "import sys, requests; requests.get(sys.argv[1], timeout=5)",
+        ])
+        .arg(format!("http://127.0.0.1:{port}/taxii2/"))
+        .output()
+        .expect("python runs");
+    assert!(!o.status.success(), "plain http was answered");
 }

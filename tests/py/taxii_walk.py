@@ -9,6 +9,7 @@ of its objects (OUT_DIR/<collection id>.json) for stix2-validator.
 """
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -20,7 +21,9 @@ added_after = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
 per_request = int(sys.argv[5]) if len(sys.argv) > 5 else 2
 
 # taxii2-client sends the token as the Basic password.
-server = Server(url, user="trustmesh-test", password=token)
+# TAXII_VERIFY: a CA or certificate file for an https server.
+verify = os.environ.get("TAXII_VERIFY", True)
+server = Server(url, user="trustmesh-test", password=token, verify=verify)
 root = server.api_roots[0]
 report = {
     "title": server.title,
