@@ -9,6 +9,8 @@
 //! <data-dir>/api.token     the local API token, mode 0600, made on first run
 //! <data-dir>/node.json     where a running node's API listens ([`NodeInfo`])
 //! <data-dir>/alerts.json   the alert delivery cursor
+//! <data-dir>/taxii/<reader>.token  a TAXII and MISP feed reader's token,
+//!                          mode 0600, made on first run with `[taxii]`
 //! ```
 
 use std::fs::{self, OpenOptions};

@@ -367,6 +367,33 @@ fn taxii2_client_reads_each_readers_collections() {
     assert_eq!(probe(Some(format!("Bearer {green_token}"))), 200);
     assert_eq!(probe(Some(format!("Token {green_token}"))), 200);
 
+    // The date headers and content type of a page, as served.
+    let green_collection = green["collections"][1]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let o = run(
+        Command::new(python()).args([
+            "-c",
+            "import sys, json, requests; r = requests.get(sys.argv[1], params={'limit': 1}, \
+             headers={'Authorization': 'Bearer ' + sys.argv[2], 'Accept': 'application/taxii+json;version=2.1'}); \
+             print(json.dumps({'status': r.status_code, 'type': r.headers.get('Content-Type'), \
+             'first': r.headers.get('X-TAXII-Date-Added-First'), 'last': r.headers.get('X-TAXII-Date-Added-Last'), \
+             'body': r.json()}))",
+            &format!("{url}root/collections/{green_collection}/objects/"),
+            &green_token,
+        ]),
+        "requests page",
+    );
+    let page: Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(page["status"], 200, "{page:#}");
+    assert_eq!(page["type"], "application/taxii+json;version=2.1");
+    assert_eq!(page["body"]["more"], true, "{page:#}");
+    assert!(page["body"]["next"].is_string(), "{page:#}");
+    let first_added = green["collections"][1]["manifest"][0]["date_added"].clone();
+    assert_eq!(page["first"], first_added, "{page:#}");
+    assert_eq!(page["last"], first_added, "{page:#}");
+
     // added_after: the latest date added so far, then a new advisory by BB.
     let last_added = green["collections"]
         .as_array()

@@ -245,10 +245,12 @@ pub fn parse_ms(text: &str) -> Option<u64> {
         .get(19..)
         .and_then(|rest| rest.strip_prefix('.'))
         .map(|frac| {
-            let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
-            let mut d = digits.chars().chain(std::iter::repeat('0')).take(3);
-            d.by_ref()
-                .fold(0u64, |n, c| n * 10 + u64::from(c.to_digit(10).unwrap_or(0)))
+            // The first three digits, padded with zeros: milliseconds.
+            let digits = frac.bytes().take_while(u8::is_ascii_digit);
+            digits
+                .chain(std::iter::repeat(b'0'))
+                .take(3)
+                .fold(0u64, |n, c| n * 10 + u64::from(c - b'0'))
         })
         .unwrap_or(0);
     secs.checked_mul(1000)?.checked_add(ms)

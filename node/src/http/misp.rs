@@ -47,7 +47,7 @@ async fn file(
     let tlp = reader.reader.tlp.clone();
     let feed = match state
         .client
-        .call(move |e| e.misp_feed(&tlp.clone(), |e| super::views::misp_feed(e, &tlp)))
+        .call(move |e| e.misp_feed(&tlp, |e| super::views::misp_feed(e, &tlp)))
         .await
     {
         Ok(f) => f,
@@ -91,7 +91,7 @@ mod tests {
         assert!(!not_modified(&h, &tag));
         h.insert(
             header::IF_NONE_MATCH,
-            HeaderValue::from_str(&format!("\"other\", W/{tag}")).unwrap(),
+            HeaderValue::from_str(&format!("\"other\", W/{tag}")).expect("test value"),
         );
         assert!(not_modified(&h, &tag));
         assert!(!not_modified(&h, &etag("[]")));

@@ -372,7 +372,7 @@ fn form_urlencoded(raw: &str) -> Vec<(String, String)> {
             match (b[i], pair) {
                 (b'+', _) => out.push(b' '),
                 (b'%', Some((hi, lo))) => {
-                    out.push(hi << 4 | lo);
+                    out.push((hi << 4) | lo);
                     i += 2;
                 }
                 (c, _) => out.push(c),
@@ -474,14 +474,13 @@ async fn versions(
     Path((cid, oid)): Path<(String, String)>,
     uri: axum::http::Uri,
 ) -> Response {
-    let id = oid.clone();
-    let r = page(
+    page(
         &state,
         &reader,
         &cid,
         uri.query(),
         |q| {
-            q.ids = vec![id];
+            q.ids = vec![oid];
             q.versions = vec![crate::export::taxii::VersionMatch::All];
         },
         |p| {
@@ -493,8 +492,7 @@ async fn versions(
             v
         },
     )
-    .await;
-    r
+    .await
 }
 
 /// A `/objects/{id}/` answer without objects is a 404 (TAXII 2.1 5.5).

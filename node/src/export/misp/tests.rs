@@ -13,7 +13,7 @@ fn tags_are_the_misp_tlp_taxonomy() {
         Tlp::Red,
     ]
     .into_iter()
-    .map(|t| tlp_tag(t)["name"].as_str().unwrap().to_owned())
+    .map(|t| tlp_tag(t)["name"].as_str().expect("test value").to_owned())
     .collect();
     assert_eq!(
         names,
@@ -36,7 +36,8 @@ fn the_manifest_and_hashes_follow_the_events() {
         "Attribute": [{ "value": "192.0.2.1" }],
     }});
     let f = feed(&[e]);
-    let manifest: serde_json::Value = serde_json::from_str(&f.files["manifest.json"]).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&f.files["manifest.json"]).expect("test value");
     assert_eq!(manifest["u1"]["timestamp"], 1_764_547_200u64);
     assert_eq!(manifest["u1"]["analysis"], 2);
     assert_eq!(manifest["u1"]["Tag"][0]["name"], "tlp:green");

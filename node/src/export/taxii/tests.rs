@@ -7,7 +7,7 @@ fn bundle(ids: &[(&str, &str)]) -> serde_json::Value {
     let objects: Vec<_> = ids
         .iter()
         .map(|(id, modified)| {
-            json!({ "id": id, "type": id.split("--").next().unwrap(), "modified": modified })
+            json!({ "id": id, "type": id.split("--").next().expect("test value"), "modified": modified })
         })
         .collect();
     json!({ "type": "bundle", "objects": objects })
@@ -41,7 +41,7 @@ fn catalog() -> Catalog {
 }
 
 fn ids(c: &Catalog, q: &Query) -> (Vec<String>, bool, Option<String>) {
-    let p = c.query(Tlp::Green, q).unwrap();
+    let p = c.query(Tlp::Green, q).expect("test value");
     (
         p.entries.iter().map(|e| e.id.clone()).collect(),
         p.more,
@@ -54,7 +54,10 @@ fn shared_objects_are_held_once_at_their_earliest() {
     let c = catalog();
     let green = c.entries(Tlp::Green);
     assert_eq!(green.len(), 4);
-    let identity = green.iter().find(|e| e.id == "identity--1").unwrap();
+    let identity = green
+        .iter()
+        .find(|e| e.id == "identity--1")
+        .expect("test value");
     assert_eq!(identity.added_ms, 1_000);
     assert_eq!(identity.version, "2026-01-01T00:00:00.000Z");
     assert_eq!(c.entries(Tlp::Red).len(), 1);
@@ -94,7 +97,9 @@ fn pages_follow_the_cursor_and_filters_apply() {
     let at = ids(
         &c,
         &Query {
-            versions: vec![VersionMatch::At(parse_ms("2026-01-02T00:00:00Z").unwrap())],
+            versions: vec![VersionMatch::At(
+                parse_ms("2026-01-02T00:00:00Z").expect("test value"),
+            )],
             ..Query::default()
         },
     );

@@ -4,7 +4,10 @@ use super::{accepts, credential, form_urlencoded, parse_query};
 
 fn auth(value: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
-    h.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+    h.insert(
+        header::AUTHORIZATION,
+        HeaderValue::from_str(value).expect("test value"),
+    );
     h
 }
 
@@ -36,7 +39,7 @@ fn queries_decode_lists_and_refuse_bad_values() {
     let q = parse_query(Some(
         "added_after=2026-01-01T00:00:00.5Z&limit=5000&match[type]=indicator,identity&match[version]=all",
     ))
-    .unwrap();
+    .expect("test value");
     assert_eq!(q.added_after, Some(1_767_225_600_500));
     assert_eq!(q.limit, Some(super::MAX_PAGE));
     assert_eq!(q.types, ["indicator", "identity"]);
@@ -49,7 +52,10 @@ fn queries_decode_lists_and_refuse_bad_values() {
 fn accept_headers_that_take_taxii_pass() {
     let h = |v: &str| {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_str(v).expect("test value"),
+        );
         h
     };
     assert!(accepts(
