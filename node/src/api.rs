@@ -632,6 +632,14 @@ pub struct CsafQuery {
     pub version: Option<String>,
 }
 
+/// The query of `GET /export/misp-feed`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MispFeedQuery {
+    /// The TLP labels to include, comma-separated (default `clear,green`).
+    pub tlp: Option<String>,
+}
+
 /// One contact entry in `GET /contacts`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ContactEntry {

@@ -50,6 +50,14 @@
 //! [[alerts]]
 //! name = "mail"
 //! mail = { to = ["soc@example.org"], from = "trustmesh@example.org", server = "smtp.example.org", port = 587, starttls = true, username = "trustmesh", password_file = "smtp.password" }
+//!
+//! [taxii]                       # the TAXII 2.1 server and MISP feed (off without it)
+//! listen = "127.0.0.1:7702"     # beyond loopback only with tls_cert and tls_key
+//! tls_cert = "/etc/trustmesh/taxii.crt"   # PEM chain
+//! tls_key = "/etc/trustmesh/taxii.key"    # PEM private key
+//! [[taxii.readers]]             # none given: one reader "default" seeing CLEAR and GREEN
+//! name = "opencti"              # its token is <data-dir>/taxii/opencti.token
+//! tlp = ["clear", "green", "amber"]       # AMBER and RED only when listed
 //! ```
 //!
 //! `web_url = "https://trustmesh.example.org"` (top level) makes alerts link
@@ -541,6 +549,150 @@ impl MailSection {
     }
 }
 
+/// One `[[taxii.readers]]` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReaderSection {
+    /// The reader's name: its token is `<data-dir>/taxii/<name>.token`.
+    pub name: String,
+    /// The TLP labels it may read (default CLEAR and GREEN).
+    pub tlp: Option<Vec<String>>,
+}
+
+/// `[taxii]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxiiSection {
+    /// Where the TAXII server listens.
+    pub listen: String,
+    /// The TLS certificate chain (PEM).
+    pub tls_cert: Option<String>,
+    /// The TLS private key (PEM).
+    pub tls_key: Option<String>,
+    /// The readers and what each may read.
+    #[serde(default)]
+    pub readers: Vec<ReaderSection>,
+}
+
+/// A TAXII reader, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    /// Its name (letters, digits, `-`, `_`).
+    pub name: String,
+    /// The labels it may read.
+    pub tlp: Vec<Tlp>,
+}
+
+/// `[taxii]`, checked.
+#[derive(Debug, Clone)]
+pub struct TaxiiSettings {
+    /// The listen address.
+    pub listen: SocketAddr,
+    /// Certificate and key files, when it speaks TLS.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// The readers.
+    pub readers: Vec<Reader>,
+}
+
+/// Parses a TLP label as config files write it (`clear`, `TLP:AMBER+STRICT`,
+/// `amber_strict`, ...).
+pub fn parse_tlp_label(t: &str) -> Option<Tlp> {
+    let l = t.trim();
+    let l = l
+        .strip_prefix("TLP:")
+        .or_else(|| l.strip_prefix("tlp:"))
+        .unwrap_or(l);
+    l.to_ascii_lowercase()
+        .replace(['-', '+'], "_")
+        .parse::<Tlp>()
+        .ok()
+}
+
+impl TaxiiSection {
+    /// Checks the section and types it.
+    pub fn validate(&self) -> Result<TaxiiSettings, ConfigError> {
+        let bad = |key: &'static str, why: String| ConfigError::Invalid { key, why };
+        let listen: SocketAddr = self.listen.parse().map_err(|e| {
+            bad(
+                "taxii.listen",
+                format!("{:?} is not an address:port: {e}", self.listen),
+            )
+        })?;
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => Some((c.into(), k.into())),
+            (None, None) => None,
+            _ => {
+                return Err(bad(
+                    "taxii.tls_cert",
+                    "give both tls_cert and tls_key, or neither".into(),
+                ));
+            }
+        };
+        if tls.is_none() && !listen.ip().is_loopback() {
+            return Err(bad(
+                "taxii.listen",
+                format!("{listen} is beyond loopback: set tls_cert and tls_key to listen there"),
+            ));
+        }
+        let mut readers = Vec::new();
+        for r in &self.readers {
+            let name = r.name.trim();
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(bad(
+                    "taxii.readers",
+                    format!(
+                        "reader name {:?} must be 1 to 64 letters, digits, - or _",
+                        r.name
+                    ),
+                ));
+            }
+            if readers.iter().any(|x: &Reader| x.name == name) {
+                return Err(bad(
+                    "taxii.readers",
+                    format!("two readers are named {name:?}"),
+                ));
+            }
+            let tlp = match &r.tlp {
+                None => vec![Tlp::Clear, Tlp::Green],
+                Some(list) => list
+                    .iter()
+                    .map(|t| {
+                        parse_tlp_label(t).ok_or_else(|| {
+                            bad(
+                                "taxii.readers",
+                                format!("reader {name:?}: unknown TLP label {t:?}"),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            let mut tlp = tlp;
+            tlp.sort();
+            tlp.dedup();
+            readers.push(Reader {
+                name: name.to_owned(),
+                tlp,
+            });
+        }
+        if readers.is_empty() {
+            readers.push(Reader {
+                name: "default".into(),
+                tlp: vec![Tlp::Clear, Tlp::Green],
+            });
+        }
+        Ok(TaxiiSettings {
+            listen,
+            tls,
+            readers,
+        })
+    }
+}
+
 /// The settings file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -566,6 +718,8 @@ pub struct NodeConfig {
     /// file's own (the data directory).
     #[serde(skip)]
     pub base: PathBuf,
+    /// `[taxii]`, when the TAXII server and MISP feed are on.
+    pub taxii: Option<TaxiiSection>,
 }
 
 impl Default for NodeConfig {
@@ -583,6 +737,7 @@ impl Default for NodeConfig {
             web_url: None,
             alerts: vec![],
             base: PathBuf::new(),
+            taxii: None,
         }
     }
 }
@@ -606,6 +761,8 @@ pub struct Settings {
     pub limits: LimitsSection,
     /// Alert rules, checked.
     pub alerts: Vec<Rule>,
+    /// `[taxii]`, checked.
+    pub taxii: Option<TaxiiSettings>,
 }
 
 impl NodeConfig {
@@ -719,8 +876,14 @@ impl NodeConfig {
                 });
             }
         }
+        let taxii = self
+            .taxii
+            .as_ref()
+            .map(TaxiiSection::validate)
+            .transpose()?;
         Ok(Settings {
             alerts,
+            taxii,
             listen: addrs("listen", &self.listen)?,
             bootstrap: addrs("bootstrap", &self.bootstrap)?,
             api,

@@ -9,6 +9,8 @@
 //! <data-dir>/api.token     the local API token, mode 0600, made on first run
 //! <data-dir>/node.json     where a running node's API listens ([`NodeInfo`])
 //! <data-dir>/alerts.json   the alert delivery cursor
+//! <data-dir>/taxii/<reader>.token  a TAXII and MISP feed reader's token,
+//!                          mode 0600, made on first run with `[taxii]`
 //! ```
 
 use std::fs::{self, OpenOptions};
@@ -348,52 +350,85 @@ impl DataDir {
     /// Reads the API token, refusing one other users can read or one too
     /// short to be secret (under 128 bits: 32 hex digits).
     pub fn token(&self) -> Result<String, DataDirError> {
-        let path = self.token_path();
-        let mode = fs::metadata(&path).map_err(io(&path))?.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(DataDirError::Token {
-                why: format!("is readable by other users (mode {mode:o})"),
-                fix: format!("run `chmod 600 {}`", path.display()),
-                path,
-            });
+        read_token(self.token_path())
+    }
+
+    /// The token file of the TAXII reader `name` (a name the config
+    /// checked: letters, digits, `-`, `_`).
+    pub fn reader_token_path(&self, name: &str) -> PathBuf {
+        self.root.join("taxii").join(format!("{name}.token"))
+    }
+
+    /// Reads the TAXII reader `name`'s token, creating it (mode 0600, 256
+    /// random bits, in `<data-dir>/taxii/`, mode 0700) if it is missing.
+    /// It is not the API token: it reads the TAXII collections and the
+    /// MISP feed, nothing else.
+    pub fn reader_token_or_create(&self, name: &str) -> Result<String, DataDirError> {
+        let dir = self.root.join("taxii");
+        if !dir.exists() {
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&dir)
+                .map_err(io(&dir))?;
         }
-        let text = fs::read_to_string(&path).map_err(io(&path))?;
-        let token = text.trim();
-        if token.len() < 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(DataDirError::Token {
-                why: "is not at least 32 hex digits (128 random bits)".to_owned(),
-                fix: format!(
-                    "remove it (`rm {}`) and restart the node to make a new one",
-                    path.display()
-                ),
-                path,
-            });
-        }
-        Ok(token.to_owned())
+        token_or_create(self.reader_token_path(name))
     }
 
     /// Reads the API token (checked as [`DataDir::token`] does), creating
     /// it (mode 0600, 256 random bits) if it is missing.
     pub fn token_or_create(&self) -> Result<String, DataDirError> {
-        let path = self.token_path();
-        if path.exists() {
-            return self.token();
-        }
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| DataDirError::Random(e.to_string()))?;
-        let token = hex::encode(bytes);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io(&path))?;
-        f.write_all(token.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(io(&path))?;
-        Ok(token)
+        token_or_create(self.token_path())
     }
+}
 
+/// Reads a token file, refusing one other users can read or one too short
+/// to be secret (under 128 bits: 32 hex digits).
+fn read_token(path: PathBuf) -> Result<String, DataDirError> {
+    let mode = fs::metadata(&path).map_err(io(&path))?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(DataDirError::Token {
+            why: format!("is readable by other users (mode {mode:o})"),
+            fix: format!("run `chmod 600 {}`", path.display()),
+            path,
+        });
+    }
+    let text = fs::read_to_string(&path).map_err(io(&path))?;
+    let token = text.trim();
+    if token.len() < 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(DataDirError::Token {
+            why: "is not at least 32 hex digits (128 random bits)".to_owned(),
+            fix: format!(
+                "remove it (`rm {}`) and restart the node to make a new one",
+                path.display()
+            ),
+            path,
+        });
+    }
+    Ok(token.to_owned())
+}
+
+/// Reads a token file (checked as [`read_token`] does), creating it (mode
+/// 0600, 256 random bits) if it is missing.
+fn token_or_create(path: PathBuf) -> Result<String, DataDirError> {
+    if path.exists() {
+        return read_token(path);
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| DataDirError::Random(e.to_string()))?;
+    let token = hex::encode(bytes);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io(&path))?;
+    f.write_all(token.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(io(&path))?;
+    Ok(token)
+}
+
+impl DataDir {
     /// The running node's description, or `None` when no node runs here
     /// (no file, or the process that wrote it is gone).
     pub fn node_info(&self) -> Result<Option<NodeInfo>, DataDirError> {

@@ -16,6 +16,7 @@
 
 mod advisories;
 mod alerts;
+mod arrivals;
 mod client;
 mod gossip;
 mod guard;
@@ -110,6 +111,8 @@ pub struct Engine {
     summaries: HashMap<DocId, summaries::Cached>,
     /// Core messages in flight to each peer, and those waiting for room.
     outbound: HashMap<PeerId, sync::Outbound<libp2p::request_response::OutboundRequestId>>,
+    /// When each advisory version first arrived (TAXII's `date_added`).
+    arrivals: arrivals::Arrivals,
 }
 
 impl Engine {
@@ -151,6 +154,7 @@ impl Engine {
             sample: (Instant::now(), Progress::default()),
             alerts: None,
             alerts_dirty: BTreeSet::new(),
+            arrivals: Default::default(),
             reach: Default::default(),
             outbound: HashMap::new(),
             summaries: HashMap::new(),
@@ -305,6 +309,9 @@ impl Engine {
                     .documents()
                     .doc_ref(&doc)
                     .is_some_and(|r| r.kind() == DocKind::Advisory);
+                if advisory {
+                    self.record_arrival(&doc);
+                }
                 if advisory && self.alerts.is_some() {
                     self.alerts_dirty.insert(doc);
                 }

@@ -10,7 +10,9 @@ use serde::Serialize;
 use trustmesh_protocol::{Contact, TeamId};
 
 pub mod csaf;
+pub mod misp;
 pub mod stix;
+pub mod taxii;
 
 /// The team an export speaks for: the advisory's owner, as its contact
 /// entry (or, without one, its membership profile) names it.

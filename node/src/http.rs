@@ -2,6 +2,8 @@
 //! the web page (`web`) and the Prometheus metrics (`metrics`), behind one
 //! `auth` module. Handlers run their work as jobs on the engine through
 //! its [`Client`]; `views` holds what each route reads or does there.
+//! The TAXII server (`taxii`) is a second router on its own listener,
+//! plain on loopback or TLS (`tls`) anywhere.
 //!
 //! **API Boundary:** the bodies every route takes and returns are the
 //! types in [`crate::api`], shared with the CLI's client, the demo and the
@@ -10,6 +12,9 @@
 mod api;
 mod auth;
 mod metrics;
+mod misp;
+mod taxii;
+mod tls;
 pub(crate) mod views;
 mod web;
 
@@ -18,6 +23,8 @@ use std::sync::Arc;
 use axum::Router;
 
 pub use api::OPENAPI;
+pub use taxii::{ReaderKey, STIX_JSON, TAXII_JSON, collection_id, router as taxii_router};
+pub use tls::{TlsError, TlsListener};
 pub use views::{ApiError, ApiResult, members_json, name_clash, resolve_team};
 pub use web::{COOKIE, escape};
 

@@ -225,6 +225,51 @@ impl RocksStore {
     }
 }
 
+/// The prefix of arrival records in the meta column family: then the
+/// advisory's document id and version, valued the Unix milliseconds when
+/// this node first held that version.
+const META_ARRIVAL: &[u8] = b"arrival/";
+
+impl RocksStore {
+    /// Every arrival record: (document id, version) to Unix milliseconds.
+    pub fn arrivals(&self) -> Result<BTreeMap<(DocId, String), u64>, StoreError> {
+        let mut out = BTreeMap::new();
+        let iter = self.db.iterator_cf(
+            self.cf(CF_META),
+            IteratorMode::From(META_ARRIVAL, rocksdb::Direction::Forward),
+        );
+        for item in iter {
+            let (key, value) = item?;
+            let Some(rest) = key.strip_prefix(META_ARRIVAL) else {
+                break;
+            };
+            let (Some(doc), Some(version), Ok(ms)) = (
+                rest.get(..32).and_then(|d| <[u8; 32]>::try_from(d).ok()),
+                rest.get(32..).and_then(|v| std::str::from_utf8(v).ok()),
+                <[u8; 8]>::try_from(&value[..]),
+            ) else {
+                tracing::warn!(key = %hex::encode(&key), "skipping a malformed arrival record");
+                continue;
+            };
+            out.insert(
+                (DocId::from_bytes(doc), version.to_owned()),
+                u64::from_be_bytes(ms),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Records when this node first held `version` of `doc`. Not synced:
+    /// a record lost in a power cut is made again, later, which only makes
+    /// a TAXII client fetch the version once more.
+    pub fn put_arrival(&self, doc: &DocId, version: &str, ms: u64) -> Result<(), StoreError> {
+        let mut key = META_ARRIVAL.to_vec();
+        key.extend_from_slice(doc.as_bytes());
+        key.extend_from_slice(version.as_bytes());
+        Ok(self.db.put_cf(self.cf(CF_META), key, ms.to_be_bytes())?)
+    }
+}
+
 /// The change key: document id, then change hash, so a document's changes
 /// are adjacent.
 fn change_key(change: &SignedChange) -> [u8; 64] {

@@ -1,4 +1,5 @@
-//! `export`: advisories as CSAF or STIX, the contacts directory.
+//! `export`: advisories as CSAF or STIX, the contacts directory, the MISP
+//! feed.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,17 @@ pub(super) enum ExportCommand {
         /// Write the document to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// The advisories as a MISP feed: manifest.json, one <uuid>.json per
+    /// event and hashes.csv, written into a folder a MISP can pull.
+    MispFeed {
+        /// The folder to write (created if missing; files of events no
+        /// longer in the feed are left alone).
+        #[arg(long)]
+        out: PathBuf,
+        /// The TLP labels to include, comma-separated.
+        #[arg(long, default_value = "clear,green")]
+        tlp: String,
     },
     /// The contacts directory as JSON, with every RFC 2350 field.
     Contacts {
@@ -131,6 +143,35 @@ pub(super) fn export(dir: &DataDir, cmd: ExportCommand) -> Result<Report> {
                 segment(id)
             ))?;
             exported(doc, out.as_deref(), &what)
+        }
+        ExportCommand::MispFeed { out, tlp } => {
+            /// The route's answer.
+            #[derive(serde::Deserialize)]
+            struct Files {
+                files: std::collections::BTreeMap<String, String>,
+            }
+            let feed: Files = api.get(&format!("/export/misp-feed?tlp={}", segment(&tlp)))?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let mut bytes = 0;
+            for (name, body) in &feed.files {
+                // The names are the node's own (UUIDs and two fixed names);
+                // refuse anything else rather than write outside `out`.
+                if name.contains('/') || name.starts_with('.') {
+                    anyhow::bail!("the node named a feed file {name:?}");
+                }
+                let path = out.join(name);
+                std::fs::write(&path, body)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                bytes += body.len();
+            }
+            let events = feed.files.len().saturating_sub(2);
+            Ok(Report::new(
+                format!(
+                    "wrote a MISP feed of {events} events ({bytes} bytes) to {}\n",
+                    out.display()
+                ),
+                json!({ "written": out, "events": events, "bytes": bytes }),
+            ))
         }
         ExportCommand::Contacts { out } => {
             let doc: Value = api.get("/contacts/export")?;

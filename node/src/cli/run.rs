@@ -52,6 +52,7 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
             suffix[..8].try_into().unwrap_or_default(),
         ));
     let book = PeerBook::load(store.clone(), settings.limits.target_peers);
+    let arrivals = store.clone();
     let (node, report) = Node::open(
         config,
         key.clone(),
@@ -79,7 +80,9 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
         tracing::warn!(%api_addr, "the API listens beyond loopback; keep api.token secret");
     }
     let rules = settings.alerts.clone();
+    let taxii = settings.taxii.clone();
     let mut engine = Engine::new(node, key.clone(), settings, book)?;
+    engine.keep_arrivals(arrivals);
     if !rules.is_empty() {
         let cursor = Cursor::open(&dir.alerts_path(), &rules, now_ms() as i64 / 1000)
             .context("opening the alerts cursor")?;
@@ -110,6 +113,12 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
     let mut session_key = [0u8; 32];
     getrandom::fill(&mut session_key)
         .map_err(|e| anyhow!("no randomness for the web session key: {e}"))?;
+    let taxii_server = match taxii {
+        Some(t) => {
+            Some(start_taxii(dir, &t, client.clone(), &charter.network_id().to_string()).await?)
+        }
+        None => None,
+    };
     let app = crate::http::router(client, token, session_key);
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -128,8 +137,60 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
     engine.run(jobs, shutdown_signal()).await;
     let _ = stop_api.send(());
     let _ = server.await;
+    if let Some(t) = taxii_server {
+        t.abort();
+    }
     dir.remove_node_info();
     Ok(())
+}
+
+/// Starts the TAXII server (and MISP feed) on its own listener, making
+/// each reader's token file on first use.
+async fn start_taxii(
+    dir: &DataDir,
+    t: &crate::config::TaxiiSettings,
+    client: engine::Client,
+    network: &str,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let mut readers = Vec::new();
+    for r in &t.readers {
+        let token = dir.reader_token_or_create(&r.name)?;
+        readers.push(crate::http::ReaderKey {
+            reader: r.clone(),
+            token,
+        });
+    }
+    let tcp = tokio::net::TcpListener::bind(t.listen)
+        .await
+        .with_context(|| format!("binding the TAXII server to {}", t.listen))?;
+    let addr = tcp.local_addr()?;
+    let app = crate::http::taxii_router(client, readers, network.to_owned(), t.tls.is_some());
+    let scheme = if t.tls.is_some() { "https" } else { "http" };
+    let task = match &t.tls {
+        Some((cert, key)) => {
+            let listener = crate::http::TlsListener::new(tcp, cert, key)
+                .context("setting up TLS for the TAXII server")?;
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            })
+        }
+        None => tokio::spawn(async move {
+            let _ = axum::serve(tcp, app).await;
+        }),
+    };
+    for r in &t.readers {
+        info!(
+            reader = %r.name,
+            tlp = ?r.tlp,
+            token = %dir.reader_token_path(&r.name).display(),
+            "TAXII reader"
+        );
+    }
+    eprintln!(
+        "TAXII 2.1 on {scheme}://{addr}/taxii2/ (reader tokens in {})",
+        dir.path().join("taxii").display()
+    );
+    Ok(task)
 }
 
 async fn shutdown_signal() {

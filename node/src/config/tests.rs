@@ -133,3 +133,48 @@ fn rule_files_are_read_beside_the_config_file_and_web_url_is_checked() {
         .expect_err("no scheme");
     assert!(err.to_string().contains("web_url"), "{err}");
 }
+
+fn taxii(text: &str) -> Result<TaxiiSettings, ConfigError> {
+    let c: NodeConfig = toml::from_str(text).expect("parses");
+    c.validate().map(|s| s.taxii.expect("a [taxii] section"))
+}
+
+#[test]
+fn taxii_readers_see_clear_and_green_unless_configured() {
+    let t = taxii("[taxii]\nlisten = \"127.0.0.1:7702\"\n").expect("valid");
+    assert_eq!(t.readers.len(), 1);
+    assert_eq!(t.readers[0].name, "default");
+    assert_eq!(t.readers[0].tlp, [Tlp::Clear, Tlp::Green]);
+    let t = taxii(
+        "[taxii]\nlisten = \"127.0.0.1:7702\"\n[[taxii.readers]]\nname = \"misp\"\n\
+         [[taxii.readers]]\nname = \"opencti\"\ntlp = [\"TLP:AMBER+STRICT\", \"red\", \"green\"]\n",
+    )
+    .expect("valid");
+    assert_eq!(t.readers[0].tlp, [Tlp::Clear, Tlp::Green]);
+    assert_eq!(t.readers[1].tlp, [Tlp::Green, Tlp::AmberStrict, Tlp::Red]);
+}
+
+#[test]
+fn taxii_beyond_loopback_needs_tls_and_readers_need_good_names() {
+    let err = taxii("[taxii]\nlisten = \"0.0.0.0:7702\"\n").expect_err("no TLS");
+    assert!(err.to_string().contains("tls_cert"), "{err}");
+    let t =
+        taxii("[taxii]\nlisten = \"0.0.0.0:7702\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n")
+            .expect("valid with TLS");
+    assert!(t.tls.is_some());
+    let err =
+        taxii("[taxii]\nlisten = \"127.0.0.1:1\"\ntls_cert = \"c.pem\"\n").expect_err("no key");
+    assert!(err.to_string().contains("tls_key"), "{err}");
+    for bad in ["../x", "", "a b"] {
+        let err = taxii(&format!(
+            "[taxii]\nlisten = \"127.0.0.1:1\"\n[[taxii.readers]]\nname = \"{bad}\"\n"
+        ))
+        .expect_err("bad name");
+        assert!(err.to_string().contains("reader name"), "{err}");
+    }
+    let err = taxii(
+        "[taxii]\nlisten = \"127.0.0.1:1\"\n[[taxii.readers]]\nname = \"a\"\ntlp = [\"purple\"]\n",
+    )
+    .expect_err("bad label");
+    assert!(err.to_string().contains("purple"), "{err}");
+}

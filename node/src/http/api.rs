@@ -220,6 +220,7 @@ pub(super) fn routes() -> Vec<Route> {
         route(M::PUT, "/contacts", set_contact),
         route(M::GET, "/contacts/export", contacts_export),
         route(M::GET, "/contacts/{team}", contact),
+        route(M::GET, "/export/misp-feed", misp_feed),
         route(M::GET, "/tools", tools),
         route(M::POST, "/tools", add_tool),
         route(M::PUT, "/tools/{name}", update_tool),
@@ -345,6 +346,18 @@ async fn import_csaf(
     bytes: Bytes,
 ) -> Result<Json<api::CsafImported>, ApiError> {
     run(&s, move |e| views::import_csaf(e, &bytes, &q)).await
+}
+
+async fn misp_feed(
+    State(s): State<ApiState>,
+    Query(q): Query<api::MispFeedQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let tlp = views::parse_tlp_list(q.tlp.as_deref().unwrap_or("clear,green"))?;
+    run(&s, move |e| {
+        let feed = e.misp_feed(&tlp, |e| views::misp_feed(e, &tlp));
+        Ok(serde_json::json!({ "files": feed.files }))
+    })
+    .await
 }
 
 async fn contacts_export(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {

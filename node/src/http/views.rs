@@ -485,6 +485,22 @@ pub fn parse_tlp(text: &str) -> Result<Tlp, ApiError> {
         .ok_or_else(|| ApiError::bad(format!("unknown TLP label {text:?}")))
 }
 
+/// A comma-separated list of TLP labels, sorted, each once.
+pub fn parse_tlp_list(text: &str) -> Result<Vec<Tlp>, ApiError> {
+    let mut list = text
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            crate::config::parse_tlp_label(t)
+                .ok_or_else(|| ApiError::bad(format!("unknown TLP label {t:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    list.sort();
+    list.dedup();
+    Ok(list)
+}
+
 /// The summary of an advisory this node may read.
 pub fn advisory_summary(
     membership: &Membership,
@@ -982,6 +998,47 @@ pub fn advisory_stix(e: &Engine, owner: &str, id: &str) -> ApiResult<serde_json:
         &export_author(e, owner),
         now_ms() / 1000,
     ))
+}
+
+/// Every whole advisory this node holds with its label, the time it first
+/// held the advisory's current version (Unix ms) and its STIX 2.1 bundle,
+/// in document order: what the TAXII collections and the MISP feed serve.
+pub fn advisory_exports(e: &Engine) -> Vec<(DocId, AdvisoryDocument, u64, crate::export::Author)> {
+    let docs = e.node().documents();
+    docs.docs()
+        .filter(|(_, r)| r.kind() == DocKind::Advisory)
+        .filter_map(|(doc, r)| {
+            let d = docs.get::<AdvisoryDocument>(doc).ok().flatten()?;
+            if !d.complete {
+                return None;
+            }
+            let arrival = e.arrival(doc).unwrap_or_else(now_ms);
+            Some((*doc, d, arrival, export_author(e, r.owner())))
+        })
+        .collect()
+}
+
+/// The TAXII catalog of every advisory's STIX 2.1 objects.
+pub fn taxii_catalog(e: &Engine) -> crate::export::taxii::Catalog {
+    let now = now_ms() / 1000;
+    crate::export::taxii::Catalog::build(advisory_exports(e).into_iter().map(
+        |(doc, d, arrival, author)| {
+            let bundle = crate::export::stix::bundle(&d, &doc.to_string(), &author, now);
+            (d.envelope.tlp, arrival, bundle)
+        },
+    ))
+}
+
+/// The MISP feed of the advisories labelled one of `tlp`.
+pub fn misp_feed(e: &Engine, tlp: &[Tlp]) -> crate::export::misp::Feed {
+    let events: Vec<serde_json::Value> = advisory_exports(e)
+        .into_iter()
+        .filter(|(_, d, _, _)| tlp.contains(&d.envelope.tlp))
+        .map(|(doc, d, arrival, author)| {
+            crate::export::misp::event(&d, &doc.to_string(), &author, arrival)
+        })
+        .collect();
+    crate::export::misp::feed(&events)
 }
 
 /// The contacts directory as one JSON document with every RFC 2350 field.

@@ -239,6 +239,7 @@ fn openapi_references_resolve_and_parameters_match() {
                 ("get", "/tools") => properties::<TeamQuery>(),
                 ("post", "/advisories/import-csaf") => properties::<ImportCsafQuery>(),
                 ("get", "/advisories/{owner}/{id}/csaf") => properties::<CsafQuery>(),
+                ("get", "/export/misp-feed") => properties::<MispFeedQuery>(),
                 _ => BTreeSet::new(),
             };
             assert_eq!(named("query"), query, "{method} {path}: query parameters");
