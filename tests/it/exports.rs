@@ -11,34 +11,16 @@ use serde_json::{Value, json};
 use trustmesh_node::api::{AdvisoryDetail, CsafImported};
 use trustmesh_protocol::{EXPORT_SETS, Tlp};
 
-use crate::support::{Workspace, npm_ci, run};
-
-/// The stix2-validator release the test pins.
-const STIX2_VALIDATOR: &str = "stix2-validator==3.3.2";
+use crate::support::{Workspace, npm_ci, python, run};
 
 /// tests/js-csaf with its node_modules installed from the lock file.
 fn csaf_validator() -> PathBuf {
     npm_ci("js-csaf", "@secvisogram/csaf-validator-lib")
 }
 
-/// The stix2_validator script of the test's venv, installed if missing.
+/// The stix2_validator script of the tests' venv.
 fn stix_validator() -> PathBuf {
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    let venv = PathBuf::from(home).join(".cache/trustmesh-py");
-    let bin = venv.join("bin/stix2_validator");
-    if !bin.exists() {
-        if !venv.join("bin/pip").exists() {
-            run(
-                Command::new("python3").arg("-m").arg("venv").arg(&venv),
-                "python3 -m venv (on Debian/Ubuntu this needs python3-venv)",
-            );
-        }
-        run(
-            Command::new(venv.join("bin/pip")).args(["install", "--quiet", STIX2_VALIDATOR]),
-            "pip install stix2-validator",
-        );
-    }
-    bin
+    python().with_file_name("stix2_validator")
 }
 
 /// Runs the CSAF validator on `file`; returns its report.

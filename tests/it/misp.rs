@@ -9,8 +9,8 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{Workspace, run};
-use crate::taxii::{advisory, configure, free_port, ip, publish, python, script, token};
+use crate::support::{Workspace, python, run};
+use crate::taxii::{advisory, configure, free_port, ip, publish, script, token};
 
 fn check(w: &Workspace, feed: &str) -> Value {
     let out = w.path(&format!("{feed}.report.json"));

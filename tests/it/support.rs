@@ -325,3 +325,43 @@ pub fn npm_ci(dir: &str, package: &str) -> PathBuf {
 pub fn has_advisory(v: &api::Advisories, id: &str) -> bool {
     v.advisories.iter().any(|a| a.id == id)
 }
+
+/// Python packages the tests run, pinned; one venv holds them all.
+const PY_PACKAGES: [&str; 4] = [
+    "taxii2-client==2.3.0",
+    "stix2-validator==3.3.2",
+    "pymisp==2.5.34.4",
+    "trustme==1.2.1",
+];
+
+/// The python of the tests' venv (`$HOME/.cache/trustmesh-py`), made and
+/// filled with [`PY_PACKAGES`] on first use. Tests run in parallel: a lock
+/// keeps two of them from creating or installing into it at once.
+pub fn python() -> PathBuf {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _held = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    let venv = PathBuf::from(home).join(".cache/trustmesh-py");
+    let py = venv.join("bin/python");
+    if !venv.join("bin/pip").exists() {
+        run(
+            Command::new("python3").arg("-m").arg("venv").arg(&venv),
+            "python3 -m venv (on Debian/Ubuntu this needs python3-venv)",
+        );
+    }
+    let have = Command::new(&py)
+        .args(["-c", "import taxii2client, stix2validator, pymisp, trustme"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        run(
+            Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet"])
+                .args(PY_PACKAGES),
+            "pip install taxii2-client stix2-validator pymisp trustme",
+        );
+    }
+    py
+}

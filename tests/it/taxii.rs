@@ -11,42 +11,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::support::{Workspace, run};
+use crate::support::{Workspace, python, run};
 
 /// The releases the test pins.
-const PY_PACKAGES: [&str; 4] = [
-    "taxii2-client==2.3.0",
-    "stix2-validator==3.3.2",
-    "pymisp==2.5.34.4",
-    "trustme==1.2.1",
-];
-
-/// The test venv's python, with the pinned packages installed.
-pub fn python() -> PathBuf {
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    let venv = PathBuf::from(home).join(".cache/trustmesh-py");
-    let py = venv.join("bin/python");
-    if !venv.join("bin/pip").exists() {
-        run(
-            Command::new("python3").arg("-m").arg("venv").arg(&venv),
-            "python3 -m venv (on Debian/Ubuntu this needs python3-venv)",
-        );
-    }
-    let have = Command::new(&py)
-        .args(["-c", "import taxii2client, stix2validator, pymisp, trustme"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        run(
-            Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet"])
-                .args(PY_PACKAGES),
-            "pip install taxii2-client stix2-validator pymisp trustme",
-        );
-    }
-    py
-}
-
 /// A script of tests/py.
 pub fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("py").join(name)
