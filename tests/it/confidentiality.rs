@@ -49,8 +49,6 @@ fn lowering_red_to_clear_starts_a_new_advisory_and_the_red_text_stays() {
             "--tlp",
             "red",
             "--audience",
-            "AA",
-            "--audience",
             "BB",
             "--body",
             secret,

@@ -104,7 +104,8 @@ pub(super) struct AdvisoryArgs {
     /// A CVE id (repeat).
     #[arg(long = "cve")]
     cves: Vec<String>,
-    /// A team allowed to read an AMBER or RED advisory (repeat; id or short name).
+    /// A team allowed to read an AMBER or RED advisory (repeat; id or
+    /// short name). The owner is always in the audience.
     #[arg(long = "audience")]
     audience: Vec<String>,
     /// A reference URL (repeat).

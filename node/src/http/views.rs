@@ -597,8 +597,20 @@ fn check_audience(membership: &Membership, audience: &[TeamId]) -> Result<(), Ap
     Ok(())
 }
 
+/// `a` with its owner in the audience of a restricted label (the owner
+/// always reads its own advisory; an import adds it the same way).
+fn with_owner(a: &Advisory, owner: TeamId) -> Advisory {
+    let mut a = a.clone();
+    if a.tlp.is_restricted() && !a.audience.contains(&owner) {
+        a.audience.push(owner);
+        a.audience.sort();
+    }
+    a
+}
+
 /// Publishes a new advisory owned by this team.
 pub fn publish_advisory(e: &mut Engine, a: &Advisory) -> ApiResult<Published> {
+    let a = &with_owner(a, e.node().team());
     check_audience(e.node().membership(), &a.audience)?;
     let change = e
         .node_mut()
@@ -615,6 +627,7 @@ pub fn publish_advisory(e: &mut Engine, a: &Advisory) -> ApiResult<Published> {
 /// Updates an advisory this team owns or co-authors.
 pub fn update_advisory(e: &mut Engine, owner: &str, a: &Advisory) -> ApiResult<Updated> {
     let owner = resolve_team(e.node().membership(), owner)?;
+    let a = &with_owner(a, owner);
     check_audience(e.node().membership(), &a.audience)?;
     let held = DocRef::advisory(owner, &a.id)
         .ok()
