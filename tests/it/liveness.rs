@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use trustmesh_node::api::Status;
 
-use crate::support::Workspace;
+use crate::support::{Running, Workspace};
 
 fn status(w: &Workspace, team: &str) -> Status {
     serde_json::from_value(w.ok(Some(team), &["status"])).expect("status")
@@ -39,20 +39,27 @@ fn signal(pid: u32, sig: &str) {
     assert!(ok, "kill {sig} {pid}");
 }
 
-#[test]
-fn a_peer_that_stops_answering_is_reported_unreachable_and_then_reachable() {
-    let w = Workspace::new();
+/// AA, BB and CC founded together and running, BB and CC dialling AA;
+/// returns once AA reaches both.
+fn three_members(w: &Workspace) -> (Running, Running, Running) {
     for (t, c) in [("AA", "AT"), ("BB", "BE"), ("CC", "CY")] {
         w.init(t, c);
     }
-    let bb_id = w.team_id("BB");
     w.found(&["AA", "BB", "CC"], 2);
     let a = w.start("AA", &["run"]);
     let b = w.start("BB", &["run", "--bootstrap", &a.addr]);
-    let _c = w.start("CC", &["run", "--bootstrap", &a.addr]);
-    until(&w, Duration::from_secs(30), |s| {
+    let c = w.start("CC", &["run", "--bootstrap", &a.addr]);
+    until(w, Duration::from_secs(30), |s| {
         s.reachability.reachable == 2
     });
+    (a, b, c)
+}
+
+#[test]
+fn a_peer_that_stops_answering_is_reported_unreachable_and_then_reachable() {
+    let w = Workspace::new();
+    let (_a, b, _c) = three_members(&w);
+    let bb_id = w.team_id("BB");
 
     signal(b.child.id(), "-STOP");
     let took = until(&w, Duration::from_secs(60), |s| {
@@ -92,17 +99,8 @@ fn a_peer_that_stops_answering_is_reported_unreachable_and_then_reachable() {
 #[test]
 fn restricted_documents_waiting_for_an_unreachable_member_are_reported() {
     let w = Workspace::new();
-    for (t, c) in [("AA", "AT"), ("BB", "BE"), ("CC", "CY")] {
-        w.init(t, c);
-    }
+    let (a, b, _c) = three_members(&w);
     let bb_id = w.team_id("BB");
-    w.found(&["AA", "BB", "CC"], 2);
-    let a = w.start("AA", &["run"]);
-    let b = w.start("BB", &["run", "--bootstrap", &a.addr]);
-    let _c = w.start("CC", &["run", "--bootstrap", &a.addr]);
-    until(&w, Duration::from_secs(30), |s| {
-        s.reachability.reachable == 2
-    });
     drop(b);
     until(&w, Duration::from_secs(60), |s| {
         s.reachability.reachable == 1
