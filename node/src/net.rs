@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | identify, ping | anyone connected | libp2p housekeeping |
 //! | `/trustmesh/join/1` | anyone connected | [`JoinRequest`] / [`JoinResponse`] |
-//! | `/trustmesh/sync/1` | members only ([`MembersOnly`]) | core [`Message`]s, peer exchange |
+//! | `/trustmesh/sync/2` | members only ([`MembersOnly`]) | core [`Message`]s, peer exchange |
 //! | gossipsub topic `trustmesh/v1/<network>` | members only ([`MembersOnly`]) | core `Statements` and `Changes` of CLEAR/GREEN documents |
 //!
 //! [`JoinRequest`]: trustmesh_protocol::JoinRequest
@@ -32,7 +32,7 @@ pub use codec::{Bounded, Refusable, Refused};
 pub use gate::MembersOnly;
 
 /// The sync protocol's name.
-pub const SYNC_PROTOCOL: &str = "/trustmesh/sync/1";
+pub const SYNC_PROTOCOL: &str = "/trustmesh/sync/2";
 /// The join protocol's name.
 pub const JOIN_PROTOCOL: &str = "/trustmesh/join/1";
 

@@ -101,7 +101,7 @@ pub use sync::{
     OpenReport, Rejection, Stats, Transmit, Verdict,
 };
 pub use wire::{
-    MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, MessageError, SyncClaims, Want,
+    DocClaims, MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, MessageError, SyncClaims, Want,
 };
 
 /// Whether `c` is a bidirectional formatting character (the embeddings,

@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 
 use crate::codec::{DecodeError, Reader, Writer};
 
+pub mod riblt;
+
 /// A 32-byte item key (a statement id, a document id, a change hash).
 pub type Key = [u8; 32];
 
@@ -112,6 +114,16 @@ pub(crate) fn add_into(acc: &mut [u8; 32], b: &[u8; 32]) {
     }
 }
 
+/// Subtracts `b` from `acc` modulo 2^256: undoes [`add_into`].
+pub(crate) fn sub_from(acc: &mut [u8; 32], b: &[u8; 32]) {
+    let mut borrow = 0i16;
+    for i in 0..32 {
+        let d = i16::from(acc[i]) - i16::from(b[i]) - borrow;
+        acc[i] = (d & 0xff) as u8;
+        borrow = i16::from(d < 0);
+    }
+}
+
 fn fingerprint_of<'a>(items: impl Iterator<Item = (&'a Key, &'a [u8; 32])>) -> ([u8; 16], u64) {
     let mut sum = [0u8; 32];
     let mut count = 0u64;
@@ -119,13 +131,20 @@ fn fingerprint_of<'a>(items: impl Iterator<Item = (&'a Key, &'a [u8; 32])>) -> (
         add_into(&mut sum, &item_hash(k, v));
         count += 1;
     }
+    (fingerprint_from(&sum, count), count)
+}
+
+/// The fingerprint of a set whose item hashes sum to `sum`: what
+/// [`open`] sends for the whole set, kept up to date by callers that add
+/// and remove item hashes as the set changes.
+pub fn fingerprint_from(sum: &[u8; 32], count: u64) -> [u8; 16] {
     let mut h = Sha256::new();
     h.update(sum);
     h.update(count.to_be_bytes());
     let full: [u8; 32] = h.finalize().into();
     let mut fp = [0u8; 16];
     fp.copy_from_slice(&full[..16]);
-    (fp, count)
+    fp
 }
 
 /// The claim that opens a reconciliation of `set`: one fingerprint of the
@@ -144,6 +163,17 @@ fn claim_for(set: &ItemSet, range: Range) -> RangeClaim {
     } else {
         let (fingerprint, _) = fingerprint_of(in_range);
         RangeClaim::Fingerprint { range, fingerprint }
+    }
+}
+
+/// The reply to a peer whose whole set differs from ours: the whole key
+/// space split (or listed, if small), as [`respond`] answers a differing
+/// fingerprint of it.
+pub fn split_full(set: &ItemSet) -> Vec<RangeClaim> {
+    if set.len() <= LIST_THRESHOLD {
+        vec![claim_for(set, Range::FULL)]
+    } else {
+        split(set, Range::FULL)
     }
 }
 

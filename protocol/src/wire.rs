@@ -8,6 +8,7 @@
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::document::{ChangeError, DocId, MAX_CHANGE_BYTES, SignedChange};
+use crate::reconcile::riblt::{self, Buckets, KeyPrefix, MAX_SYMBOLS, Symbol};
 use crate::reconcile::{RangeClaim, decode_claims, encode_claims};
 use crate::statement::{ChangeHash, FORMAT_VERSION, SignedStatement, StatementError, StatementId};
 
@@ -20,23 +21,26 @@ pub const MAX_DOC_SYNCS: usize = 64;
 /// Longest encoded signed statement.
 const MAX_STATEMENT_BYTES: usize = 64 << 10;
 
-const KIND_SYNC: u8 = 1;
+/// Kind 1 was the first anti-entropy step (range claims at the document
+/// level); it is refused now, as any unknown kind.
+const KIND_SYNC: u8 = 5;
 const KIND_STATEMENTS: u8 = 2;
 const KIND_CHANGES: u8 = 3;
 const KIND_WANT: u8 = 4;
 
-/// One step of anti-entropy: range claims at the three levels (statements,
-/// which documents differ, which changes of a document differ). A message
-/// with no claim at all ends the exchange.
+/// One step of anti-entropy at the three levels: range claims over the
+/// statements, the document-level step ([`DocClaims`]: which documents
+/// differ), and range claims over the changes of single documents. A
+/// message with no claim at all ends the exchange.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncClaims {
     /// The round this step belongs to, chosen by the side that opened it.
     pub round: u64,
     /// Claims over the statement ids.
     pub statements: Vec<RangeClaim>,
-    /// Claims over (document id, version) for the documents the two peers
-    /// may share.
-    pub docs: Vec<RangeClaim>,
+    /// The step over (document id, version) of the documents the two
+    /// peers may share.
+    pub docs: DocClaims,
     /// Claims over the change hashes of single documents.
     pub changes: Vec<(DocId, Vec<RangeClaim>)>,
 }
@@ -45,8 +49,145 @@ impl SyncClaims {
     /// Whether the message carries no claim (the exchange is finished).
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty()
-            && self.docs.is_empty()
+            && self.docs == DocClaims::None
             && self.changes.iter().all(|(_, c)| c.is_empty())
+    }
+}
+
+/// The document level of anti-entropy (see `sync::round`): rateless IBLT
+/// symbols over the (document, version) items, sized from an estimate,
+/// with range claims as the fallback for differences too large for them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum DocClaims {
+    /// Nothing at this level.
+    #[default]
+    None,
+    /// The opener's item count and fingerprint (as
+    /// [`crate::reconcile::fingerprint_from`]) and the first symbols of its
+    /// set: enough to decode a small difference at once.
+    Open {
+        /// How many documents the sender offers.
+        count: u64,
+        /// Fingerprint of its (document, version) set.
+        fingerprint: [u8; 16],
+        /// The first symbols of that set.
+        symbols: Vec<Symbol>,
+    },
+    /// The prefix did not decode: the responder's count and buckets, from
+    /// which the opener sizes its symbols.
+    Estimate {
+        /// How many documents the sender offers.
+        count: u64,
+        /// Its buckets.
+        buckets: Buckets,
+    },
+    /// The first symbols of the sender's set (from index 0).
+    Symbols(Vec<Symbol>),
+    /// The symbols did not decode: send more than `have`.
+    More {
+        /// How many were sent.
+        have: u32,
+    },
+    /// Decoded: the documents (by key prefix) the sender lacks and the
+    /// peer holds; the peer sends their changes. Documents both hold at
+    /// other versions go on at the change level, in the same step.
+    Missing(Vec<KeyPrefix>),
+    /// Range claims over the (document id, version) items.
+    Ranges(Vec<RangeClaim>),
+}
+
+const DOCS_NONE: u8 = 0;
+const DOCS_OPEN: u8 = 1;
+const DOCS_ESTIMATE: u8 = 2;
+const DOCS_SYMBOLS: u8 = 3;
+const DOCS_MORE: u8 = 4;
+const DOCS_MISSING: u8 = 5;
+const DOCS_RANGES: u8 = 6;
+
+impl DocClaims {
+    /// Whether the step names `doc`, by id (a range listing) or by key
+    /// prefix (`Missing`). Symbols name nothing outright: they code only
+    /// the documents the receiver may be told of.
+    pub fn names(&self, doc: &DocId) -> bool {
+        match self {
+            DocClaims::Missing(prefixes) => prefixes.iter().any(|p| doc.as_bytes()[..8] == p[..]),
+            DocClaims::Ranges(claims) => claims.iter().any(|c| match c {
+                RangeClaim::Items { items, .. } => items.iter().any(|(k, _)| k == doc.as_bytes()),
+                RangeClaim::Fingerprint { .. } => false,
+            }),
+            _ => false,
+        }
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            DocClaims::None => {
+                w.u8(DOCS_NONE);
+            }
+            DocClaims::Open {
+                count,
+                fingerprint,
+                symbols,
+            } => {
+                w.u8(DOCS_OPEN).u64(*count).raw(fingerprint);
+                riblt::encode_symbols(w, symbols);
+            }
+            DocClaims::Estimate { count, buckets } => {
+                w.u8(DOCS_ESTIMATE).u64(*count);
+                buckets.encode(w);
+            }
+            DocClaims::Symbols(symbols) => {
+                w.u8(DOCS_SYMBOLS);
+                riblt::encode_symbols(w, symbols);
+            }
+            DocClaims::More { have } => {
+                w.u8(DOCS_MORE).len(*have as usize);
+            }
+            DocClaims::Missing(prefixes) => {
+                w.u8(DOCS_MISSING).len(prefixes.len());
+                for p in prefixes {
+                    w.raw(p);
+                }
+            }
+            DocClaims::Ranges(claims) => {
+                w.u8(DOCS_RANGES);
+                encode_claims(w, claims);
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match r.u8("document step")? {
+            DOCS_NONE => DocClaims::None,
+            DOCS_OPEN => DocClaims::Open {
+                count: r.u64("document count")?,
+                fingerprint: r.array("fingerprint")?,
+                symbols: riblt::decode_symbols(r)?,
+            },
+            DOCS_ESTIMATE => DocClaims::Estimate {
+                count: r.u64("document count")?,
+                buckets: Buckets::decode(r)?,
+            },
+            DOCS_SYMBOLS => DocClaims::Symbols(riblt::decode_symbols(r)?),
+            DOCS_MORE => DocClaims::More {
+                have: r.len("symbols sent", MAX_SYMBOLS)? as u32,
+            },
+            DOCS_MISSING => {
+                let n = r.len("missing documents", MAX_SYMBOLS)?;
+                let mut out = Vec::with_capacity(n);
+                for _ in 0..n {
+                    out.push(r.array("document prefix")?);
+                }
+                DocClaims::Missing(out)
+            }
+            DOCS_RANGES => DocClaims::Ranges(decode_claims(r)?),
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    field: "document step",
+                    tag,
+                });
+            }
+        })
     }
 }
 
@@ -117,7 +258,7 @@ impl Message {
             Message::Sync(s) => {
                 w.u8(KIND_SYNC).u64(s.round);
                 encode_claims(&mut w, &s.statements);
-                encode_claims(&mut w, &s.docs);
+                s.docs.encode(&mut w);
                 w.len(s.changes.len());
                 for (doc, claims) in &s.changes {
                     w.raw(doc.as_bytes());
@@ -171,7 +312,7 @@ impl Message {
             KIND_SYNC => {
                 let round = r.u64("round")?;
                 let statements = decode_claims(&mut r)?;
-                let docs = decode_claims(&mut r)?;
+                let docs = DocClaims::decode(&mut r)?;
                 let n = r.len("document syncs", MAX_DOC_SYNCS)?;
                 let mut changes = Vec::with_capacity(n);
                 for _ in 0..n {

@@ -68,10 +68,10 @@ fn a_js_libp2p_peer_gets_identify_and_ping_and_nothing_else() {
 
     // The member protocols are neither offered nor accepted, and the node
     // opens nothing towards the stranger.
-    for p in ["/trustmesh/sync/1", "/meshsub/1.1.0", "/meshsub/1.0.0"] {
+    for p in ["/trustmesh/sync/2", "/meshsub/1.1.0", "/meshsub/1.0.0"] {
         assert!(!protocols.contains(&p), "{p} offered to a non-member");
     }
-    for p in ["/trustmesh/sync/1", "/meshsub/1.1.0"] {
+    for p in ["/trustmesh/sync/2", "/meshsub/1.1.0"] {
         let attempt = r["attempts"][p].as_str().unwrap_or_default();
         assert!(attempt.starts_with("refused"), "{p}: {attempt}");
     }

@@ -35,7 +35,7 @@ const node = await createLibp2p({
 
 // Anything the trustmesh node opens towards us on its own protocols would
 // be a leak to a non-member.
-const watched = ['/trustmesh/sync/1', '/trustmesh/join/1', '/meshsub/1.1.0', '/meshsub/1.0.0']
+const watched = ['/trustmesh/sync/2', '/trustmesh/join/1', '/meshsub/1.1.0', '/meshsub/1.0.0']
 await node.handle(watched, (...args) => {
   const data = args[0]
   const stream = data?.stream ?? data
@@ -62,7 +62,7 @@ try {
     new Promise((resolve) => setTimeout(() => resolve(null), 10000))
   ])
   report.ping_ms = await node.services.ping.ping(target)
-  for (const proto of ['/trustmesh/sync/1', '/meshsub/1.1.0', '/trustmesh/join/1']) {
+  for (const proto of ['/trustmesh/sync/2', '/meshsub/1.1.0', '/trustmesh/join/1']) {
     try {
       const stream = await node.dialProtocol(target, proto, { signal: AbortSignal.timeout(5000) })
       report.attempts[proto] = 'opened'

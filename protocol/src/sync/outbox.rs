@@ -9,7 +9,9 @@ use crate::identity::TeamId;
 use crate::reconcile::{MAX_CLAIMS, RangeClaim};
 use crate::statement::SignedStatement;
 use crate::store::Store;
-use crate::wire::{MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, SyncClaims, Want};
+use crate::wire::{
+    DocClaims, MAX_DOC_SYNCS, MAX_ITEMS, MAX_MESSAGE_BYTES, Message, SyncClaims, Want,
+};
 
 /// Messages to send and events to report, each queue capped.
 #[derive(Debug, Clone)]
@@ -82,11 +84,16 @@ pub(super) fn split_sync(sync: SyncClaims) -> Vec<SyncClaims> {
         }
         current.statements = chunk.to_vec();
     }
-    for chunk in sync.docs.chunks(MAX_CLAIMS) {
-        if !current.docs.is_empty() {
-            flush(&mut out, &mut current);
+    match sync.docs {
+        DocClaims::Ranges(claims) => {
+            for chunk in claims.chunks(MAX_CLAIMS) {
+                if current.docs != DocClaims::None {
+                    flush(&mut out, &mut current);
+                }
+                current.docs = DocClaims::Ranges(chunk.to_vec());
+            }
         }
-        current.docs = chunk.to_vec();
+        other => current.docs = other,
     }
     let mut claims_in_current = 0;
     for (doc, claims) in sync.changes {

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Destination, Event, Millis, Node};
 use crate::document::{DocId, SignedChange};
 use crate::identity::TeamId;
+use crate::reconcile::riblt::{self, Decoded, KeyPrefix, MAX_SYMBOLS, Symbol, Value};
 use crate::reconcile::{self, Key};
 use crate::statement::{ChangeHash, SignedStatement, StatementId};
 use crate::store::Store;
-use crate::wire::{SyncClaims, Want};
+use crate::wire::{DocClaims, SyncClaims, Want};
 
 /// A small deterministic generator (SplitMix64); the choice of peers and
 /// round numbers is the only randomness the core needs, and it must replay
@@ -56,10 +57,15 @@ impl<S: Store> Node<S> {
         let round = self.rng.next();
         self.peers.start_round(&peer, round, now);
         self.stats.rounds_opened += 1;
+        let view = self.index.view_for(&peer);
         let sync = SyncClaims {
             round,
             statements: reconcile::open(self.index.statement_items()),
-            docs: reconcile::open(&self.index.doc_items_for(&peer)),
+            docs: DocClaims::Open {
+                count: view.count(),
+                fingerprint: view.fingerprint(),
+                symbols: view.prefix().to_vec(),
+            },
             changes: vec![],
         };
         self.send_sync(peer, sync);
@@ -97,16 +103,16 @@ impl<S: Store> Node<S> {
         }
 
         let mut in_progress: BTreeSet<DocId> = sync.changes.iter().map(|(d, _)| *d).collect();
-        if !sync.docs.is_empty() {
-            let set = self.index.doc_items_for(&from);
-            let (claims, diff) = reconcile::respond(&set, &sync.docs);
-            reply.docs = claims;
-            for key in diff.peer_needs.into_iter().chain(diff.we_need) {
-                let doc = DocId::from_bytes(key);
-                if in_progress.insert(doc) {
-                    let opened = reconcile::open(self.index.change_items_for(&doc, &from));
-                    reply.changes.push((doc, opened));
-                }
+        let step = self.doc_step(from, sync.docs);
+        reply.docs = step.reply;
+        for (doc, hashes) in step.send {
+            let changes = self.ordered_changes(&doc, &hashes);
+            self.send_changes(Destination::Peer(from), changes);
+        }
+        for doc in step.differ {
+            if in_progress.insert(doc) {
+                let opened = reconcile::open(self.index.change_items_for(&doc, &from));
+                reply.changes.push((doc, opened));
             }
         }
 
@@ -150,6 +156,166 @@ impl<S: Store> Node<S> {
         self.send_sync(from, reply);
     }
 
+    /// The document level of a step from `from` (see [`DocClaims`]):
+    ///
+    /// 1. The opener sends its count, fingerprint and first
+    ///    [`super::index::PREFIX_SYMBOLS`] symbols. Equal fingerprints end
+    ///    the level; a small difference decodes from the prefix at once.
+    /// 2. Otherwise the responder sends its estimator buckets; the opener
+    ///    sends as many symbols as the estimated difference needs (a
+    ///    responder holding nothing, or a difference too large to estimate,
+    ///    goes to range claims instead).
+    /// 3. The responder decodes (or asks for twice as many symbols, up to
+    ///    [`MAX_SYMBOLS`], then falls back to range claims). Each document
+    ///    of its own that differs is either held by the peer at another
+    ///    version (a decoded item of the peer's carries its key prefix):
+    ///    the change level reconciles it; or not held by the peer: its
+    ///    changes go at once. The peer's documents it lacks it names by
+    ///    prefix in `Missing`, and the peer sends their changes.
+    ///
+    /// Every step is stateless, so a lost message costs a round, never a
+    /// wrong result.
+    fn doc_step(&mut self, from: TeamId, claims: DocClaims) -> DocStep {
+        let mut step = DocStep::default();
+        match claims {
+            DocClaims::None => {}
+            DocClaims::Open {
+                fingerprint,
+                symbols,
+                ..
+            } => {
+                let view = self.index.view_for(&from);
+                if view.fingerprint() == fingerprint {
+                    return step;
+                }
+                let decoded = if symbols.len() == view.prefix().len() {
+                    riblt::decode(&symbols, view.prefix())
+                        .map(|d| (d, self.index.values_for(&from)))
+                } else {
+                    self.decode_symbols(&from, &symbols)
+                };
+                match decoded {
+                    Some((d, values)) => self.act_on_difference(from, d, &values, &mut step),
+                    None => {
+                        step.reply = DocClaims::Estimate {
+                            count: view.count(),
+                            buckets: view.buckets().clone(),
+                        }
+                    }
+                }
+            }
+            DocClaims::Estimate { count, buckets } => {
+                let view = self.index.view_for(&from);
+                let estimate = view.buckets().estimate(&buckets);
+                step.reply = match estimate {
+                    // Two items per document held at two versions.
+                    Some(docs) if count > 0 && riblt::symbols_for(2 * docs) < MAX_SYMBOLS => {
+                        let n = riblt::symbols_for(2 * docs).max(2 * view.prefix().len());
+                        DocClaims::Symbols(self.symbols_for_peer(&from, n))
+                    }
+                    _ => DocClaims::Ranges(reconcile::open(&self.index.doc_items_for(&from))),
+                };
+            }
+            DocClaims::Symbols(symbols) => match self.decode_symbols(&from, &symbols) {
+                Some((d, values)) => self.act_on_difference(from, d, &values, &mut step),
+                None if symbols.len() >= MAX_SYMBOLS => {
+                    step.reply =
+                        DocClaims::Ranges(reconcile::split_full(&self.index.doc_items_for(&from)));
+                }
+                None => {
+                    step.reply = DocClaims::More {
+                        have: symbols.len() as u32,
+                    }
+                }
+            },
+            DocClaims::More { have } => {
+                let have = have as usize;
+                step.reply = if have >= MAX_SYMBOLS {
+                    DocClaims::Ranges(reconcile::open(&self.index.doc_items_for(&from)))
+                } else {
+                    let n = (2 * have).clamp(2 * super::index::PREFIX_SYMBOLS, MAX_SYMBOLS);
+                    DocClaims::Symbols(self.symbols_for_peer(&from, n))
+                };
+            }
+            DocClaims::Missing(prefixes) => {
+                let wanted: BTreeSet<KeyPrefix> = prefixes.into_iter().collect();
+                for (value, doc) in self.index.values_for(&from) {
+                    if wanted.contains(&riblt::prefix_of(&value))
+                        && self.docs.may_receive(&doc, &from, &self.membership)
+                    {
+                        let all = self.index.change_items_for(&doc, &from).keys().copied();
+                        step.send.push((doc, all.collect()));
+                    }
+                }
+            }
+            DocClaims::Ranges(claims) => {
+                let set = self.index.doc_items_for(&from);
+                let (claims, diff) = reconcile::respond(&set, &claims);
+                if !claims.is_empty() {
+                    step.reply = DocClaims::Ranges(claims);
+                }
+                step.differ.extend(
+                    diff.peer_needs
+                        .into_iter()
+                        .chain(diff.we_need)
+                        .map(DocId::from_bytes),
+                );
+            }
+        }
+        step
+    }
+
+    /// The first `n` symbols of the documents `peer` may receive.
+    fn symbols_for_peer(&self, peer: &TeamId, n: usize) -> Vec<Symbol> {
+        let values = self.index.values_for(peer);
+        riblt::encode(values.iter().map(|(v, _)| v), n)
+    }
+
+    /// Decodes the peer's symbols against ours; with the values and
+    /// documents they were made of.
+    fn decode_symbols(
+        &self,
+        peer: &TeamId,
+        symbols: &[Symbol],
+    ) -> Option<(Decoded, Vec<(Value, DocId)>)> {
+        let values = self.index.values_for(peer);
+        let ours = riblt::encode(values.iter().map(|(v, _)| v), symbols.len());
+        riblt::decode(symbols, &ours).map(|d| (d, values))
+    }
+
+    /// What a decoded difference asks of this node (see [`Self::doc_step`]).
+    fn act_on_difference(
+        &mut self,
+        from: TeamId,
+        d: Decoded,
+        values: &[(Value, DocId)],
+        step: &mut DocStep,
+    ) {
+        let by_value: BTreeMap<&Value, DocId> = values.iter().map(|(v, d)| (v, *d)).collect();
+        let ours: Vec<DocId> = d
+            .ours
+            .iter()
+            .filter_map(|v| by_value.get(v).copied())
+            .collect();
+        let our_prefixes: BTreeSet<KeyPrefix> = ours.iter().map(|d| prefix_of_doc(d)).collect();
+        let theirs: BTreeSet<KeyPrefix> = d.theirs.iter().map(riblt::prefix_of).collect();
+        for doc in ours {
+            if theirs.contains(&prefix_of_doc(&doc)) {
+                step.differ.push(doc);
+            } else if self.docs.may_receive(&doc, &from, &self.membership) {
+                let all = self.index.change_items_for(&doc, &from).keys().copied();
+                step.send.push((doc, all.collect()));
+            }
+        }
+        let missing: Vec<KeyPrefix> = theirs
+            .into_iter()
+            .filter(|p| !our_prefixes.contains(p))
+            .collect();
+        if !missing.is_empty() {
+            step.reply = DocClaims::Missing(missing);
+        }
+    }
+
     pub(super) fn on_want(&mut self, from: TeamId, want: Want) {
         let statements: Vec<SignedStatement> = want
             .statements
@@ -178,4 +344,21 @@ impl<S: Store> Node<S> {
         out.sort_by_key(|c| (c.start_op(), c.hash()));
         out
     }
+}
+
+/// What the document level of a step leads to.
+#[derive(Debug, Default)]
+struct DocStep {
+    /// The reply at the document level.
+    reply: DocClaims,
+    /// Documents to reconcile at the change level.
+    differ: Vec<DocId>,
+    /// Changes to send at once: the peer lacks these documents.
+    send: Vec<(DocId, BTreeSet<Key>)>,
+}
+
+fn prefix_of_doc(doc: &DocId) -> KeyPrefix {
+    let mut p = [0u8; 8];
+    p.copy_from_slice(&doc.as_bytes()[..8]);
+    p
 }

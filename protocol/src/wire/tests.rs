@@ -39,7 +39,7 @@ proptest! {
         let m = Message::Sync(SyncClaims {
             round,
             statements: s,
-            docs: d,
+            docs: DocClaims::Ranges(d),
             changes: vec![(DocId::from_bytes(doc), c)],
         });
         let bytes = m.encode();

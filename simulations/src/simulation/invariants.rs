@@ -19,7 +19,6 @@
 //! A violation is recorded with the first one's details and fails the
 //! run's "core invariants" check.
 
-use trustmesh_protocol::reconcile::RangeClaim;
 use trustmesh_protocol::{
     ActorSuffix, Destination, DocId, Message, Node, SignedChange, StatementSet, TeamId, Transmit,
 };
@@ -123,15 +122,13 @@ impl Simulation<'_> {
                 }
             }
             Message::Sync(sync) => {
-                let named = sync
-                    .changes
-                    .iter()
-                    .map(|(d, _)| *d)
-                    .chain(listed(&sync.docs).map(DocId::from_bytes));
-                for d in named {
-                    if outside(&d) {
+                for (d, _) in &sync.changes {
+                    if outside(d) {
                         problems.push(format!("sync names restricted {d}"));
                     }
+                }
+                if let Some(d) = audiences.keys().find(|d| outside(d) && sync.docs.names(d)) {
+                    problems.push(format!("sync names restricted {d}"));
                 }
             }
             Message::Want(want) => {
@@ -251,12 +248,4 @@ impl Simulation<'_> {
             ));
         }
     }
-}
-
-/// The item keys a reconciliation step lists outright.
-fn listed(claims: &[RangeClaim]) -> impl Iterator<Item = [u8; 32]> + '_ {
-    claims.iter().flat_map(|c| match c {
-        RangeClaim::Items { items, .. } => items.iter().map(|(k, _)| *k).collect(),
-        RangeClaim::Fingerprint { .. } => Vec::new(),
-    })
 }
