@@ -90,6 +90,13 @@ pub struct Config {
     pub max_transmits: usize,
     /// Most queued events; beyond it the oldest are dropped and counted.
     pub max_events: usize,
+    /// Largest batch of changes in one message (one change always goes,
+    /// whatever its size). A message that cannot cross a slow link within
+    /// the transport's request timeout fails whole and is sent again whole,
+    /// so batches stay small enough to cross 256 kbit/s in a few seconds:
+    /// anti-entropy sends more of them rather than larger ones, and each
+    /// that arrives is progress kept.
+    pub max_batch_bytes: usize,
     /// Seed of the peer choice.
     pub seed: u64,
 }
@@ -103,6 +110,7 @@ impl Default for Config {
             snapshot_every: 64,
             max_transmits: 4096,
             max_events: 4096,
+            max_batch_bytes: 256 << 10,
             seed: 0,
         }
     }
@@ -124,6 +132,12 @@ impl Config {
     /// Sets [`Config::round_timeout`].
     pub fn with_round_timeout(mut self, ms: Millis) -> Self {
         self.round_timeout = ms;
+        self
+    }
+
+    /// Sets [`Config::max_batch_bytes`] (at most half the largest message).
+    pub fn with_max_batch_bytes(mut self, bytes: usize) -> Self {
+        self.max_batch_bytes = bytes.clamp(1, crate::wire::MAX_MESSAGE_BYTES / 2);
         self
     }
 

@@ -117,9 +117,10 @@ pub(super) fn split_sync(sync: SyncClaims) -> Vec<SyncClaims> {
     out
 }
 
-/// Splits changes into batches within the item and size limits.
-fn split_changes(changes: Vec<SignedChange>) -> Vec<Vec<SignedChange>> {
-    let budget = MAX_MESSAGE_BYTES / 2;
+/// Splits changes into batches within the item limit and `budget` bytes
+/// (a single larger change makes a batch of its own).
+fn split_changes(changes: Vec<SignedChange>, budget: usize) -> Vec<Vec<SignedChange>> {
+    let budget = budget.min(MAX_MESSAGE_BYTES / 2);
     let mut out = Vec::new();
     let mut batch = Vec::new();
     let mut bytes = 0;
@@ -185,7 +186,7 @@ impl<S: Store> Node<S> {
 
     /// Sends changes, several messages when they exceed the size limits.
     pub(super) fn send_changes(&mut self, to: Destination, changes: Vec<SignedChange>) {
-        for batch in split_changes(changes) {
+        for batch in split_changes(changes, self.config.max_batch_bytes) {
             self.transmit(Transmit {
                 to,
                 message: Message::Changes(batch),

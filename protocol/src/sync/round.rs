@@ -105,9 +105,11 @@ impl<S: Store> Node<S> {
         let mut in_progress: BTreeSet<DocId> = sync.changes.iter().map(|(d, _)| *d).collect();
         let step = self.doc_step(from, sync.docs);
         reply.docs = step.reply;
+        // Changes of many documents share batches (dependencies first
+        // within each document).
+        let mut outgoing: Vec<SignedChange> = Vec::new();
         for (doc, hashes) in step.send {
-            let changes = self.ordered_changes(&doc, &hashes);
-            self.send_changes(Destination::Peer(from), changes);
+            outgoing.extend(self.ordered_changes(&doc, &hashes));
         }
         for doc in step.differ {
             if in_progress.insert(doc) {
@@ -145,9 +147,9 @@ impl<S: Store> Node<S> {
             .collect();
         self.send_statements(from, statements);
         for (doc, hashes) in send_changes {
-            let changes = self.ordered_changes(&doc, &hashes);
-            self.send_changes(Destination::Peer(from), changes);
+            outgoing.extend(self.ordered_changes(&doc, &hashes));
         }
+        self.send_changes(Destination::Peer(from), outgoing);
         self.send_want(from, want);
         if reply.is_empty() {
             // The exchange is over; the empty reply tells the peer so.
@@ -323,14 +325,15 @@ impl<S: Store> Node<S> {
             .filter_map(|id| self.statements.get(id).cloned())
             .collect();
         self.send_statements(from, statements);
+        let mut outgoing: Vec<SignedChange> = Vec::new();
         for (doc, hashes) in want.changes {
             if !self.docs.may_receive(&doc, &from, &self.membership) {
                 continue;
             }
             let keys: BTreeSet<Key> = hashes.iter().map(|h| *h.as_bytes()).collect();
-            let changes = self.ordered_changes(&doc, &keys);
-            self.send_changes(Destination::Peer(from), changes);
+            outgoing.extend(self.ordered_changes(&doc, &keys));
         }
+        self.send_changes(Destination::Peer(from), outgoing);
     }
 
     /// The stored changes among `hashes`, in an order where dependencies

@@ -1099,3 +1099,32 @@ fn audience_peers_are_the_other_members_of_the_audiences_a_node_is_in() {
     let expected: BTreeSet<TeamId> = [key(4).id()].into_iter().collect();
     assert_eq!(net.nodes[1].audience_peers(), expected);
 }
+
+/// Catching up sends many batches of at most `max_batch_bytes`, not one
+/// message as large as the wire allows: over a slow link each batch must
+/// arrive within the transport's request timeout to count.
+#[test]
+fn catching_up_sends_batches_sized_for_slow_links() {
+    let mut net = Net::new(2);
+    for i in 0..700 {
+        publish(&mut net, 0, &format!("TM-{i}"), Tlp::Green, &[]);
+    }
+    net.drop_outgoing();
+    net.connect_all();
+    net.run();
+    assert_eq!(net.nodes[0].digest(), net.nodes[1].digest());
+    let batches: Vec<usize> = net
+        .log
+        .iter()
+        .filter_map(|(_, _, m)| match m {
+            Message::Changes(list) if list.len() > 1 => Some(m.encode().len()),
+            _ => None,
+        })
+        .collect();
+    let limit = Config::default().max_batch_bytes;
+    assert!(batches.len() >= 2, "{batches:?}");
+    assert!(
+        batches.iter().all(|b| *b <= limit + 1024),
+        "batches over {limit} bytes: {batches:?}"
+    );
+}
