@@ -141,10 +141,16 @@ fn bench(c: &mut Criterion) {
     let originals = (!table_only).then(|| (a.clone(), b.clone()));
     let (mut a2, mut b2) = (a, b);
     let full: usize = full_state(&a2).iter().map(Vec::len).sum();
-    #[allow(clippy::disallowed_methods)]
-    let t = Instant::now();
-    let agree = round(&mut a2, &mut b2);
-    let agree_time = t.elapsed();
+    // Rounds in agreement change nothing; the fastest of five is the
+    // round's cost without the preemptions of a busy machine.
+    let mut agree = (0, 0);
+    let mut agree_time = std::time::Duration::MAX;
+    for _ in 0..5 {
+        #[allow(clippy::disallowed_methods)]
+        let t = Instant::now();
+        agree = round(&mut a2, &mut b2);
+        agree_time = agree_time.min(t.elapsed());
+    }
     let old: std::collections::BTreeSet<_> = trustmesh_protocol::Store::load(a2.store())
         .expect("memory")
         .changes
@@ -168,7 +174,7 @@ fn bench(c: &mut Criterion) {
 
     println!();
     println!(
-        "| {docs} documents | anti-entropy bytes | x missing | flights | one round, both sides | full-state bytes |"
+        "| {docs} documents | anti-entropy bytes | x missing | flights | one round, both sides (wall; fastest of 5 in agreement) | full-state bytes |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
     println!(

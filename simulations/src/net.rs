@@ -134,13 +134,16 @@ impl Network {
         lo + u64::from_be_bytes(first) % (hi.saturating_sub(lo) + 1)
     }
 
-    /// Sends `len` bytes from `from` to `to` at `now`: when they arrive, or
-    /// why they do not. The bytes take the sender's uplink either way.
+    /// Sends `len` bytes from `from` to `to` at `now`, directly or through
+    /// the relay `via`: when they arrive, or why they do not. The bytes
+    /// take the sender's uplink either way (and a relay's, which forwards
+    /// them as they come: its uplink is not modelled).
     pub fn send(
         &mut self,
         now: Millis,
         from: usize,
         to: usize,
+        via: Option<usize>,
         len: usize,
         rng: &mut SimRng,
     ) -> Result<Millis, Dropped> {
@@ -148,14 +151,18 @@ impl Network {
         let start = self.busy_until[from].max(now);
         let done = start + (len as u64 * 1000).div_ceil(bw);
         self.busy_until[from] = done;
-        if !self.reachable(from, to) {
-            return Err(Dropped::Partitioned);
-        }
+        let latency = match via {
+            Some(r) if self.reachable(from, r) && self.reachable(r, to) => {
+                self.base_latency(from, r) + self.base_latency(r, to)
+            }
+            None if self.reachable(from, to) => self.base_latency(from, to),
+            _ => return Err(Dropped::Partitioned),
+        };
         if rng.chance_ppm(self.config.loss_ppm) {
             return Err(Dropped::Lost);
         }
         let jitter = rng.below(self.config.jitter_ms + 1);
-        Ok(done + self.base_latency(from, to) + jitter)
+        Ok(done + latency + jitter)
     }
 }
 

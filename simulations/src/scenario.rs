@@ -68,6 +68,12 @@ pub struct Scenario {
     /// Also run the central-hub baseline.
     #[serde(default = "yes")]
     pub hub_baseline: bool,
+    /// Percent of the members that are not founders which refuse inbound
+    /// connections (a stateful firewall, as most government networks
+    /// have): they only dial out, and others reach them through a circuit
+    /// relay hosted by a member they are connected to.
+    #[serde(default)]
+    pub refuse_inbound_pct: u64,
 }
 
 fn default_founders() -> usize {

@@ -147,6 +147,12 @@ struct SimNode {
     messages_out: u64,
     /// Recent outgoing data, replayed by a flooder.
     recent: VecDeque<Rc<[u8]>>,
+    /// Refuses inbound connections (reached only through a relay).
+    refuses_inbound: bool,
+    /// Links whose path is down, and since when: the connection stays
+    /// open (as a TCP connection behind a cut does) until failure
+    /// detection closes it.
+    stalled: BTreeMap<usize, Millis>,
 }
 
 impl SimNode {
@@ -172,6 +178,8 @@ impl SimNode {
             bytes_out: 0,
             messages_out: 0,
             recent: VecDeque::new(),
+            refuses_inbound: false,
+            stalled: BTreeMap::new(),
         }
     }
 
@@ -213,6 +221,9 @@ pub struct Simulation<'a> {
     invariants: Invariants,
     /// The audience (with the owner) of every restricted document published.
     audiences: BTreeMap<DocId, BTreeSet<TeamId>>,
+    /// Connections to a node that refuses inbound ones, by their ends
+    /// (lower index first): the member relaying them.
+    relayed: BTreeMap<(usize, usize), usize>,
     forged: BTreeSet<(DocId, ChangeHash)>,
     revoked: BTreeSet<usize>,
     trace: Sha256,
@@ -320,6 +331,7 @@ impl<'a> Simulation<'a> {
             tracker: Tracker::default(),
             invariants: Invariants::default(),
             audiences: BTreeMap::new(),
+            relayed: BTreeMap::new(),
             forged: BTreeSet::new(),
             revoked: BTreeSet::new(),
             trace: Sha256::new(),
@@ -333,9 +345,20 @@ impl<'a> Simulation<'a> {
             events: 0,
             created: std::time::Instant::now(),
         };
+        // Members behind firewalls that refuse inbound connections: never
+        // a founder (someone must be reachable to start from).
+        let mut refusing: Vec<usize> = Vec::new();
+        if scenario.refuse_inbound_pct > 0 {
+            refusing = (founders.max(1)..n).collect();
+            setup.shuffle(&mut refusing);
+            let count = refusing.len() * scenario.refuse_inbound_pct.min(100) as usize / 100;
+            refusing.truncate(count);
+        }
         for (i, key) in keys.into_iter().enumerate() {
             sim.by_team.insert(key.id(), i);
-            sim.nodes.push(SimNode::new(key, roles[i], Some(0), false));
+            let mut node = SimNode::new(key, roles[i], Some(0), false);
+            node.refuses_inbound = refusing.contains(&i);
+            sim.nodes.push(node);
             sim.start(i);
         }
         sim.initial_links();

@@ -17,7 +17,9 @@ fn seeds() -> u64 {
         .unwrap_or(100)
 }
 
-fn run_seeds(text: &str) {
+/// Runs every seed; returns the runs' counters, summed.
+fn run_seeds(text: &str) -> std::collections::BTreeMap<String, u64> {
+    let mut counters = std::collections::BTreeMap::new();
     let scenario = Scenario::parse(text).expect("valid scenario");
     let n = seeds();
     let mut items = 0;
@@ -40,17 +42,21 @@ fn run_seeds(text: &str) {
         );
         items += m.items;
         failed_writes += m.counters.get("store_writes_failed").copied().unwrap_or(0);
+        for (k, v) in &m.counters {
+            *counters.entry(k.clone()).or_insert(0) += v;
+        }
     }
     assert!(items as u64 >= n, "{} items over {n} seeds", items);
     assert!(
         failed_writes >= n,
         "the store faults cost only {failed_writes} writes over {n} seeds"
     );
+    counters
 }
 
 #[test]
 fn partitions_heal_for_every_seed() {
-    run_seeds(
+    let counters = run_seeds(
         r#"
 name = "seeds-partition"
 version = 2
@@ -80,6 +86,59 @@ duration_s = 60
 fault = "disk_full"
 "#,
     );
+    // The partition is a firewall cut: connections stall without closing
+    // until failure detection closes them.
+    assert!(
+        counters
+            .get("dead_connections_closed")
+            .copied()
+            .unwrap_or(0)
+            >= seeds()
+    );
+}
+
+/// Members behind firewalls that refuse inbound connections share AMBER
+/// advisories (which travel point to point only) through circuit relays,
+/// across a partition and churn of the relays.
+#[test]
+fn inbound_refusing_members_share_restricted_documents_for_every_seed() {
+    let counters = run_seeds(
+        r#"
+name = "seeds-firewalls"
+version = 1
+nodes = 8
+founders = 3
+regions = 2
+connections = 3
+duration_s = 240
+settle_s = 120
+sync_interval_ms = 5000
+hub_baseline = false
+refuse_inbound_pct = 60
+[network]
+loss_ppm = 20000
+[workload]
+advisories_per_hour = 120
+amber_pct = 50
+[[events]]
+at_s = 30
+kind = "partition"
+region = 1
+duration_s = 60
+[[events]]
+at_s = 100
+kind = "churn"
+pct = 30
+down_s = [10, 60]
+[[events]]
+at_s = 50
+kind = "store_fault"
+pct = 30
+duration_s = 60
+fault = "disk_full"
+"#,
+    );
+    assert!(counters.get("relayed_connections").copied().unwrap_or(0) >= seeds());
 }
 
 #[test]

@@ -15,6 +15,11 @@ use crate::scenario::Behaviour;
 /// Most audience members dialed per heartbeat beside the target.
 const WANTED_DIALS: usize = 2;
 
+/// How long a connection whose path is cut stays open: the engine's ping
+/// runs every 4 s with a 6 s timeout and reports a failure after two in a
+/// row (node/src/net.rs), so about 2 x (4 + 6) s.
+const DEAD_AFTER_MS: u64 = 20_000;
+
 impl Simulation<'_> {
     /// Every node starts with a few random members as its bootstrap
     /// addresses (in the hub baseline: the hub) and dials them; the rest of
@@ -93,8 +98,33 @@ impl Simulation<'_> {
                 && !node.guard.is_banned(now, &other)
                 && node.links.len() < sim.max_links()
         };
-        if !ok(a, b, self) || !ok(b, a, self) || !self.net.reachable(a, b) {
+        if !ok(a, b, self) || !ok(b, a, self) {
             return false;
+        }
+        // A node that refuses inbound connections is reached through a
+        // circuit relay: a member it is connected to that accepts inbound
+        // ones and that the dialer can reach.
+        let relay = if self.nodes[b].refuses_inbound {
+            let found = self.nodes[b].links.iter().copied().find(|&r| {
+                r != a
+                    && !self.nodes[r].refuses_inbound
+                    && self.nodes[r].up()
+                    && self.net.reachable(a, r)
+                    && self.net.reachable(r, b)
+            });
+            match found {
+                Some(r) => Some(r),
+                None => return false,
+            }
+        } else {
+            None
+        };
+        if relay.is_none() && !self.net.reachable(a, b) {
+            return false;
+        }
+        if let Some(r) = relay {
+            self.relayed.insert((a.min(b), a.max(b)), r);
+            self.metrics.count("relayed_connections", 1);
         }
         self.nodes[a].links.insert(b);
         self.nodes[b].links.insert(a);
@@ -118,7 +148,9 @@ impl Simulation<'_> {
     }
 
     pub(super) fn cut(&mut self, a: usize, b: usize) {
+        self.relayed.remove(&(a.min(b), a.max(b)));
         for (x, y) in [(a, b), (b, a)] {
+            self.nodes[x].stalled.remove(&y);
             let team = self.nodes[y].key.id();
             let node = &mut self.nodes[x];
             node.links.remove(&y);
@@ -193,6 +225,7 @@ impl Simulation<'_> {
     /// save the book; then the gossip heartbeat and a flooder's extra
     /// traffic.
     pub(super) fn heartbeat(&mut self, i: usize) {
+        self.detect_failures(i);
         let now = self.now();
         let node = &mut self.nodes[i];
         if let Some(c) = node.core.as_ref() {
@@ -224,6 +257,53 @@ impl Simulation<'_> {
                 }
                 let junk = byzantine::junk(&mut self.rng);
                 self.send(i, p, Packet::Gossip(Rc::from(junk)));
+            }
+        }
+    }
+
+    /// The relay of the connection between `a` and `b`, if it is relayed.
+    pub(super) fn relay_of(&self, a: usize, b: usize) -> Option<usize> {
+        self.relayed.get(&(a.min(b), a.max(b))).copied()
+    }
+
+    /// Whether the path of the connection between `a` and `b` carries
+    /// packets now: both hops of a relayed one, with the relay still up and
+    /// connected to both (a relay closes its circuits when it goes).
+    fn path_up(&self, a: usize, b: usize) -> bool {
+        match self.relay_of(a, b) {
+            Some(r) => {
+                self.nodes[r].up()
+                    && self.nodes[r].links.contains(&a)
+                    && self.nodes[r].links.contains(&b)
+                    && self.net.reachable(a, r)
+                    && self.net.reachable(r, b)
+            }
+            None => self.net.reachable(a, b),
+        }
+    }
+
+    /// The engine's failure detection: a connection whose path is cut
+    /// stays open (nothing tells either end) until pings have failed twice
+    /// in a row, [`DEAD_AFTER_MS`] at the most; then it is closed and the
+    /// book redials with its backoff. A relayed connection whose relay
+    /// went away closes at once, as the relay ends the circuit.
+    fn detect_failures(&mut self, i: usize) {
+        let now = self.now();
+        let links: Vec<usize> = self.nodes[i].links.iter().copied().collect();
+        for j in links {
+            if self.path_up(i, j) {
+                self.nodes[i].stalled.remove(&j);
+                continue;
+            }
+            let relay_gone = self.relay_of(i, j).is_some_and(|r| {
+                !self.nodes[r].up()
+                    || !self.nodes[r].links.contains(&i)
+                    || !self.nodes[r].links.contains(&j)
+            });
+            let since = *self.nodes[i].stalled.entry(j).or_insert(now);
+            if relay_gone || now.saturating_sub(since) >= DEAD_AFTER_MS {
+                self.metrics.count("dead_connections_closed", 1);
+                self.cut(i, j);
             }
         }
     }

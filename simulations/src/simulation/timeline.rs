@@ -12,18 +12,10 @@ impl Simulation<'_> {
         let action = self.scenario.events[i].action.clone();
         match action {
             Action::Partition { region, duration_s } => {
+                // A firewall cut: the connections across it stay open,
+                // stalled, until failure detection closes them
+                // (`detect_failures`).
                 self.net.isolate(region);
-                for a in 0..self.nodes.len() {
-                    let cross: Vec<usize> = self.nodes[a]
-                        .links
-                        .iter()
-                        .copied()
-                        .filter(|&b| !self.net.reachable(a, b))
-                        .collect();
-                    for b in cross {
-                        self.cut(a, b);
-                    }
-                }
                 self.queue
                     .schedule(now + duration_s * 1000, Ev::Heal(region));
             }

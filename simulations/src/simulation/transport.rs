@@ -22,7 +22,8 @@ impl Simulation<'_> {
         self.nodes[from].bytes_out += len as u64;
         self.nodes[from].messages_out += 1;
         let now = self.now();
-        match self.net.send(now, from, to, len, &mut self.net_rng) {
+        let via = self.relay_of(from, to);
+        match self.net.send(now, from, to, via, len, &mut self.net_rng) {
             Ok(at) => {
                 let epoch = self.nodes[to].epoch;
                 self.queue.schedule(
