@@ -18,6 +18,7 @@ mod mesh;
 mod misp;
 mod ops;
 mod real_stack;
+mod relay;
 mod support;
 mod taxii;
 mod web;
