@@ -33,7 +33,49 @@ fn claims() -> impl Strategy<Value = Vec<RangeClaim>> {
     })
 }
 
+fn symbols() -> impl Strategy<Value = Vec<Symbol>> {
+    proptest::collection::vec(
+        (any::<[u8; 16]>(), any::<u32>(), any::<u16>()).prop_map(|(value, check, count)| Symbol {
+            value,
+            check,
+            count,
+        }),
+        0..40,
+    )
+}
+
+fn doc_claims() -> impl Strategy<Value = DocClaims> {
+    prop_oneof![
+        Just(DocClaims::None),
+        (any::<u64>(), any::<[u8; 16]>(), symbols()).prop_map(|(count, fingerprint, symbols)| {
+            DocClaims::Open {
+                count,
+                fingerprint,
+                symbols,
+            }
+        }),
+        (any::<u64>(), proptest::collection::vec(any::<[u8; 2]>(), riblt::BUCKETS)).prop_map(
+            |(count, b)| {
+                let mut buckets = Buckets::default();
+                buckets.0.copy_from_slice(&b);
+                DocClaims::Estimate { count, buckets }
+            }
+        ),
+        symbols().prop_map(DocClaims::Symbols),
+        (0..=MAX_SYMBOLS as u32).prop_map(|have| DocClaims::More { have }),
+        proptest::collection::vec(any::<[u8; 8]>(), 0..20).prop_map(DocClaims::Missing),
+        claims().prop_map(DocClaims::Ranges),
+    ]
+}
+
 proptest! {
+    #[test]
+    fn every_document_step_round_trips(round: u64, docs in doc_claims()) {
+        let m = Message::Sync(SyncClaims { round, docs, ..SyncClaims::default() });
+        let bytes = m.encode();
+        prop_assert_eq!(Message::decode(&bytes), Ok(m));
+    }
+
     #[test]
     fn sync_messages_round_trip(round: u64, s in claims(), d in claims(), c in claims(), doc: [u8; 32]) {
         let m = Message::Sync(SyncClaims {
