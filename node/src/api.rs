@@ -642,6 +642,49 @@ pub struct MispFeedQuery {
     pub tlp: Option<String>,
 }
 
+/// One document of the CSAF provider directory.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsafProviderDocument {
+    /// Its path under `/.well-known/csaf/`, `white/2026/cert-xy-2026-0042.json`.
+    pub path: String,
+    /// Its document id in trustmesh.
+    pub doc: String,
+    /// `document.tracking.id`.
+    pub tracking_id: String,
+    /// Its TLP 2.0 label, `TLP:CLEAR`.
+    pub tlp: String,
+}
+
+/// An advisory the directory leaves out.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsafProviderSkipped {
+    /// Its document id in trustmesh.
+    pub doc: String,
+    /// Why.
+    pub why: String,
+}
+
+/// `GET /export/csaf-provider`: the team's CSAF trusted-provider
+/// directory.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsafProviderExport {
+    /// Every file by its path under `/.well-known/csaf/`.
+    pub files: BTreeMap<String, String>,
+    /// The documents in it.
+    pub documents: Vec<CsafProviderDocument>,
+    /// The team's advisories left out, with why.
+    pub skipped: Vec<CsafProviderSkipped>,
+    /// The signing key's fingerprint (40 hex digits).
+    pub fingerprint: String,
+    /// Where `provider-metadata.json` is published.
+    pub metadata_url: String,
+    /// The line for security.txt: `CSAF: <metadata_url>`.
+    pub security_txt: String,
+}
+
 /// One contact entry in `GET /contacts`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ContactEntry {

@@ -73,6 +73,15 @@
 //! [[taxii.readers]]             # none given: one reader "default" seeing CLEAR and GREEN
 //! name = "opencti"              # its token is <data-dir>/taxii/opencti.token
 //! tlp = ["clear", "green", "amber"]       # AMBER and RED only when listed
+//!
+//! [csaf]                        # the CSAF trusted-provider directory (off without it)
+//! url = "https://cert-xx.example"         # where /.well-known/csaf/ is published
+//! tlp = ["clear", "green"]                # the default; AMBER and RED folders need a reader's token
+//! category = "coordinator"                # provider-metadata.json's publisher category
+//! list_on_aggregators = true
+//! mirror_on_aggregators = true
+//! openpgp_key = "csaf-signing.asc"        # optional: the team's armored secret key
+//! openpgp_passphrase_file = "csaf-signing.pass"   # optional: its passphrase
 //! ```
 //!
 //! `web_url = "https://trustmesh.example.org"` (top level) makes alerts link
@@ -754,6 +763,192 @@ impl TaxiiSection {
     }
 }
 
+/// `[csaf]`: the CSAF trusted-provider directory.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsafSection {
+    /// `https://host` (or `https://host/prefix`) under which
+    /// `/.well-known/csaf/` is published.
+    pub url: String,
+    /// The TLP labels published (default CLEAR and GREEN).
+    pub tlp: Option<Vec<String>>,
+    /// The publisher category (default `coordinator`, what a national
+    /// CSIRT is in CSAF's terms).
+    pub category: Option<String>,
+    /// `list_on_CSAF_aggregators` (default true).
+    pub list_on_aggregators: Option<bool>,
+    /// `mirror_on_CSAF_aggregators` (default true).
+    pub mirror_on_aggregators: Option<bool>,
+    /// The team's armored OpenPGP secret key; without it the node makes
+    /// one (`<data-dir>/csaf/openpgp-secret.asc`).
+    pub openpgp_key: Option<PathBuf>,
+    /// A file holding the key's passphrase (one line).
+    pub openpgp_passphrase_file: Option<PathBuf>,
+}
+
+/// Where the directory's OpenPGP key comes from.
+#[derive(Debug, Clone)]
+pub enum CsafKeySource {
+    /// The operator's armored secret key, read at start, and its
+    /// passphrase (empty for none).
+    Imported {
+        /// The file it was read from.
+        path: PathBuf,
+        /// Its armored text.
+        armored: Secret,
+        /// The passphrase.
+        passphrase: Secret,
+    },
+    /// The key the node made, in the data directory.
+    Made,
+}
+
+/// `[csaf]`, checked.
+#[derive(Debug, Clone)]
+pub struct CsafSettings {
+    /// What the tree is made with.
+    pub provider: crate::export::csaf_provider::ProviderSettings,
+    /// The key.
+    pub key: CsafKeySource,
+}
+
+/// CSAF 2.0's publisher categories.
+const PUBLISHER_CATEGORIES: [&str; 6] = [
+    "coordinator",
+    "discoverer",
+    "other",
+    "translator",
+    "user",
+    "vendor",
+];
+
+impl CsafSection {
+    /// Checks the section and reads its key files, relative to `base`.
+    pub fn validate(&self, base: &Path) -> Result<CsafSettings, ConfigError> {
+        let bad = |key: &'static str, why: String| ConfigError::Invalid { key, why };
+        let url = self.url.trim().trim_end_matches('/');
+        let host = url
+            .strip_prefix("https://")
+            .or_else(|| {
+                url.strip_prefix("http://")
+                    .filter(|h| is_loopback_authority(h))
+            })
+            .unwrap_or("");
+        let host_part = host.split('/').next().unwrap_or("");
+        if host_part.is_empty()
+            || url.contains(['?', '#'])
+            || url
+                .chars()
+                .any(|c| c.is_whitespace() || "<>|\"\\".contains(c))
+        {
+            return Err(bad(
+                "csaf.url",
+                format!(
+                    "{:?} is not an https:// URL (CSAF requirement 3; http:// only on loopback)",
+                    self.url
+                ),
+            ));
+        }
+        if url.ends_with(crate::export::csaf_provider::WELL_KNOWN) {
+            return Err(bad(
+                "csaf.url",
+                format!(
+                    "{url:?}: give the site, without {}",
+                    crate::export::csaf_provider::WELL_KNOWN
+                ),
+            ));
+        }
+        let mut tlp = match &self.tlp {
+            None => vec![Tlp::Clear, Tlp::Green],
+            Some(list) => list
+                .iter()
+                .map(|t| {
+                    parse_tlp_label(t)
+                        .ok_or_else(|| bad("csaf.tlp", format!("unknown TLP label {t:?}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        tlp.sort();
+        tlp.dedup();
+        if tlp.is_empty() {
+            return Err(bad("csaf.tlp", "name at least one label".into()));
+        }
+        let category = self
+            .category
+            .as_deref()
+            .unwrap_or("coordinator")
+            .trim()
+            .to_owned();
+        if !PUBLISHER_CATEGORIES.contains(&category.as_str()) {
+            return Err(bad(
+                "csaf.category",
+                format!(
+                    "{category:?} is none of {}",
+                    PUBLISHER_CATEGORIES.join(", ")
+                ),
+            ));
+        }
+        let read = |key: &'static str, file: &Path| {
+            let path = base.join(file);
+            std::fs::read(&path)
+                .map(|b| (path.clone(), b))
+                .map_err(|e| bad(key, format!("{}: {e}", path.display())))
+        };
+        let key = match (&self.openpgp_key, &self.openpgp_passphrase_file) {
+            (Some(k), pass) => {
+                let (path, armored) = read("csaf.openpgp_key", k)?;
+                let passphrase = match pass {
+                    Some(p) => {
+                        let (_, bytes) = read("csaf.openpgp_passphrase_file", p)?;
+                        let text = String::from_utf8(bytes).map_err(|_| {
+                            bad("csaf.openpgp_passphrase_file", "is not UTF-8 text".into())
+                        })?;
+                        Secret::new(text.trim_end_matches(['\r', '\n']).as_bytes().to_vec())
+                    }
+                    None => Secret::new(vec![]),
+                };
+                CsafKeySource::Imported {
+                    path,
+                    armored: Secret::new(armored),
+                    passphrase,
+                }
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "csaf.openpgp_passphrase_file",
+                    "is for openpgp_key, which is not set".into(),
+                ));
+            }
+            (None, None) => CsafKeySource::Made,
+        };
+        Ok(CsafSettings {
+            provider: crate::export::csaf_provider::ProviderSettings {
+                url: url.to_owned(),
+                tlp,
+                category,
+                list_on_aggregators: self.list_on_aggregators.unwrap_or(true),
+                mirror_on_aggregators: self.mirror_on_aggregators.unwrap_or(true),
+            },
+            key,
+        })
+    }
+}
+
+/// Whether `host[:port][/path]` names this machine (127.0.0.0/8, `[::1]`,
+/// `localhost`).
+fn is_loopback_authority(rest: &str) -> bool {
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The settings file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -783,6 +978,8 @@ pub struct NodeConfig {
     pub base: PathBuf,
     /// `[taxii]`, when the TAXII server and MISP feed are on.
     pub taxii: Option<TaxiiSection>,
+    /// `[csaf]`, when the CSAF provider directory is on.
+    pub csaf: Option<CsafSection>,
 }
 
 impl Default for NodeConfig {
@@ -802,6 +999,7 @@ impl Default for NodeConfig {
             alerts: vec![],
             base: PathBuf::new(),
             taxii: None,
+            csaf: None,
         }
     }
 }
@@ -829,6 +1027,8 @@ pub struct Settings {
     pub alerts: Vec<Rule>,
     /// `[taxii]`, checked.
     pub taxii: Option<TaxiiSettings>,
+    /// `[csaf]`, checked, with its key files read.
+    pub csaf: Option<CsafSettings>,
 }
 
 impl NodeConfig {
@@ -969,9 +1169,15 @@ impl NodeConfig {
             .as_ref()
             .map(TaxiiSection::validate)
             .transpose()?;
+        let csaf = self
+            .csaf
+            .as_ref()
+            .map(|c| c.validate(&self.base))
+            .transpose()?;
         Ok(Settings {
             alerts,
             taxii,
+            csaf,
             listen: addrs("listen", &self.listen)?,
             bootstrap: addrs("bootstrap", &self.bootstrap)?,
             api,

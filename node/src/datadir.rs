@@ -11,6 +11,9 @@
 //! <data-dir>/alerts.json   the alert delivery cursor
 //! <data-dir>/taxii/<reader>.token  a TAXII and MISP feed reader's token,
 //!                          mode 0600, made on first run with `[taxii]`
+//! <data-dir>/csaf/openpgp-secret.asc  the CSAF directory's OpenPGP key,
+//!                          mode 0600, made once with `[csaf]` and no
+//!                          `openpgp_key`
 //! ```
 
 use std::fs::{self, OpenOptions};
@@ -372,6 +375,52 @@ impl DataDir {
                 .map_err(io(&dir))?;
         }
         token_or_create(self.reader_token_path(name))
+    }
+
+    /// The OpenPGP secret key the node made for the CSAF provider
+    /// directory (armored), when the operator gave none.
+    pub fn csaf_key_path(&self) -> PathBuf {
+        self.root.join("csaf").join("openpgp-secret.asc")
+    }
+
+    /// Reads the CSAF directory's secret key file, refusing one other users
+    /// can read, or, when there is none, writes the key `make` returns
+    /// (mode 0600, in `<data-dir>/csaf/`, mode 0700) and returns it. It is
+    /// made once and kept: the fingerprint the directory publishes stays.
+    pub fn csaf_key_or_create(
+        &self,
+        make: impl FnOnce() -> Result<String, String>,
+    ) -> Result<String, DataDirError> {
+        let path = self.csaf_key_path();
+        if path.exists() {
+            let mode = fs::metadata(&path).map_err(io(&path))?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(DataDirError::Token {
+                    why: format!("is readable by other users (mode {mode:o})"),
+                    fix: format!("run `chmod 600 {}`", path.display()),
+                    path,
+                });
+            }
+            return fs::read_to_string(&path).map_err(io(&path));
+        }
+        let dir = self.root.join("csaf");
+        if !dir.exists() {
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&dir)
+                .map_err(io(&dir))?;
+        }
+        let text = make().map_err(DataDirError::Random)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io(&path))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(io(&path))?;
+        Ok(text)
     }
 
     /// Reads the API token (checked as [`DataDir::token`] does), creating

@@ -3,14 +3,18 @@
 //! Pure conversions, no engine and no I/O: an advisory to a CSAF 2.0
 //! document and back ([`csaf`]), its indicators to a STIX 2.1 bundle
 //! ([`stix`]), and the contacts directory to a JSON file that keeps every
-//! RFC 2350 field ([`contacts`]). The API (`views.rs`) feeds them what the
+//! RFC 2350 field ([`contacts`]), the team's advisories as a CSAF trusted
+//! provider's directory ([`csaf_provider`], signed with the key of
+//! [`openpgp`]). The API (`views.rs`) feeds them what the
 //! node holds; the CLI writes what they return.
 
 use serde::Serialize;
 use trustmesh_protocol::{Contact, TeamId};
 
 pub mod csaf;
+pub mod csaf_provider;
 pub mod misp;
+pub mod openpgp;
 pub mod stix;
 pub mod taxii;
 

@@ -3,6 +3,7 @@
 mod byzantine;
 mod cli_flow;
 mod confidentiality;
+mod csaf_provider;
 mod datadir;
 mod deb;
 mod disk;

@@ -1,5 +1,5 @@
 //! `export`: advisories as CSAF or STIX, the contacts directory, the MISP
-//! feed.
+//! feed, the CSAF trusted-provider directory.
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +44,18 @@ pub(super) enum ExportCommand {
         /// The TLP labels to include, comma-separated.
         #[arg(long, default_value = "clear,green")]
         tlp: String,
+    },
+    /// The team's advisories as a CSAF 2.0 trusted provider's directory
+    /// (provider-metadata.json, per-TLP folders with signed and hashed
+    /// documents, index.txt, changes.csv, ROLIE feeds, the OpenPGP key),
+    /// to publish as https://<host>/.well-known/csaf/. Needs a [csaf]
+    /// section in config.toml.
+    CsafProvider {
+        /// The folder to write: the contents of `.well-known/csaf/`
+        /// (created if missing; files no longer in the tree are left
+        /// alone).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// The contacts directory as JSON, with every RFC 2350 field.
     Contacts {
@@ -173,6 +185,7 @@ pub(super) fn export(dir: &DataDir, cmd: ExportCommand) -> Result<Report> {
                 json!({ "written": out, "events": events, "bytes": bytes }),
             ))
         }
+        ExportCommand::CsafProvider { out } => csaf_provider(&api, &out),
         ExportCommand::Contacts { out } => {
             let doc: Value = api.get("/contacts/export")?;
             /// Just the entries' count of the export.
@@ -184,4 +197,62 @@ pub(super) fn export(dir: &DataDir, cmd: ExportCommand) -> Result<Report> {
             exported(doc, out.as_deref(), &format!("{n} contact entries"))
         }
     }
+}
+
+/// Writes the node's CSAF provider directory into `out`.
+fn csaf_provider(api: &ApiClient, out: &Path) -> Result<Report> {
+    let tree: crate::api::CsafProviderExport = api.get("/export/csaf-provider")?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut bytes = 0;
+    for (name, body) in &tree.files {
+        // The paths are the node's own (folders, years, file names made by
+        // CSAF's rules); refuse anything that could leave `out`.
+        let safe = !name.is_empty()
+            && name.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg != ".."
+                    && seg != "."
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+-_.".contains(&b))
+            });
+        if !safe {
+            anyhow::bail!("the node named a directory file {name:?}");
+        }
+        let path = out.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
+        bytes += body.len();
+    }
+    let mut text = format!(
+        "wrote a CSAF trusted-provider directory of {} documents ({} files, {bytes} bytes) to {}\n\
+         publish it as {}\n\
+         signed with OpenPGP key {}\n\
+         for security.txt:\n{}\n",
+        tree.documents.len(),
+        tree.files.len(),
+        out.display(),
+        tree.metadata_url.trim_end_matches("provider-metadata.json"),
+        tree.fingerprint,
+        tree.security_txt,
+    );
+    for s in &tree.skipped {
+        text += &format!("left out {}: {}\n", s.doc, s.why);
+    }
+    Ok(Report::new(
+        text,
+        json!({
+            "written": out,
+            "documents": tree.documents,
+            "files": tree.files.len(),
+            "bytes": bytes,
+            "skipped": tree.skipped,
+            "fingerprint": tree.fingerprint,
+            "metadata_url": tree.metadata_url,
+            "security_txt": tree.security_txt,
+        }),
+    ))
 }

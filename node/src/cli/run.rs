@@ -81,6 +81,10 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
     }
     let rules = settings.alerts.clone();
     let taxii = settings.taxii.clone();
+    let csaf = match &settings.csaf {
+        Some(c) => Some(std::sync::Arc::new(csaf_provider(dir, c)?)),
+        None => None,
+    };
     let mut engine = Engine::new(node, key.clone(), settings, book)?;
     engine.keep_arrivals(arrivals);
     if !rules.is_empty() {
@@ -115,11 +119,19 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
         .map_err(|e| anyhow!("no randomness for the web session key: {e}"))?;
     let taxii_server = match taxii {
         Some(t) => {
-            Some(start_taxii(dir, &t, client.clone(), &charter.network_id().to_string()).await?)
+            let network = charter.network_id().to_string();
+            Some(start_taxii(dir, &t, client.clone(), &network, csaf.clone()).await?)
         }
-        None => None,
+        None => {
+            if csaf.is_some() {
+                eprintln!(
+                    "CSAF provider directory: `trustmesh export csaf-provider --out DIR` writes it; add [taxii] listen = ... to serve it"
+                );
+            }
+            None
+        }
     };
-    let app = crate::http::router(client, token, session_key);
+    let app = crate::http::router(client, token, session_key, csaf);
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
@@ -151,6 +163,7 @@ async fn start_taxii(
     t: &crate::config::TaxiiSettings,
     client: engine::Client,
     network: &str,
+    csaf: Option<std::sync::Arc<crate::http::CsafProvider>>,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let mut readers = Vec::new();
     for r in &t.readers {
@@ -164,7 +177,8 @@ async fn start_taxii(
         .await
         .with_context(|| format!("binding the TAXII server to {}", t.listen))?;
     let addr = tcp.local_addr()?;
-    let app = crate::http::taxii_router(client, readers, network.to_owned(), t.tls.is_some());
+    let served = csaf.clone();
+    let app = crate::http::taxii_router(client, readers, network.to_owned(), t.tls.is_some(), csaf);
     let scheme = if t.tls.is_some() { "https" } else { "http" };
     let task = match &t.tls {
         Some((cert, key)) => {
@@ -190,7 +204,41 @@ async fn start_taxii(
         "TAXII 2.1 on {scheme}://{addr}/taxii2/ (reader tokens in {})",
         dir.path().join("taxii").display()
     );
+    if let Some(p) = served {
+        eprintln!(
+            "CSAF provider directory on {scheme}://{addr}/.well-known/csaf/ (key {}); for security.txt: CSAF: {}",
+            p.key.fingerprint(),
+            crate::export::csaf_provider::metadata_url(&p.settings)
+        );
+    }
     Ok(task)
+}
+
+/// The CSAF provider directory's settings and key: the operator's, or
+/// the one this node made for its team the first time.
+fn csaf_provider(
+    dir: &DataDir,
+    c: &crate::config::CsafSettings,
+) -> Result<crate::http::CsafProvider> {
+    let profile = dir.profile()?;
+    let user_id = if profile.email.trim().is_empty() {
+        format!("{} CSAF signing key", profile.name)
+    } else {
+        format!(
+            "{} CSAF signing key <{}>",
+            profile.name,
+            profile.email.trim()
+        )
+    };
+    let p = crate::http::CsafProvider::load(dir, c, &user_id, now_ms() / 1000)
+        .context("setting up the CSAF provider directory")?;
+    info!(
+        url = %crate::export::csaf_provider::metadata_url(&p.settings),
+        fingerprint = %p.key.fingerprint(),
+        tlp = ?p.settings.tlp,
+        "CSAF provider directory"
+    );
+    Ok(p)
 }
 
 async fn shutdown_signal() {

@@ -219,3 +219,71 @@ fn relay_settings_default_to_autonat_and_circuits_sized_for_our_messages() {
         assert!(err.to_string().contains(key), "{text}: {err}");
     }
 }
+
+fn csaf(text: &str) -> Result<CsafSettings, ConfigError> {
+    let c: NodeConfig = toml::from_str(text).expect("parses");
+    c.validate().map(|s| s.csaf.expect("a [csaf] section"))
+}
+
+#[test]
+fn csaf_publishes_clear_and_green_over_https_unless_configured() {
+    let c = csaf("[csaf]\nurl = \"https://cert.example/\"\n").expect("valid");
+    assert_eq!(c.provider.url, "https://cert.example");
+    assert_eq!(c.provider.tlp, [Tlp::Clear, Tlp::Green]);
+    assert_eq!(c.provider.category, "coordinator");
+    assert!(matches!(c.key, CsafKeySource::Made));
+    let c = csaf("[csaf]\nurl = \"http://127.0.0.1:7702\"\ntlp = [\"amber\", \"clear\"]\ncategory = \"vendor\"\n")
+        .expect("http on loopback");
+    assert_eq!(c.provider.tlp, [Tlp::Clear, Tlp::Amber]);
+    for bad in [
+        "http://cert.example",
+        "ftp://cert.example",
+        "https://",
+        "https://cert.example/.well-known/csaf",
+        "https://cert.example/?q",
+    ] {
+        let err = csaf(&format!("[csaf]\nurl = \"{bad}\"\n")).expect_err(bad);
+        assert!(err.to_string().contains("csaf.url"), "{bad}: {err}");
+    }
+    let err =
+        csaf("[csaf]\nurl = \"https://c.example\"\ncategory = \"csirt\"\n").expect_err("category");
+    assert!(err.to_string().contains("coordinator"), "{err}");
+    let err = csaf("[csaf]\nurl = \"https://c.example\"\nopenpgp_passphrase_file = \"p\"\n")
+        .expect_err("passphrase without key");
+    assert!(err.to_string().contains("openpgp_key"), "{err}");
+}
+
+#[test]
+fn csaf_key_files_are_read_beside_the_config_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("key.asc"), "armored").expect("write");
+    std::fs::write(dir.path().join("key.pass"), "pass phrase\n").expect("write");
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[csaf]\nurl = \"https://c.example\"\nopenpgp_key = \"key.asc\"\nopenpgp_passphrase_file = \"key.pass\"\n",
+    )
+    .expect("write");
+    let c = NodeConfig::load(&path)
+        .expect("parses")
+        .validate()
+        .expect("valid")
+        .csaf
+        .expect("[csaf]");
+    let CsafKeySource::Imported {
+        armored,
+        passphrase,
+        ..
+    } = c.key
+    else {
+        panic!("an imported key");
+    };
+    assert_eq!(armored.expose(), b"armored");
+    assert_eq!(passphrase.expose(), b"pass phrase");
+    std::fs::remove_file(dir.path().join("key.asc")).expect("rm");
+    let err = NodeConfig::load(&path)
+        .expect("parses")
+        .validate()
+        .expect_err("missing key file");
+    assert!(err.to_string().contains("csaf.openpgp_key"), "{err}");
+}

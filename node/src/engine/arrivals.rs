@@ -16,6 +16,7 @@ use tracing::warn;
 use trustmesh_protocol::{DocId, DocKind, Tlp};
 
 use super::{Engine, now_ms};
+use crate::export::csaf_provider::Tree;
 use crate::export::misp::Feed;
 use crate::export::taxii::Catalog;
 use crate::store::RocksStore;
@@ -32,6 +33,9 @@ pub(super) struct Arrivals {
     catalog: Option<(u64, Arc<Catalog>)>,
     /// The MISP feeds made at a generation, by the labels they hold.
     feeds: BTreeMap<Vec<Tlp>, (u64, Arc<Feed>)>,
+    /// The CSAF provider directory made at a generation (signing every
+    /// document is too slow to do per request).
+    csaf: Option<(u64, Arc<Result<Tree, String>>)>,
 }
 
 impl Engine {
@@ -127,5 +131,22 @@ impl Engine {
             .feeds
             .insert(tlp.to_vec(), (generation, f.clone()));
         f
+    }
+
+    /// The CSAF provider directory, made by `make` when advisories changed
+    /// since it was last made.
+    pub fn csaf_tree(
+        &mut self,
+        make: impl FnOnce(&Engine) -> Result<Tree, String>,
+    ) -> Arc<Result<Tree, String>> {
+        let generation = self.arrivals.generation;
+        if let Some((g, t)) = &self.arrivals.csaf
+            && *g == generation
+        {
+            return t.clone();
+        }
+        let t = Arc::new(make(self));
+        self.arrivals.csaf = Some((generation, t.clone()));
+        t
     }
 }

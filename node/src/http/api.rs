@@ -221,6 +221,7 @@ pub(super) fn routes() -> Vec<Route> {
         route(M::GET, "/contacts/export", contacts_export),
         route(M::GET, "/contacts/{team}", contact),
         route(M::GET, "/export/misp-feed", misp_feed),
+        route(M::GET, "/export/csaf-provider", csaf_provider),
         route(M::GET, "/tools", tools),
         route(M::POST, "/tools", add_tool),
         route(M::PUT, "/tools/{name}", update_tool),
@@ -356,6 +357,46 @@ async fn misp_feed(
     run(&s, move |e| {
         let feed = e.misp_feed(&tlp, |e| views::misp_feed(e, &tlp));
         Ok(serde_json::json!({ "files": feed.files }))
+    })
+    .await
+}
+
+async fn csaf_provider(
+    State(s): State<ApiState>,
+) -> Result<Json<api::CsafProviderExport>, ApiError> {
+    let Some(p) = s.csaf.clone() else {
+        return Err(ApiError::not_found(
+            "the CSAF provider directory is off: add a [csaf] section with url = \"https://...\" to config.toml and restart the node",
+        ));
+    };
+    run(&s, move |e| {
+        let tree = super::csaf_tree(e, &p);
+        let t = tree.as_ref().as_ref().map_err(ApiError::internal)?;
+        let metadata_url = crate::export::csaf_provider::metadata_url(&p.settings);
+        Ok(api::CsafProviderExport {
+            files: t.files.clone(),
+            documents: t
+                .documents
+                .iter()
+                .map(|d| api::CsafProviderDocument {
+                    path: d.path.clone(),
+                    doc: d.doc.clone(),
+                    tracking_id: d.tracking_id.clone(),
+                    tlp: format!("TLP:{}", d.tlp.label()),
+                })
+                .collect(),
+            skipped: t
+                .skipped
+                .iter()
+                .map(|(doc, why)| api::CsafProviderSkipped {
+                    doc: doc.clone(),
+                    why: why.clone(),
+                })
+                .collect(),
+            fingerprint: t.fingerprint.clone(),
+            security_txt: format!("CSAF: {metadata_url}"),
+            metadata_url,
+        })
     })
     .await
 }

@@ -129,7 +129,7 @@ fn taxii(body: Value) -> Response {
 /// The token a request carries: a Bearer or Token credential, or the
 /// password of Basic authentication (the user name when the password is
 /// empty).
-fn credential(headers: &HeaderMap) -> Option<String> {
+pub(super) fn credential(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = value.trim().split_once(' ')?;
     let rest = rest.trim();

@@ -913,7 +913,7 @@ pub fn import(e: &mut Engine, files: &[String]) -> ApiResult<Imported> {
 /// The team an export speaks for: the name its admitted profile gives
 /// (never a name its contact entry claims), with the entry's web site and
 /// e-mail where it gives them, else the profile's.
-fn export_author(e: &Engine, team: TeamId) -> crate::export::Author {
+pub(crate) fn export_author(e: &Engine, team: TeamId) -> crate::export::Author {
     let node = e.node();
     let contact = node
         .documents()

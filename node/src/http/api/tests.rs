@@ -900,6 +900,26 @@ fn openapi_schemas_fit_what_serde_writes() {
         },
     );
     c.check(
+        "CsafProviderExport",
+        &CsafProviderExport {
+            files: [("index.txt".to_owned(), "2026/x.json\n".to_owned())].into(),
+            documents: vec![CsafProviderDocument {
+                path: "white/2026/x.json".into(),
+                doc: "ab".repeat(32),
+                tracking_id: "X".into(),
+                tlp: "TLP:CLEAR".into(),
+            }],
+            skipped: vec![CsafProviderSkipped {
+                doc: "cd".repeat(32),
+                why: "no initial_release_date".into(),
+            }],
+            fingerprint: "AB".repeat(20),
+            metadata_url: "https://cert.example/.well-known/csaf/provider-metadata.json".into(),
+            security_txt: "CSAF: https://cert.example/.well-known/csaf/provider-metadata.json"
+                .into(),
+        },
+    );
+    c.check(
         "Contacts",
         &Contacts {
             contacts: vec![ContactEntry {

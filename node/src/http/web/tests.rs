@@ -77,6 +77,7 @@ fn shared() -> Shared {
         client: crate::engine::channel().0,
         token: "00ff".into(),
         sessions: auth::Sessions::new([7; 32]),
+        csaf: None,
     }
 }
 
