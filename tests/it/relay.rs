@@ -338,3 +338,45 @@ fn a_member_joining_from_behind_a_firewall_trips_no_stream_limit() {
         "streams dropped at capacity: {counts:?}"
     );
 }
+
+/// No relay setting but `autonat_private` (loopback is not a global
+/// address): AA learns from AutoNAT that members can dial it, and its
+/// relay starts serving on that alone; BB, which listens nowhere, finds it
+/// and holds a reservation there.
+#[test]
+fn a_member_autonat_finds_reachable_relays_for_members_unasked() {
+    let w = Workspace::new();
+    for (t, c) in [("AA", "AT"), ("BB", "BE")] {
+        w.init(t, c);
+    }
+    w.found(&["AA", "BB"], 1);
+    let aa = w.team_id("AA");
+    config(&w, "AA", "[relay]\nautonat_private = true\n");
+    let a = w.start("AA", &["run"]);
+    config(
+        &w,
+        "BB",
+        &format!(
+            "listen = []\nbootstrap = [\"{}\"]\n[relay]\nautonat_private = true\n",
+            a.addr
+        ),
+    );
+    let _b = start_dialing_out(&w, "BB", &["run"]);
+    let t0 = Instant::now();
+    let s = w.wait_api("AA", &["status"], |s: &Status| {
+        s.reachability.relaying.nat == Nat::Public && s.reachability.relaying.server
+    });
+    assert_eq!(s.reachability.relaying.nat_from, "autonat");
+    let b = w.wait_api("BB", &["status"], |s: &Status| {
+        s.reachability
+            .relaying
+            .relays
+            .iter()
+            .any(|t| t.to_string() == aa)
+    });
+    assert_eq!(b.reachability.relaying.nat, Nat::Private);
+    eprintln!(
+        "AutoNAT found AA reachable and BB reserved on its relay after {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
