@@ -299,7 +299,7 @@ impl<S: Store> Node<S> {
             .iter()
             .filter_map(|v| by_value.get(v).copied())
             .collect();
-        let our_prefixes: BTreeSet<KeyPrefix> = ours.iter().map(|d| prefix_of_doc(d)).collect();
+        let our_prefixes: BTreeSet<KeyPrefix> = ours.iter().map(prefix_of_doc).collect();
         let theirs: BTreeSet<KeyPrefix> = d.theirs.iter().map(riblt::prefix_of).collect();
         for doc in ours {
             if theirs.contains(&prefix_of_doc(&doc)) {
