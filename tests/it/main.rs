@@ -16,6 +16,7 @@ mod liveness;
 mod load;
 mod mesh;
 mod misp;
+mod netns;
 mod ops;
 mod real_stack;
 mod support;
