@@ -20,7 +20,9 @@ use trustmesh_protocol::{
 pub(crate) mod schema;
 
 pub use crate::alerts::AlertStats;
-pub use crate::engine::{MemberReach, NetStats, PeerView, Progress, Reachability};
+pub use crate::engine::{
+    MemberReach, Nat, NetStats, PeerView, Progress, Reachability, Relaying, Route,
+};
 
 /// An error answer: `{"error": "..."}` with a 4xx or 5xx status.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

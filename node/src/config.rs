@@ -21,14 +21,29 @@
 //! max_concurrent_requests = 16  # sync requests a peer may have in flight to
 //!                               # this node per connection; this node keeps
 //!                               # half as many in flight to each peer and
-//!                               # queues the rest (up to 4 x max_message_bytes)
+//!                               # queues the rest (up to 4 x max_message_bytes).
+//!                               # A connection holds both ends' requests and a
+//!                               # few peer exchanges: 16 + 8 + 4 = 28 sync streams
 //! max_message_bytes = 8388608   # largest request or gossip message
 //! # Buffered requests of one peer stay under max_connections_per_peer x
-//! # max_concurrent_requests x max_message_bytes (384 MiB with these).
+//! # 28 x max_message_bytes (672 MiB with these; an honest peer keeps 8 in
+//! # flight per connection: 192 MiB).
 //! requests_per_second = 200     # per peer, sync requests and gossip
 //! request_burst = 1000
 //! ban_secs = 600                # how long a peer that sent invalid data is blocked
 //! join_grace_secs = 30          # how long a non-member may stay connected
+//!
+//! [relay]                       # circuit relay v2, DCUtR and AutoNAT (see `net.rs`)
+//! # reachable = false           # absent: AutoNAT decides (no listen address: not reachable)
+//! # server = true               # host a relay for members; absent: when reachable
+//! reservations = 2              # relays to hold a reservation with while not reachable
+//! max_reservations = 128        # reservations this node's relay holds for members
+//! max_circuits = 64             # circuits it relays at once, and per peer
+//! max_circuits_per_peer = 8
+//! max_circuit_secs = 1800       # how long one circuit may stay open
+//! max_circuit_bytes = 67108864  # what one circuit may carry each way (8 largest messages)
+//! autonat_private = false       # AutoNAT also counts private and loopback addresses
+//!                               # (one site's network, a testbed)
 //!
 //! [[alerts]]                    # any number of rules (see `alerts.rs`)
 //! name = "critical-alerts"
@@ -164,6 +179,52 @@ impl Default for LimitsSection {
             request_burst: 1000,
             ban_secs: 600,
             join_grace_secs: 30,
+        }
+    }
+}
+
+/// `[relay]`: circuit relay v2 among members, DCUtR and AutoNAT.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelaySection {
+    /// Whether other members can dial this node: absent, AutoNAT decides
+    /// (and a node listening on no address is not reachable).
+    pub reachable: Option<bool>,
+    /// Whether this node relays for members: absent, while it is reachable.
+    pub server: Option<bool>,
+    /// Relays to hold a reservation with while this node is not reachable.
+    pub reservations: usize,
+    /// Reservations this node's relay holds at once (members only).
+    pub max_reservations: usize,
+    /// Circuits this node's relay carries at once.
+    pub max_circuits: usize,
+    /// Circuits this node's relay carries at once for one peer.
+    pub max_circuits_per_peer: usize,
+    /// How long one relayed circuit may stay open, in seconds; the members
+    /// at its ends dial a new one when it closes.
+    pub max_circuit_secs: u64,
+    /// How many bytes one relayed circuit may carry in each direction.
+    pub max_circuit_bytes: u64,
+    /// Whether AutoNAT counts private and loopback addresses (a network
+    /// inside one site, a testbed) and not only global ones.
+    pub autonat_private: bool,
+}
+
+impl Default for RelaySection {
+    fn default() -> Self {
+        Self {
+            reachable: None,
+            server: None,
+            reservations: 2,
+            max_reservations: 128,
+            max_circuits: 64,
+            max_circuits_per_peer: 8,
+            max_circuit_secs: 30 * 60,
+            // Eight of the largest messages: a restricted CSAF document of
+            // the largest size, its catch-up and more, where libp2p's
+            // default (128 KiB, 2 min) carries hole punching and little else.
+            max_circuit_bytes: 8 * trustmesh_protocol::MAX_MESSAGE_BYTES as u64,
+            autonat_private: false,
         }
     }
 }
@@ -709,6 +770,8 @@ pub struct NodeConfig {
     pub sync: SyncSection,
     /// `[limits]`.
     pub limits: LimitsSection,
+    /// `[relay]`.
+    pub relay: RelaySection,
     /// Where people open the node's web page (`https://...`), when it is
     /// published behind a proxy: alerts link to advisories there.
     pub web_url: Option<String>,
@@ -734,6 +797,7 @@ impl Default for NodeConfig {
             mdns: false,
             sync: SyncSection::default(),
             limits: LimitsSection::default(),
+            relay: RelaySection::default(),
             web_url: None,
             alerts: vec![],
             base: PathBuf::new(),
@@ -759,6 +823,8 @@ pub struct Settings {
     pub sync_fanout: usize,
     /// `[limits]`, checked.
     pub limits: LimitsSection,
+    /// `[relay]`, checked.
+    pub relay: RelaySection,
     /// Alert rules, checked.
     pub alerts: Vec<Rule>,
     /// `[taxii]`, checked.
@@ -838,6 +904,28 @@ impl NodeConfig {
                 ),
             });
         }
+        let r = &self.relay;
+        positive("relay.max_reservations", r.max_reservations as u64)?;
+        positive("relay.max_circuits", r.max_circuits as u64)?;
+        positive(
+            "relay.max_circuits_per_peer",
+            r.max_circuits_per_peer as u64,
+        )?;
+        if r.max_circuit_secs == 0 || r.max_circuit_secs > u64::from(u32::MAX) {
+            return Err(ConfigError::Invalid {
+                key: "relay.max_circuit_secs",
+                why: format!("must be between 1 and {}", u32::MAX),
+            });
+        }
+        // A circuit must carry at least one largest message each way, with
+        // the framing around it.
+        let least = 2 * l.max_message_bytes as u64;
+        if r.max_circuit_bytes < least {
+            return Err(ConfigError::Invalid {
+                key: "relay.max_circuit_bytes",
+                why: format!("must be at least twice limits.max_message_bytes ({least})"),
+            });
+        }
         let web_url = self
             .web_url
             .as_ref()
@@ -891,6 +979,7 @@ impl NodeConfig {
             sync_interval: Duration::from_millis(self.sync.interval_ms),
             sync_fanout: self.sync.fanout,
             limits: l.clone(),
+            relay: self.relay.clone(),
         })
     }
 }

@@ -30,7 +30,7 @@ mod sync;
 
 pub use advisories::WriteError;
 pub use client::{Client, Job, Stopped, channel};
-pub use liveness::{MemberReach, Reachability};
+pub use liveness::{MemberReach, Nat, Reachability, Relaying, Route};
 pub use peers::PeerBook;
 pub use snapshot::{Histogram, LATENCY_BUCKETS, NetStats, PeerView, Progress, Snapshot};
 
@@ -113,6 +113,9 @@ pub struct Engine {
     outbound: HashMap<PeerId, sync::Outbound<libp2p::request_response::OutboundRequestId>>,
     /// When each advisory version first arrived (TAXII's `date_added`).
     arrivals: arrivals::Arrivals,
+    /// Reservations on members' relays, and what AutoNAT and this node's
+    /// relay report.
+    relays: peers::Relays,
 }
 
 impl Engine {
@@ -158,6 +161,7 @@ impl Engine {
             reach: Default::default(),
             outbound: HashMap::new(),
             summaries: HashMap::new(),
+            relays: Default::default(),
         };
         engine.sample.1.documents = engine.node.documents().docs().count() as u64;
         engine.refresh_gates();
@@ -383,9 +387,34 @@ impl Engine {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 info!(%address, "listening");
+                self.relay_listening(&address);
                 self.listen.push(address);
                 if let Some(f) = self.on_listen.as_mut() {
                     f(&self.listen);
+                }
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                info!(%address, "no longer listening");
+                self.listen.retain(|a| *a != address);
+                if let Some(f) = self.on_listen.as_mut() {
+                    f(&self.listen);
+                }
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                addresses,
+                reason,
+            } => {
+                let reason = match &reason {
+                    Ok(()) => "closed".to_owned(),
+                    Err(e) => e.to_string(),
+                };
+                self.relay_listener_closed(listener_id, &reason);
+                if !addresses.is_empty() {
+                    self.listen.retain(|a| !addresses.contains(a));
+                    if let Some(f) = self.on_listen.as_mut() {
+                        f(&self.listen);
+                    }
                 }
             }
             SwarmEvent::ConnectionEstablished {
@@ -405,6 +434,7 @@ impl Engine {
                 self.outbound.remove(&peer);
                 self.join_pending.remove(&peer);
                 self.guard.forget(&GuardKey(peer));
+                self.relay_disconnected(&peer);
                 if let Some(team) = team_of(&peer) {
                     self.node.peer_disconnected(&team);
                     self.set_reachable(team, false);
@@ -480,10 +510,15 @@ impl Engine {
             BehaviourEvent::Sync(event) => self.on_sync_event(event),
             BehaviourEvent::Ping(event) => self.on_ping(event),
             BehaviourEvent::Join(event) => self.on_join_event(event),
+            BehaviourEvent::Relay(event) => self.on_relay_server(event),
+            BehaviourEvent::RelayClient(event) => self.on_relay_client(event),
+            BehaviourEvent::Dcutr(event) => self.on_dcutr(event),
+            BehaviourEvent::Autonat(event) => self.on_autonat(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 if let Some(c) = self.conns.get_mut(&peer_id) {
                     c.agent = Some(info.agent_version.clone());
                 }
+                self.relay_identified(&peer_id, &info);
                 let member =
                     team_of(&peer_id).is_some_and(|t| self.node.membership().is_member(&t));
                 if member {

@@ -3,9 +3,22 @@
 //! | protocol | who may use it | carries |
 //! |---|---|---|
 //! | identify, ping | anyone connected | libp2p housekeeping |
-//! | `/trustmesh/join/1` | anyone connected | [`JoinRequest`] / [`JoinResponse`] |
-//! | `/trustmesh/sync/1` | members only ([`MembersOnly`]) | core [`Message`]s, peer exchange |
-//! | gossipsub topic `trustmesh/v1/<network>` | members only ([`MembersOnly`]) | core `Statements` and `Changes` of CLEAR/GREEN documents |
+//! | `/trustmesh/join/1` | anyone, direct connections ([`Gate::anyone`]) | [`JoinRequest`] / [`JoinResponse`] |
+//! | `/trustmesh/sync/1` | members, direct or relayed ([`Gate::members`], [`Gate::over_relays`]) | core [`Message`]s, peer exchange |
+//! | gossipsub topic `trustmesh/v1/<network>` | members, direct connections | core `Statements` and `Changes` of CLEAR/GREEN documents |
+//! | circuit relay v2 hop (server) | members, direct connections | reservations and circuits for members |
+//! | circuit relay v2 stop (client) | members (the relay), direct connections | circuits from members through a member's relay |
+//! | DCUtR | members, relayed connections | hole punching to replace a circuit by a direct connection |
+//! | AutoNAT v1 | members, direct connections | whether this node is reachable (dial-back probes) |
+//!
+//! A member that cannot be dialed (a firewall that lets only outbound
+//! connections out, or `[relay] reachable = false`) keeps reservations
+//! with members that host a relay and advertises the `/p2p-circuit`
+//! addresses (identify, the peer exchange); other members dial it there,
+//! and the sync protocol, restricted documents included, runs on that
+//! circuit: Noise-encrypted from one member to the other, so the relay
+//! carries bytes it cannot read. DCUtR then tries to punch a direct
+//! connection, and the engine closes the circuit once one is up.
 //!
 //! [`JoinRequest`]: trustmesh_protocol::JoinRequest
 //! [`JoinResponse`]: trustmesh_protocol::JoinResponse
@@ -16,8 +29,8 @@ use std::time::Duration;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
-    PeerId, StreamProtocol, Swarm, allow_block_list, connection_limits, gossipsub, identify,
-    identity, mdns, noise, ping, request_response, tcp, yamux,
+    PeerId, StreamProtocol, Swarm, allow_block_list, autonat, connection_limits, dcutr, gossipsub,
+    identify, identity, mdns, noise, ping, relay, request_response, tcp, yamux,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -29,7 +42,7 @@ mod codec;
 mod gate;
 
 pub use codec::{Bounded, Refusable, Refused};
-pub use gate::MembersOnly;
+pub use gate::{Gate, Path, is_relayed};
 
 /// The sync protocol's name.
 pub const SYNC_PROTOCOL: &str = "/trustmesh/sync/1";
@@ -98,12 +111,22 @@ pub struct Behaviour {
     pub identify: identify::Behaviour,
     /// ping: liveness.
     pub ping: ping::Behaviour,
-    /// The join exchange, open to anyone.
-    pub join: request_response::Behaviour<Bounded<Frame, Frame>>,
-    /// Anti-entropy and point-to-point pushes, members only.
-    pub sync: MembersOnly<request_response::Behaviour<Bounded<SyncRequest, SyncResponse>>>,
-    /// Push of statements and CLEAR/GREEN changes, members only.
-    pub gossip: MembersOnly<gossipsub::Behaviour>,
+    /// The join exchange, open to anyone on a direct connection.
+    pub join: Gate<request_response::Behaviour<Bounded<Frame, Frame>>>,
+    /// Anti-entropy and point-to-point pushes, members only, direct or
+    /// relayed.
+    pub sync: Gate<request_response::Behaviour<Bounded<SyncRequest, SyncResponse>>>,
+    /// Push of statements and CLEAR/GREEN changes, members only, direct.
+    pub gossip: Gate<gossipsub::Behaviour>,
+    /// The relay this node hosts for members (off with `[relay] server =
+    /// false`).
+    pub relay: Toggle<Gate<relay::Behaviour>>,
+    /// Reservations on members' relays and circuits through them.
+    pub relay_client: Gate<relay::client::Behaviour>,
+    /// Hole punching on relayed connections to members.
+    pub dcutr: Gate<dcutr::Behaviour>,
+    /// Whether this node is reachable, probed by members.
+    pub autonat: Gate<autonat::Behaviour>,
     /// Local network discovery, when enabled.
     pub mdns: Toggle<mdns::tokio::Behaviour>,
 }
@@ -147,11 +170,13 @@ pub fn team_of(peer: &PeerId) -> Option<TeamId> {
 impl Behaviour {
     /// Everything a node of `network` speaks, for the libp2p identity
     /// `key`, subscribed to the network's gossip topic and with no member
-    /// yet (see [`Behaviour::set_membership`]).
+    /// yet (see [`Behaviour::set_membership`]). `relay_client` is the
+    /// behaviour half of the relay transport the swarm dials circuits on.
     pub fn new(
         key: &identity::Keypair,
         network: &NetworkId,
         settings: &Settings,
+        relay_client: relay::client::Behaviour,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let limits = &settings.limits;
         let max_bytes = limits.max_message_bytes;
@@ -171,9 +196,15 @@ impl Behaviour {
             gossip_config,
         )?;
         gossip.subscribe(&topic(network))?;
+        // One connection's streams of a request-response protocol share one
+        // bound, inbound and outbound alike, and a stream beyond it is
+        // dropped ("at capacity"). Both ends keep up to
+        // `sync_window(limits)` core messages in flight each way, so the
+        // bound holds the peer's requests (`max_concurrent_requests`), ours
+        // and a few peer exchanges on top.
         let rr_config = request_response::Config::default()
             .with_request_timeout(Duration::from_secs(30))
-            .with_max_concurrent_streams(limits.max_concurrent_requests);
+            .with_max_concurrent_streams(sync_streams(limits));
         // The limits leave room for the CBOR framing around a core
         // message of `max_bytes`.
         let sync = request_response::Behaviour::with_codec(
@@ -192,7 +223,39 @@ impl Behaviour {
                 StreamProtocol::new(JOIN_PROTOCOL),
                 request_response::ProtocolSupport::Full,
             )],
-            rr_config.with_max_concurrent_streams(4),
+            rr_config.with_max_concurrent_streams(8),
+        );
+        let r = &settings.relay;
+        let relay = (r.server != Some(false)).then(|| {
+            let mut server = relay::Behaviour::new(
+                local,
+                relay::Config {
+                    max_reservations: r.max_reservations,
+                    max_circuits: r.max_circuits,
+                    max_circuits_per_peer: r.max_circuits_per_peer,
+                    max_circuit_duration: Duration::from_secs(r.max_circuit_secs),
+                    max_circuit_bytes: r.max_circuit_bytes,
+                    ..relay::Config::default()
+                },
+            );
+            // Absent, the relay follows this node's confirmed external
+            // addresses (AutoNAT's, or the listen addresses of a node
+            // configured reachable).
+            if r.server == Some(true) {
+                server.set_status(Some(relay::Status::Enable));
+            }
+            Gate::members(server)
+        });
+        let autonat = autonat::Behaviour::new(
+            local,
+            autonat::Config {
+                boot_delay: Duration::from_secs(5),
+                retry_interval: Duration::from_secs(30),
+                refresh_interval: Duration::from_secs(5 * 60),
+                throttle_server_period: Duration::from_secs(15),
+                only_global_ips: !r.autonat_private,
+                ..autonat::Config::default()
+            },
         );
         let mdns = if settings.mdns {
             Some(mdns::tokio::Behaviour::new(mdns::Config::default(), local)?)
@@ -207,9 +270,12 @@ impl Behaviour {
                     .with_max_established_per_peer(Some(limits.max_connections_per_peer))
                     .with_max_pending_incoming(Some(64)),
             ),
+            // A reservation's `/p2p-circuit` address is a new listen
+            // address: pushed to connected peers at once.
             identify: identify::Behaviour::new(
                 identify::Config::new("/trustmesh/1".into(), key.public())
-                    .with_agent_version(format!("trustmesh/{}", env!("CARGO_PKG_VERSION"))),
+                    .with_agent_version(format!("trustmesh/{}", env!("CARGO_PKG_VERSION")))
+                    .with_push_listen_addr_updates(true),
             ),
             // The ping handler reports a failure only after two in a
             // row, so a dead path is noticed within about
@@ -221,9 +287,13 @@ impl Behaviour {
                     .with_interval(Duration::from_secs(4))
                     .with_timeout(Duration::from_secs(6)),
             ),
-            join,
-            sync: MembersOnly::new(sync),
-            gossip: MembersOnly::new(gossip),
+            join: Gate::anyone(join),
+            sync: Gate::members(sync).over_relays(),
+            gossip: Gate::members(gossip),
+            relay: relay.into(),
+            relay_client: Gate::members(relay_client),
+            dcutr: Gate::members(dcutr::Behaviour::new(local)).over_relays(),
+            autonat: Gate::members(autonat),
             mdns: mdns.into(),
         })
     }
@@ -238,13 +308,32 @@ impl Behaviour {
     ) {
         self.sync.set_members(members.iter().copied());
         self.gossip.set_members(members.iter().copied());
+        if let Some(relay) = self.relay.as_mut() {
+            relay.set_members(members.iter().copied());
+        }
+        self.relay_client.set_members(members.iter().copied());
+        self.dcutr.set_members(members.iter().copied());
+        self.autonat.set_members(members.iter().copied());
         for peer in revoked {
             self.blocked.block_peer(peer);
         }
     }
 }
 
-/// Builds the swarm for `key` in `network`.
+/// Core messages a node keeps in flight to one peer (the engine's window).
+pub fn sync_window(limits: &crate::config::LimitsSection) -> usize {
+    (limits.max_concurrent_requests / 2).max(1)
+}
+
+/// Streams of the sync protocol one connection holds at once, inbound and
+/// outbound together: what the peer may send (`max_concurrent_requests`),
+/// what this node sends (its window) and room for peer exchanges.
+pub fn sync_streams(limits: &crate::config::LimitsSection) -> usize {
+    limits.max_concurrent_requests + sync_window(limits) + 4
+}
+
+/// Builds the swarm for `key` in `network`: TCP and QUIC, and circuits
+/// through members' relays.
 pub fn swarm(
     key: &TeamKey,
     network: &NetworkId,
@@ -260,7 +349,9 @@ pub fn swarm(
         )
         .map_err(|e| NetError::Build(e.to_string()))?
         .with_quic()
-        .with_behaviour(|key| Behaviour::new(key, network, settings))
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| NetError::Build(e.to_string()))?
+        .with_behaviour(|key, relay_client| Behaviour::new(key, network, settings, relay_client))
         .map_err(|e| NetError::Build(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();

@@ -144,7 +144,9 @@ fn restricted_documents_waiting_for_an_unreachable_member_are_reported() {
         s.health.reasons
     );
     assert!(
-        s.health.summary.contains("wait for a direct connection"),
+        s.health
+            .summary
+            .contains("wait for a connection, direct or relayed"),
         "{}",
         s.health.summary
     );

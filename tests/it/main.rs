@@ -19,6 +19,7 @@ mod misp;
 mod netns;
 mod ops;
 mod real_stack;
+mod relay;
 mod support;
 mod taxii;
 mod web;

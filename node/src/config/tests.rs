@@ -178,3 +178,44 @@ fn taxii_beyond_loopback_needs_tls_and_readers_need_good_names() {
     .expect_err("bad label");
     assert!(err.to_string().contains("purple"), "{err}");
 }
+
+#[test]
+fn relay_settings_default_to_autonat_and_circuits_sized_for_our_messages() {
+    let s = NodeConfig::default().validate().expect("defaults");
+    assert_eq!((s.relay.reachable, s.relay.server), (None, None));
+    assert_eq!(s.relay.reservations, 2);
+    // Far beyond libp2p's 128 KiB and 2 minutes: eight largest messages.
+    assert_eq!(
+        s.relay.max_circuit_bytes,
+        8 * trustmesh_protocol::MAX_MESSAGE_BYTES as u64
+    );
+    assert_eq!(s.relay.max_circuit_secs, 1800);
+
+    let parse = |text: &str| {
+        toml::from_str::<NodeConfig>(text)
+            .expect("parses")
+            .validate()
+    };
+    let s = parse("listen = []\n[relay]\nreachable = false\nserver = false\nreservations = 3\n")
+        .expect("a node behind a firewall");
+    assert!(s.listen.is_empty());
+    assert_eq!(
+        (s.relay.reachable, s.relay.server, s.relay.reservations),
+        (Some(false), Some(false), 3)
+    );
+    for (text, key) in [
+        (
+            "[relay]\nmax_circuit_bytes = 131072\n",
+            "relay.max_circuit_bytes",
+        ),
+        ("[relay]\nmax_circuit_secs = 0\n", "relay.max_circuit_secs"),
+        (
+            "[relay]\nmax_circuit_secs = 4294967296\n",
+            "relay.max_circuit_secs",
+        ),
+        ("[relay]\nmax_circuits = 0\n", "relay.max_circuits"),
+    ] {
+        let err = parse(text).expect_err(text);
+        assert!(err.to_string().contains(key), "{text}: {err}");
+    }
+}

@@ -27,6 +27,7 @@ impl Engine {
         self.swarm
             .behaviour_mut()
             .join
+            .inner_mut()
             .send_request(&peer, Frame(request.encode()));
     }
 
@@ -45,6 +46,7 @@ impl Engine {
                     .swarm
                     .behaviour_mut()
                     .join
+                    .inner_mut()
                     .send_response(channel, Frame(response.encode()));
             }
             request_response::Event::Message {

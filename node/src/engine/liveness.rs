@@ -18,7 +18,7 @@ use tracing::{debug, warn};
 use trustmesh_protocol::TeamId;
 
 use super::Engine;
-use crate::net::team_of;
+use crate::net::{Path, team_of};
 
 /// What the engine knows of one member's reachability.
 #[derive(Debug, Clone, Copy)]
@@ -49,11 +49,59 @@ pub struct MemberReach {
     /// The last ping round trip, in milliseconds.
     pub rtt_ms: Option<u64>,
     /// Restricted (AMBER, AMBER+STRICT, RED) documents held here whose
-    /// audience names this member. They travel point to point only, so
-    /// while the member is unreachable they wait for a direct connection:
-    /// no other member may carry them.
+    /// audience names this member. They travel point to point only (over
+    /// a direct connection or a relay's circuit, end-to-end encrypted), so
+    /// while the member is unreachable they wait: no other member may
+    /// store and forward them.
     #[serde(default)]
     pub restricted: usize,
+    /// How the member protocols reach it now: over a direct connection or
+    /// only through a relay.
+    #[serde(default)]
+    pub path: Option<Route>,
+}
+
+/// How a member is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// A direct connection.
+    Direct,
+    /// Only a circuit through another member's relay.
+    Relayed,
+}
+
+/// Whether other members can dial this node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Nat {
+    /// They can.
+    Public,
+    /// They cannot: the node keeps reservations on members' relays.
+    Private,
+    /// Not known yet (AutoNAT has not probed).
+    #[default]
+    Unknown,
+}
+
+/// This node's side of relaying: whether it is reachable, through which
+/// relays, and what its own relay carries.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Relaying {
+    /// Whether other members can dial this node.
+    pub nat: Nat,
+    /// Where that comes from: `config`, `no listen address` or `autonat`.
+    pub nat_from: String,
+    /// Members whose relay holds a reservation for this node: it is
+    /// reachable through them.
+    #[schemars(with = "Vec<crate::api::schema::TeamId>")]
+    pub relays: Vec<TeamId>,
+    /// Whether this node relays for members.
+    pub server: bool,
+    /// Circuits between members this node's relay carries now.
+    pub circuits: usize,
+    /// Members reached only through a relay now.
+    pub relayed_members: usize,
 }
 
 /// Every member's reachability, this node excluded.
@@ -66,9 +114,13 @@ pub struct Reachability {
     /// Every other member, unreachable first, longest first.
     pub members: Vec<MemberReach>,
     /// Restricted documents waiting for an unreachable audience member,
-    /// counted once per (document, member).
+    /// counted once per (document, member). A member reached through a
+    /// relay has a path.
     #[serde(default)]
     pub restricted_without_path: usize,
+    /// This node's reachability and relays.
+    #[serde(default)]
+    pub relaying: Relaying,
 }
 
 impl Engine {
@@ -159,6 +211,15 @@ impl Engine {
                         .map(|t| now.saturating_duration_since(t).as_secs()),
                     rtt_ms: r.and_then(|r| r.rtt).map(|d| d.as_millis() as u64),
                     restricted: restricted.get(t).copied().unwrap_or(0),
+                    path: self
+                        .swarm
+                        .behaviour()
+                        .sync
+                        .path(&crate::net::peer_id(t))
+                        .map(|p| match p {
+                            Path::Direct => Route::Direct,
+                            Path::Relayed => Route::Relayed,
+                        }),
                 }
             })
             .collect();
@@ -169,11 +230,24 @@ impl Engine {
             .filter(|m| !m.reachable)
             .map(|m| m.restricted)
             .sum();
+        let (nat, from) = self.nat();
+        let relaying = Relaying {
+            nat,
+            nat_from: from.name().to_owned(),
+            relays: self.relay_teams(),
+            server: self.relay_serving(),
+            circuits: self.relays.circuits(),
+            relayed_members: members
+                .iter()
+                .filter(|m| m.path == Some(Route::Relayed))
+                .count(),
+        };
         Reachability {
             reachable,
             unreachable: members.len() - reachable,
             members,
             restricted_without_path,
+            relaying,
         }
     }
 }

@@ -11,6 +11,10 @@ use libp2p::{Multiaddr, PeerId};
 use tracing::{debug, warn};
 use trustmesh_protocol::{Address, Membership, PeerRecord as CoreRecord, PeersConfig, TeamId};
 
+mod relay;
+
+pub(super) use relay::Relays;
+
 use super::guard::GuardKey;
 use super::{Engine, now_ms};
 use crate::net::{PeerRecord, SyncRequest, peer_id, team_of};
@@ -256,6 +260,7 @@ impl Engine {
         // current, so even a node killed seconds after meeting its peers
         // finds them again.
         self.book.save();
+        self.keep_relays();
     }
 
     /// Asks every member peer for the addresses it knows, when the book

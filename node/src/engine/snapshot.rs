@@ -54,6 +54,39 @@ pub struct NetStats {
     /// Pings that failed (each closed its connection).
     #[serde(default)]
     pub ping_failures: u64,
+    /// Reservations this node's relay accepted for members (renewals not
+    /// counted).
+    #[serde(default)]
+    pub relay_reservations_accepted: u64,
+    /// Reservations this node's relay denied (over its limits).
+    #[serde(default)]
+    pub relay_reservations_denied: u64,
+    /// Circuits between members this node's relay opened.
+    #[serde(default)]
+    pub relay_circuits_accepted: u64,
+    /// Circuits this node's relay denied (over its limits, or no
+    /// reservation for the destination).
+    #[serde(default)]
+    pub relay_circuits_denied: u64,
+    /// Circuits this node's relay carried that closed (a limit reached, or
+    /// an end gone).
+    #[serde(default)]
+    pub relay_circuits_closed: u64,
+    /// Reservations this node got on members' relays.
+    #[serde(default)]
+    pub reservations_accepted: u64,
+    /// Reservations refused or lost (the relay asked again later).
+    #[serde(default)]
+    pub reservations_lost: u64,
+    /// Hole punches (DCUtR) that made a direct connection.
+    #[serde(default)]
+    pub holepunch_ok: u64,
+    /// Hole punches that failed (the member stays reached through a relay).
+    #[serde(default)]
+    pub holepunch_failed: u64,
+    /// Circuits closed because their member was reached directly.
+    #[serde(default)]
+    pub circuits_replaced: u64,
 }
 
 /// What arrived over a window: the catch-up progress `status` shows.

@@ -12,11 +12,14 @@ use super::{Engine, now_ms};
 use crate::net::{SyncRequest, SyncResponse, team_of};
 
 /// Core messages to one peer: those in flight (sent, not yet answered)
-/// and those waiting for room. A peer handles at most
-/// `max_concurrent_requests` inbound streams per connection and drops what
-/// comes beyond ("at capacity"); the window keeps half of that in flight,
-/// so a burst (a join, a catch-up, a flood of restricted edits) queues here
-/// instead of being dropped there. The queue is bounded in bytes; beyond
+/// and those waiting for room. A connection's sync streams, inbound and
+/// outbound together, are bounded and a stream beyond the bound is dropped
+/// ("at capacity"): during a join both ends send their catch-up at once.
+/// The window keeps half of `max_concurrent_requests` in flight
+/// ([`crate::net::sync_window`]) and the bound holds both ends' windows
+/// and the peer exchanges ([`crate::net::sync_streams`]), so a burst (a
+/// join, a catch-up, a flood of restricted edits) queues here instead of
+/// being dropped there. The queue is bounded in bytes; beyond
 /// that a message is dropped and counted, and anti-entropy brings what it
 /// carried. Pure, over any request id, so its rules are tested alone.
 #[derive(Debug)]
@@ -97,7 +100,7 @@ impl Engine {
         }
         let limits = &self.settings.limits;
         let (window, cap) = (
-            limits.max_concurrent_requests / 2,
+            crate::net::sync_window(limits),
             4 * limits.max_message_bytes,
         );
         let out = self

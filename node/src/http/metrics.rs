@@ -169,8 +169,80 @@ pub fn render(snap: &Snapshot) -> String {
     );
     t.gauge(
         "trustmesh_restricted_without_path",
-        "Restricted documents waiting for an unreachable audience member (one per document and member): they travel only over a direct connection.",
+        "Restricted documents waiting for an unreachable audience member (one per document and member): they travel only point to point, directly or through a relay.",
         snap.reachability.restricted_without_path as u64,
+    );
+    let relaying = &snap.reachability.relaying;
+    t.gauge(
+        "trustmesh_reachable",
+        "1 when other members can dial this node (AutoNAT or config), else 0 (they cannot, or it is not known yet).",
+        u64::from(relaying.nat == crate::api::Nat::Public),
+    );
+    t.gauge(
+        "trustmesh_relay_reservations",
+        "Members' relays holding a reservation for this node.",
+        relaying.relays.len() as u64,
+    );
+    t.gauge(
+        "trustmesh_members_relayed",
+        "Other members reached only through a relay now.",
+        relaying.relayed_members as u64,
+    );
+    t.gauge(
+        "trustmesh_relay_serving",
+        "1 when this node relays for members.",
+        u64::from(relaying.server),
+    );
+    t.gauge(
+        "trustmesh_relay_circuits",
+        "Circuits between members this node's relay carries now.",
+        relaying.circuits as u64,
+    );
+    t.counter(
+        "trustmesh_relay_reservations_accepted_total",
+        "Reservations this node's relay accepted for members.",
+        n.relay_reservations_accepted,
+    );
+    t.counter(
+        "trustmesh_relay_reservations_denied_total",
+        "Reservations this node's relay denied (over its limits).",
+        n.relay_reservations_denied,
+    );
+    t.counter(
+        "trustmesh_relay_circuits_accepted_total",
+        "Circuits between members this node's relay opened.",
+        n.relay_circuits_accepted,
+    );
+    t.counter(
+        "trustmesh_relay_circuits_denied_total",
+        "Circuits this node's relay denied.",
+        n.relay_circuits_denied,
+    );
+    t.counter(
+        "trustmesh_relay_circuits_closed_total",
+        "Circuits this node's relay carried that closed (a limit reached, or an end gone).",
+        n.relay_circuits_closed,
+    );
+    t.counter(
+        "trustmesh_reservations_accepted_total",
+        "Reservations this node got on members' relays.",
+        n.reservations_accepted,
+    );
+    t.counter(
+        "trustmesh_reservations_lost_total",
+        "Reservations on members' relays refused or lost.",
+        n.reservations_lost,
+    );
+    t.labelled(
+        "trustmesh_holepunch_total",
+        "Hole punches (DCUtR) on relayed connections, by result.",
+        "result",
+        [("ok", n.holepunch_ok), ("failed", n.holepunch_failed)],
+    );
+    t.counter(
+        "trustmesh_circuits_replaced_total",
+        "Circuits closed because their member was reached directly.",
+        n.circuits_replaced,
     );
     t.counter(
         "trustmesh_ping_failures_total",

@@ -180,6 +180,10 @@ pub fn health(snap: &Snapshot) -> Health {
             snap.reachability.restricted_without_path
         ));
     }
+    let relaying = &snap.reachability.relaying;
+    if others > 0 && relaying.nat == crate::api::Nat::Private && relaying.relays.is_empty() {
+        reasons.push("not reachable and no relay holds a reservation for this node".to_owned());
+    }
     if alerts.pending > 0 && alerts.failed > 0 {
         reasons.push(format!(
             "{} alert deliveries pending after failures",
@@ -212,6 +216,16 @@ pub fn health(snap: &Snapshot) -> Health {
         peers.len(),
         open,
     );
+    if relaying.relayed_members > 0 {
+        summary.push_str(&format!(", {} through relays", relaying.relayed_members));
+    }
+    if relaying.nat == crate::api::Nat::Private {
+        summary.push_str(&format!(
+            ", not reachable ({}): {} relay reservation(s)",
+            relaying.nat_from,
+            relaying.relays.len()
+        ));
+    }
     if !reasons.is_empty() {
         summary.push_str(&format!(" [{}]", reasons.join("; ")));
     }
@@ -222,7 +236,7 @@ pub fn health(snap: &Snapshot) -> Health {
         .map(|m| {
             let waiting = if m.restricted > 0 {
                 format!(
-                    " ({} restricted document(s) wait for a direct connection)",
+                    " ({} restricted document(s) wait for a connection, direct or relayed)",
                     m.restricted
                 )
             } else {

@@ -1,10 +1,22 @@
 //! The admission gate as a behaviour (DESIGN.md section 5).
 //!
-//! [`MembersOnly`] wraps a behaviour (gossipsub, the sync protocol) so that
-//! only connections to members ever get its connection handler. Every other
-//! connection gets a handler that speaks no protocol at all: a non-member
-//! cannot subscribe to the gossip topic or open a sync stream, so nothing
-//! from those protocols can reach it, whatever the inner behaviour does.
+//! [`Gate`] wraps a behaviour (gossipsub, the sync protocol, the relay) so
+//! that only the connections its policy admits ever get its connection
+//! handler. Every other connection gets a handler that speaks no protocol
+//! at all: a non-member cannot subscribe to the gossip topic, open a sync
+//! stream or ask for a relay reservation, so nothing from those protocols
+//! can reach it, whatever the inner behaviour does.
+//!
+//! Two questions make the policy: must the peer be a member
+//! ([`Gate::members`]) or may anyone use it ([`Gate::anyone`]), and does
+//! the protocol run on relayed connections too ([`Gate::over_relays`]).
+//! libp2p 0.57 runs every protocol on a relayed circuit as on a direct
+//! connection (it has no notion of a limited connection a protocol must
+//! opt into), so the gate is where that is decided: the sync protocol runs
+//! over relays, gossip and the join exchange do not. A relayed connection
+//! carries only what its two ends say, Noise-encrypted end to end; the
+//! relay sees bytes it cannot read, and a circuit's bytes are counted
+//! against the relay's limits, so bulk gossip stays off them.
 //!
 //! The decision is made per connection, when it is established. A peer
 //! admitted later needs a new connection (the engine redials it); a member
@@ -15,11 +27,12 @@
 //! connections are withheld and the connection counts it sees are
 //! recomputed, so its idea of "first connection to a peer" stays right.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::task::{Context, Poll};
 
 use either::Either;
 use libp2p::PeerId;
+use libp2p::core::multiaddr::Protocol;
 use libp2p::core::transport::PortUse;
 use libp2p::core::{Endpoint, Multiaddr};
 use libp2p::swarm::behaviour::{ConnectionClosed, ConnectionEstablished};
@@ -28,21 +41,61 @@ use libp2p::swarm::{
     THandlerInEvent, THandlerOutEvent, ToSwarm, dummy,
 };
 
-/// A behaviour whose protocols only members' connections speak.
-pub struct MembersOnly<B> {
-    inner: B,
-    members: HashSet<PeerId>,
-    /// The connections the inner behaviour has a handler on, by peer.
-    open: BTreeMap<PeerId, BTreeSet<ConnectionId>>,
+/// How a member is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// Over a direct connection.
+    Direct,
+    /// Only through a relay's circuit.
+    Relayed,
 }
 
-impl<B> MembersOnly<B> {
-    /// Wraps `inner`; no peer is a member until [`MembersOnly::set_members`].
-    pub fn new(inner: B) -> Self {
+/// Whether a connection at `addr` (the remote address of an outbound one,
+/// the local address of an inbound one) runs through a relay.
+pub fn is_relayed(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| p == Protocol::P2pCircuit)
+}
+
+/// A behaviour whose protocols only the connections its policy admits
+/// speak.
+pub struct Gate<B> {
+    inner: B,
+    /// Whether only members get the handler.
+    members_only: bool,
+    /// Whether relayed connections get it too.
+    over_relays: bool,
+    members: HashSet<PeerId>,
+    /// The connections the inner behaviour has a handler on, by peer, each
+    /// with whether it is relayed.
+    open: BTreeMap<PeerId, BTreeMap<ConnectionId, bool>>,
+}
+
+impl<B> Gate<B> {
+    /// Wraps `inner` for members' direct connections; no peer is a member
+    /// until [`Gate::set_members`].
+    pub fn members(inner: B) -> Self {
         Self {
             inner,
+            members_only: true,
+            over_relays: false,
             members: HashSet::new(),
             open: BTreeMap::new(),
+        }
+    }
+
+    /// Wraps `inner` for anyone's direct connections.
+    pub fn anyone(inner: B) -> Self {
+        Self {
+            members_only: false,
+            ..Self::members(inner)
+        }
+    }
+
+    /// The protocol runs on relayed connections too.
+    pub fn over_relays(self) -> Self {
+        Self {
+            over_relays: true,
+            ..self
         }
     }
 
@@ -57,6 +110,28 @@ impl<B> MembersOnly<B> {
         self.open.get(peer).is_some_and(|c| !c.is_empty())
     }
 
+    /// How the protocols reach `peer`: directly if any of its open
+    /// connections is direct, else through a relay; `None` if none is open.
+    pub fn path(&self, peer: &PeerId) -> Option<Path> {
+        let conns = self.open.get(peer).filter(|c| !c.is_empty())?;
+        Some(if conns.values().all(|relayed| *relayed) {
+            Path::Relayed
+        } else {
+            Path::Direct
+        })
+    }
+
+    /// The relayed connections to `peer` on which the protocols run.
+    pub fn relayed(&self, peer: &PeerId) -> Vec<ConnectionId> {
+        self.open
+            .get(peer)
+            .into_iter()
+            .flatten()
+            .filter(|(_, relayed)| **relayed)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// The inner behaviour.
     pub fn inner(&self) -> &B {
         &self.inner
@@ -67,12 +142,12 @@ impl<B> MembersOnly<B> {
         &mut self.inner
     }
 
-    fn admits(&self, peer: &PeerId) -> bool {
-        self.members.contains(peer)
+    fn admits(&self, peer: &PeerId, relayed: bool) -> bool {
+        (!self.members_only || self.members.contains(peer)) && (self.over_relays || !relayed)
     }
 }
 
-impl<B: NetworkBehaviour> NetworkBehaviour for MembersOnly<B> {
+impl<B: NetworkBehaviour> NetworkBehaviour for Gate<B> {
     type ConnectionHandler = Either<THandler<B>, dummy::ConnectionHandler>;
     type ToSwarm = B::ToSwarm;
 
@@ -93,7 +168,8 @@ impl<B: NetworkBehaviour> NetworkBehaviour for MembersOnly<B> {
         local_addr: &Multiaddr,
         remote_addr: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        if !self.admits(&peer) {
+        let relayed = is_relayed(local_addr);
+        if !self.admits(&peer, relayed) {
             return Ok(Either::Right(dummy::ConnectionHandler));
         }
         let handler = self.inner.handle_established_inbound_connection(
@@ -102,7 +178,10 @@ impl<B: NetworkBehaviour> NetworkBehaviour for MembersOnly<B> {
             local_addr,
             remote_addr,
         )?;
-        self.open.entry(peer).or_default().insert(connection_id);
+        self.open
+            .entry(peer)
+            .or_default()
+            .insert(connection_id, relayed);
         Ok(Either::Left(handler))
     }
 
@@ -129,7 +208,8 @@ impl<B: NetworkBehaviour> NetworkBehaviour for MembersOnly<B> {
         role_override: Endpoint,
         port_use: PortUse,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        if !self.admits(&peer) {
+        let relayed = is_relayed(addr);
+        if !self.admits(&peer, relayed) {
             return Ok(Either::Right(dummy::ConnectionHandler));
         }
         let handler = self.inner.handle_established_outbound_connection(
@@ -139,7 +219,10 @@ impl<B: NetworkBehaviour> NetworkBehaviour for MembersOnly<B> {
             role_override,
             port_use,
         )?;
-        self.open.entry(peer).or_default().insert(connection_id);
+        self.open
+            .entry(peer)
+            .or_default()
+            .insert(connection_id, relayed);
         Ok(Either::Left(handler))
     }
 
@@ -149,7 +232,7 @@ impl<B: NetworkBehaviour> NetworkBehaviour for MembersOnly<B> {
                 let Some(open) = self.open.get(&e.peer_id) else {
                     return;
                 };
-                if !open.contains(&e.connection_id) {
+                if !open.contains_key(&e.connection_id) {
                     return;
                 }
                 let other_established = open.len() - 1;
@@ -164,7 +247,7 @@ impl<B: NetworkBehaviour> NetworkBehaviour for MembersOnly<B> {
                 let Some(open) = self.open.get_mut(&e.peer_id) else {
                     return;
                 };
-                if !open.remove(&e.connection_id) {
+                if open.remove(&e.connection_id).is_none() {
                     return;
                 }
                 let remaining_established = open.len();
@@ -181,7 +264,7 @@ impl<B: NetworkBehaviour> NetworkBehaviour for MembersOnly<B> {
                 if self
                     .open
                     .get(&e.peer_id)
-                    .is_some_and(|c| c.contains(&e.connection_id))
+                    .is_some_and(|c| c.contains_key(&e.connection_id))
                 {
                     self.inner.on_swarm_event(FromSwarm::AddressChange(e));
                 }
@@ -214,20 +297,25 @@ impl<B: NetworkBehaviour> NetworkBehaviour for MembersOnly<B> {
                 return Poll::Pending;
             };
             // An event for "any connection" of a peer must land on one with
-            // the inner handler, never on a gated one.
+            // the inner handler, never on a gated one; a direct one before a
+            // relayed one.
             let action = match action {
                 ToSwarm::NotifyHandler {
                     peer_id,
                     handler: NotifyHandler::Any,
                     event,
-                } => match self.open.get(&peer_id).and_then(|c| c.first()) {
-                    Some(id) => ToSwarm::NotifyHandler {
-                        peer_id,
-                        handler: NotifyHandler::One(*id),
-                        event,
-                    },
-                    None => continue,
-                },
+                } => {
+                    let conns = self.open.get(&peer_id);
+                    let direct = conns.and_then(|c| c.iter().find(|(_, r)| !**r));
+                    match direct.or_else(|| conns.and_then(|c| c.iter().next())) {
+                        Some((id, _)) => ToSwarm::NotifyHandler {
+                            peer_id,
+                            handler: NotifyHandler::One(*id),
+                            event,
+                        },
+                        None => continue,
+                    }
+                }
                 other => other,
             };
             return Poll::Ready(action.map_in(Either::Left));

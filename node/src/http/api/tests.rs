@@ -505,8 +505,17 @@ fn status() -> Status {
                 last_sync_secs: Some(40),
                 rtt_ms: Some(5),
                 restricted: 2,
+                path: None,
             }],
             restricted_without_path: 2,
+            relaying: crate::api::Relaying {
+                nat: crate::api::Nat::Private,
+                nat_from: "config".into(),
+                relays: vec![team(3)],
+                server: false,
+                circuits: 0,
+                relayed_members: 0,
+            },
         },
     }
 }

@@ -808,19 +808,38 @@ pub fn peers_html(status: &Status, peers: &Peers, members: &Members) -> String {
     if r.restricted_without_path > 0 {
         let _ = write!(
             out,
-            r#"<p class="muted" id="restricted-waiting">{} restricted document(s) wait for an unreachable audience member: AMBER and RED travel only over a direct connection, which no other member can relay.</p>"#,
+            r#"<p class="muted" id="restricted-waiting">{} restricted document(s) wait for an unreachable audience member: AMBER and RED travel only point to point, over a direct connection or a member's relay (which carries them encrypted end to end), never stored by another member.</p>"#,
             r.restricted_without_path
         );
     }
+    let relaying = &r.relaying;
+    let relays: Vec<String> = relaying.relays.iter().map(|t| team(members, t)).collect();
+    let _ = write!(
+        out,
+        r#"<p class="muted" id="relaying">This node is reachable: {} ({}). Relay reservations: {}. Relaying for members: {}, {} circuit(s) now.</p>"#,
+        match relaying.nat {
+            crate::api::Nat::Public => "yes",
+            crate::api::Nat::Private => "no",
+            crate::api::Nat::Unknown => "not known yet",
+        },
+        escape(&relaying.nat_from),
+        if relays.is_empty() {
+            "none".to_owned()
+        } else {
+            relays.join(", ")
+        },
+        if relaying.server { "yes" } else { "no" },
+        relaying.circuits,
+    );
     if !r.members.is_empty() {
         out.push_str(
             "<table id=\"reach\"><thead><tr><th>Team</th><th>Reachable</th><th>For</th>\
-             <th>Last sync</th><th>Round trip</th><th>Restricted for it</th></tr></thead><tbody>",
+             <th>Last sync</th><th>Round trip</th><th>Restricted for it</th><th>Path</th></tr></thead><tbody>",
         );
         for m in &r.members {
             let _ = write!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{} s</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{} s</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 team(members, &m.team),
                 yes_no(m.reachable),
                 m.for_secs,
@@ -831,8 +850,13 @@ pub fn peers_html(status: &Status, peers: &Peers, members: &Members) -> String {
                     (0, _) => String::new(),
                     (n, true) => n.to_string(),
                     (n, false) => format!(
-                        r#"<span class="badge no" title="restricted documents travel only over a direct connection">{n} waiting</span>"#
+                        r#"<span class="badge no" title="restricted documents travel only point to point">{n} waiting</span>"#
                     ),
+                },
+                match m.path {
+                    Some(crate::api::Route::Direct) => "direct",
+                    Some(crate::api::Route::Relayed) => "relayed",
+                    None => "",
                 },
             );
         }

@@ -10,12 +10,15 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures::StreamExt;
+use libp2p::core::multiaddr::Protocol;
+use libp2p::core::transport::MemoryTransport;
+use libp2p::core::{Transport, upgrade};
 use libp2p::swarm::{ListenError, SwarmEvent};
-use libp2p::{PeerId, Swarm, gossipsub, request_response};
+use libp2p::{PeerId, Swarm, gossipsub, identity, noise, relay, request_response, yamux};
 use libp2p_swarm_test::SwarmExt;
 use trustmesh_protocol::NetworkId;
 
-use crate::config::NodeConfig;
+use crate::config::{NodeConfig, Settings};
 use crate::net::{Behaviour, BehaviourEvent, Frame, SyncRequest, SyncResponse, topic};
 
 const M: usize = 0;
@@ -77,16 +80,51 @@ impl Note {
     }
 }
 
+/// A swarm with the node's real `Behaviour` over the in-memory transport
+/// and the relay client's transport, as the node's swarm has it over TCP.
+fn swarm(settings: &Settings) -> Swarm<Behaviour> {
+    let key = identity::Keypair::generate_ed25519();
+    let peer = key.public().to_peer_id();
+    let (relay_transport, relay_client) = relay::client::new(peer);
+    let transport = relay_transport
+        .or_transport(MemoryTransport::default())
+        .upgrade(upgrade::Version::V1)
+        .authenticate(noise::Config::new(&key).expect("noise"))
+        .multiplex(yamux::Config::default())
+        .timeout(Duration::from_secs(10))
+        .boxed();
+    let behaviour = Behaviour::new(&key, &network(), settings, relay_client).expect("behaviour");
+    Swarm::new(
+        transport,
+        behaviour,
+        peer,
+        libp2p::swarm::Config::with_tokio_executor()
+            .with_idle_connection_timeout(Duration::from_secs(60)),
+    )
+}
+
 impl Net {
     async fn new() -> Self {
-        let settings = NodeConfig::default().validate().expect("default settings");
+        let mut config = NodeConfig::default();
+        config.relay.server = Some(true);
+        let settings = config.validate().expect("default settings");
         assert!(!settings.mdns, "the test runs without mDNS");
         let mut swarms = Vec::new();
         for _ in 0..3 {
-            let mut s = Swarm::new_ephemeral_tokio(|key| {
-                Behaviour::new(&key, &network(), &settings).expect("behaviour")
-            });
-            s.listen().with_memory_addr_external().await;
+            let mut s = swarm(&settings);
+            // On memory only (libp2p-swarm-test's `listen` adds TCP, which
+            // this transport has not).
+            let id = s.listen_on(Protocol::Memory(0).into()).expect("listen");
+            let addr = s
+                .wait(|e| match e {
+                    SwarmEvent::NewListenAddr {
+                        address,
+                        listener_id,
+                    } => (listener_id == id).then_some(address),
+                    _ => None,
+                })
+                .await;
+            s.add_external_address(addr);
             swarms.push(s);
         }
         let mut net = Self {
@@ -324,6 +362,7 @@ async fn a_non_member_gets_the_join_exchange_and_nothing_else() {
     let joined = net
         .behaviour(N)
         .join
+        .inner_mut()
         .send_request(&m, Frame(b"join".to_vec()));
     let channel = net
         .until(|i, e| match e {
@@ -341,6 +380,7 @@ async fn a_non_member_gets_the_join_exchange_and_nothing_else() {
     assert_eq!(channel.1, b"join");
     net.behaviour(M)
         .join
+        .inner_mut()
         .send_response(channel.0, Frame(b"welcome".to_vec()))
         .expect("n waits");
     let welcome = net
@@ -462,4 +502,67 @@ async fn a_revoked_member_is_cut_off_and_cannot_come_back() {
     })
     .await;
     assert!(!net.m_inner_knows(p));
+}
+
+/// m hosts a relay: p, a member in m's view, gets a reservation on it; n,
+/// which is not, finds no relay protocol on m's side, and m's relay never
+/// hears of it.
+#[tokio::test]
+async fn only_members_get_a_reservation_on_a_member_s_relay() {
+    let mut net = Net::new().await;
+    let (m, p, n) = (net.id(M), net.id(P), net.id(N));
+    let circuit = net.swarms[M]
+        .external_addresses()
+        .next()
+        .expect("a listen address")
+        .clone()
+        .with(Protocol::P2p(m))
+        .with(Protocol::P2pCircuit);
+    let mut relay_heard = Vec::new();
+
+    net.swarms[P]
+        .listen_on(circuit.clone())
+        .expect("p listens through m");
+    let (mut p_reserved, mut m_accepted) = (false, false);
+    net.until(|i, e| {
+        match e {
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
+                relay::client::Event::ReservationReqAccepted { relay_peer_id, .. },
+            )) if i == P && relay_peer_id == m => p_reserved = true,
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(e)) if i == M => {
+                if let relay::Event::ReservationReqAccepted { src_peer_id, .. } = &e {
+                    m_accepted |= *src_peer_id == p;
+                }
+                relay_heard.push(format!("{e:?}"));
+            }
+            _ => {}
+        }
+        (p_reserved && m_accepted).then_some(())
+    })
+    .await;
+
+    let refused = net.swarms[N].listen_on(circuit).expect("n asks through m");
+    let closed = net
+        .until(|i, e| match e {
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } if i == N && listener_id == refused => Some(reason),
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(e)) if i == M => {
+                relay_heard.push(format!("{e:?}"));
+                None
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
+                relay::client::Event::ReservationReqAccepted { .. },
+            )) if i == N => panic!("n got a reservation on m's relay"),
+            _ => None,
+        })
+        .await;
+    assert!(closed.is_err(), "the reservation failed: {closed:?}");
+    assert!(
+        relay_heard.iter().all(|e| !e.contains(&n.to_string())),
+        "m's relay heard of n: {relay_heard:?}"
+    );
+    assert!(!net.behaviour(M).sync.is_open(&n));
 }
