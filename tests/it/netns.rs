@@ -103,6 +103,9 @@ fn unavailable() -> Option<String> {
 
 /// Takes the suite's turn, or says why `test` skips and returns `None`.
 fn prepare(test: &str) -> Option<MutexGuard<'static, ()>> {
+    // Every test of this process probes with the same namespace name: in
+    // turn.
+    let guard = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(why) = unavailable() {
         say(&format!("skipping {test}: {why}"));
         return None;
@@ -114,7 +117,6 @@ fn prepare(test: &str) -> Option<MutexGuard<'static, ()>> {
             "{tool} is missing: `./x test` installs it (nftables, iputils-ping)"
         );
     }
-    let guard = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     sweep_stale();
     Some(guard)
 }
@@ -840,8 +842,21 @@ fn two_members_refusing_inbound_connections_exchange_an_amber_advisory() {
         .as_ref()
         .map_or(0, |s| s.reachability.restricted_without_path);
     let direct = gg_status.as_ref().is_some_and(|s| tb.reaches(s, hh));
+    // How GG reaches HH (`direct` or `relayed`), as its status says.
+    let path = tb
+        .ask::<Value>(&[gg], &["status"])
+        .pop()
+        .flatten()
+        .and_then(|v| {
+            v["reachability"]["members"]
+                .as_array()?
+                .iter()
+                .find(|m| m["team"].as_str() == Some(tb.hosts[hh].id.as_str()))
+                .map(|m| m["path"].to_string())
+        })
+        .unwrap_or_default();
     say(&format!(
-        "AMBER between two inbound-refusing members: {} (issue 16: never, waited 120 s); GG reaches HH: {direct}; GG reports {waiting} restricted document(s) without a path",
+        "AMBER between two inbound-refusing members: {} (issue 16: never, waited 120 s); GG reaches HH: {direct} (path {path}); GG reports {waiting} restricted document(s) without a path",
         took[0].map_or_else(
             || "not delivered within 90 s".to_owned(),
             |t| format!("delivered in {t:.1} s")
