@@ -17,6 +17,7 @@ mod liveness;
 mod load;
 mod mesh;
 mod misp;
+mod netns;
 mod ops;
 mod real_stack;
 mod relay;

@@ -20,6 +20,9 @@ pub struct Workspace {
     /// Each team's TCP port, picked once, so a restarted node listens where
     /// the others' peer books expect it.
     ports: std::cell::RefCell<std::collections::BTreeMap<String, u16>>,
+    /// The network namespace each team's commands run in (`ip netns exec`),
+    /// for teams the netns suite placed in one; others run here.
+    netns: std::cell::RefCell<std::collections::BTreeMap<String, String>>,
 }
 
 impl Workspace {
@@ -30,7 +33,36 @@ impl Workspace {
                 .tempdir()
                 .expect("tempdir"),
             ports: Default::default(),
+            netns: Default::default(),
         }
+    }
+
+    /// From now on, runs `team`'s commands inside network namespace `ns`,
+    /// where its node's API listens on loopback.
+    pub fn set_netns(&self, team: &str, ns: &str) {
+        self.netns
+            .borrow_mut()
+            .insert(team.to_owned(), ns.to_owned());
+    }
+
+    /// `trustmesh --json [--data-dir team] args` in the workspace, inside
+    /// the team's network namespace if it has one, ready to run.
+    pub fn command(&self, team: Option<&str>, args: &[&str]) -> Command {
+        let ns = team.and_then(|t| self.netns.borrow().get(t).cloned());
+        let mut cmd = match ns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", &ns, exe()]);
+                c
+            }
+            None => Command::new(exe()),
+        };
+        cmd.current_dir(self.dir.path()).arg("--json");
+        if let Some(t) = team {
+            cmd.arg("--data-dir").arg(self.path(t));
+        }
+        cmd.args(args).env_remove("TRUSTMESH_DATA_DIR");
+        cmd
     }
 
     /// A free loopback port for `team`, the same on every call.
@@ -51,15 +83,10 @@ impl Workspace {
         self.dir.path().join(name)
     }
 
-    /// Runs `trustmesh --json [--data-dir team] args` in the workspace.
+    /// Runs `trustmesh --json [--data-dir team] args` in the workspace (see
+    /// [`Workspace::command`]).
     pub fn raw(&self, team: Option<&str>, args: &[&str]) -> Output {
-        let mut cmd = Command::new(exe());
-        cmd.current_dir(self.dir.path()).arg("--json");
-        if let Some(t) = team {
-            cmd.arg("--data-dir").arg(self.path(t));
-        }
-        cmd.args(args).env_remove("TRUSTMESH_DATA_DIR");
-        cmd.output().expect("the binary runs")
+        self.command(team, args).output().expect("the binary runs")
     }
 
     /// Runs a command that must succeed and returns its JSON output.
