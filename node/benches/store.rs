@@ -12,7 +12,7 @@
 //!   (one synced write per message) and applied; the stale snapshots are
 //!   written as the core decides, and the last ones before the clock
 //!   stops. Beside it: the same with signatures checked on one thread
-//!   (`verify_threads = 1`), and the 3,700 changes/s.
+//!   (`ingest_threads = 1`), and the 3,700 changes/s.
 //! - cold start and memory: a child process opens the store (read-only,
 //!   so nothing it does is written) and reports the time to open and its
 //!   resident memory after opening (VmRSS) and at its peak (VmHWM). The
@@ -23,7 +23,8 @@
 //!
 //! Run: `cargo bench -p trustmesh-node --bench store`. The sizes come
 //! from `TRUSTMESH_BENCH_DOCS` (default `10000,100000`). Criterion times
-//! ingest and cold start at the first size; the table covers every size.
+//! ingest and cold start at the first size; the table covers every size
+//! (`TRUSTMESH_BENCH_TABLE_ONLY=1`: the table alone).
 
 #[path = "../../protocol/benches/common/mod.rs"]
 mod common;
@@ -156,7 +157,7 @@ fn messages(changes: &[SignedChange]) -> Vec<Vec<SignedChange>> {
 fn receiver(path: &Path, threads: usize) -> Node<RocksStore> {
     let store = RocksStore::open(path).expect("opens");
     Node::open(
-        Config::default().with_verify_threads(threads),
+        Config::default().with_ingest_threads(threads),
         key(2),
         ActorSuffix::from_bytes([2; 16]),
         charter(),
@@ -209,7 +210,7 @@ fn child(path: &str) {
     let start = Instant::now();
     let store = RocksStore::open_read_only(Path::new(path)).expect("opens");
     let (node, report) = Node::open(
-        Config::default().with_verify_threads(2),
+        Config::default().with_ingest_threads(2),
         key(2),
         ActorSuffix::from_bytes([3; 16]),
         charter(),
@@ -352,6 +353,10 @@ fn main() {
     for docs in &sizes {
         let msgs = report(*docs);
         first.get_or_insert((*docs, msgs));
+    }
+    // `TRUSTMESH_BENCH_TABLE_ONLY=1` prints the table and skips criterion.
+    if std::env::var_os("TRUSTMESH_BENCH_TABLE_ONLY").is_some() {
+        return;
     }
     let Some((docs, msgs)) = first else {
         return;

@@ -100,8 +100,10 @@ pub struct Config {
     /// Seed of the peer choice.
     pub seed: u64,
     /// On how many threads a batch of received changes has its signatures
-    /// checked (the results do not depend on it).
-    pub verify_threads: usize,
+    /// checked and is applied (different documents at once), and a start
+    /// checks the changes it replays. The results do not depend on it; the
+    /// simulator and tests use one.
+    pub ingest_threads: usize,
 }
 
 impl Default for Config {
@@ -115,7 +117,7 @@ impl Default for Config {
             max_transmits: 4096,
             max_events: 4096,
             seed: 0,
-            verify_threads: 1,
+            ingest_threads: 1,
         }
     }
 }
@@ -151,9 +153,9 @@ impl Config {
         self
     }
 
-    /// Sets [`Config::verify_threads`] (at least one).
-    pub fn with_verify_threads(mut self, n: usize) -> Self {
-        self.verify_threads = n.max(1);
+    /// Sets [`Config::ingest_threads`] (at least one).
+    pub fn with_ingest_threads(mut self, n: usize) -> Self {
+        self.ingest_threads = n.max(1);
         self
     }
 
@@ -402,7 +404,7 @@ impl<S: Store> Node<S> {
                     (changes, snapshot)
                 })
                 .collect::<Vec<_>>(),
-            config.verify_threads,
+            config.ingest_threads,
         );
         report.changes = restored.skipped + restored.replayed;
         report.bad_changes = restored.rejected;

@@ -357,6 +357,22 @@ impl DocState {
         seen
     }
 
+    /// [`Self::insert`], reporting as [`Documents::keep`] does.
+    fn keep(&mut self, signed: SignedChange, view: &View) -> Inserted {
+        let doc = signed.doc();
+        let hash = signed.hash();
+        let before = self.doc.get_heads();
+        let (new, status) = self.insert(signed, view);
+        let changed = self.doc.get_heads() != before;
+        Inserted {
+            doc,
+            hash,
+            new,
+            status,
+            changed,
+        }
+    }
+
     /// Stores a verified change and applies what became applicable.
     fn insert(&mut self, signed: SignedChange, view: &View) -> (bool, ChangeStatus) {
         let h = signed.hash();
@@ -769,24 +785,104 @@ impl Documents {
     /// Stores a checked change and applies what became applicable.
     pub(super) fn keep(&mut self, change: SignedChange) -> Inserted {
         let id = change.doc();
-        let hash = change.hash();
         let state = self
             .docs
             .entry(id)
             .or_insert_with(|| DocState::new(change.doc_ref().clone()));
-        let before = state.doc.get_heads();
-        let (new, status) = state.insert(change, &self.view);
-        let changed = state.doc.get_heads() != before;
-        if new {
+        let inserted = state.keep(change, &self.view);
+        if inserted.new {
             self.stale.insert(id);
         }
-        Inserted {
-            doc: id,
-            hash,
-            new,
-            status,
-            changed,
+        inserted
+    }
+
+    /// Inserts changes that passed [`Self::check`], as [`Self::insert_checked`]
+    /// does one by one (the results in the order of `changes`), applying
+    /// different documents on up to `threads` threads. Each document's
+    /// changes are applied in their order on one thread, and documents do
+    /// not depend on each other, so the result is the same whatever the
+    /// thread count.
+    pub(crate) fn insert_checked_many(
+        &mut self,
+        changes: Vec<SignedChange>,
+        membership: &Membership,
+        threads: usize,
+    ) -> Vec<Inserted> {
+        /// Below this many changes per thread, a thread costs more than it saves.
+        const MIN_PER_THREAD: usize = 16;
+        self.on_membership_changed(membership);
+        let threads = threads.clamp(1, (changes.len() / MIN_PER_THREAD).max(1));
+        if threads == 1 {
+            return changes.into_iter().map(|c| self.keep(c)).collect();
         }
+        // Each document's changes, in order, with their positions.
+        let mut groups: BTreeMap<DocId, Vec<(usize, SignedChange)>> = BTreeMap::new();
+        let n = changes.len();
+        for (i, c) in changes.into_iter().enumerate() {
+            groups.entry(c.doc()).or_default().push((i, c));
+        }
+        // Spread the documents over the threads by bytes, largest first.
+        let mut work: Vec<(DocId, DocState, Vec<(usize, SignedChange)>, usize)> = groups
+            .into_iter()
+            .map(|(id, list)| {
+                let state = self
+                    .docs
+                    .remove(&id)
+                    .unwrap_or_else(|| DocState::new(list[0].1.doc_ref().clone()));
+                let bytes = list.iter().map(|(_, c)| c.change_bytes().len()).sum();
+                (id, state, list, bytes)
+            })
+            .collect();
+        work.sort_by(|a, b| b.3.cmp(&a.3).then(a.0.cmp(&b.0)));
+        let mut buckets: Vec<(usize, Vec<_>)> = (0..threads).map(|_| (0, Vec::new())).collect();
+        for item in work {
+            let lightest = buckets
+                .iter_mut()
+                .min_by_key(|(load, _)| *load)
+                .expect("at least one bucket");
+            lightest.0 += item.3;
+            lightest.1.push(item);
+        }
+        let view = &self.view;
+        let run = |bucket: Vec<(DocId, DocState, Vec<(usize, SignedChange)>, usize)>| {
+            bucket
+                .into_iter()
+                .map(|(id, mut state, list, _)| {
+                    let results: Vec<(usize, Inserted)> = list
+                        .into_iter()
+                        .map(|(i, c)| (i, state.keep(c, view)))
+                        .collect();
+                    (id, state, results)
+                })
+                .collect::<Vec<_>>()
+        };
+        let done: Vec<_> = std::thread::scope(|scope| {
+            let mut rest = buckets.into_iter().map(|(_, b)| b);
+            let first = rest.next().unwrap_or_default();
+            let handles: Vec<_> = rest.map(|b| scope.spawn(move || run(b))).collect();
+            let mut out = run(first);
+            for h in handles {
+                match h.join() {
+                    Ok(part) => out.extend(part),
+                    // A panic while applying is a bug: surface it here.
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            out
+        });
+        let mut out: Vec<Option<Inserted>> = vec![None; n];
+        for (id, state, results) in done {
+            self.docs.insert(id, state);
+            for (i, inserted) in results {
+                if inserted.new {
+                    self.stale.insert(id);
+                }
+                out[i] = Some(inserted);
+            }
+        }
+        out.into_iter()
+            .map(|i| i.expect("every change has its result"))
+            .collect()
     }
 
     /// Takes a new membership into account, rebuilding the documents whose

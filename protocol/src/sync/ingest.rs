@@ -96,7 +96,7 @@ impl<S: Store> Node<S> {
             }
             keep[i] = true;
         }
-        // Signatures are checked together (on `verify_threads` threads);
+        // Signatures are checked together (on `ingest_threads` threads);
         // the first change that fails refuses the message, and only the
         // changes before it are kept, as if checked one by one.
         let candidates: Vec<&SignedChange> = list
@@ -106,7 +106,7 @@ impl<S: Store> Node<S> {
             .collect();
         let checked = self
             .docs
-            .check_many(&candidates, self.config.verify_threads);
+            .check_many(&candidates, self.config.ingest_threads);
         if let Some(bad) = checked.iter().position(Result::is_err) {
             let mut seen_candidates = 0;
             for k in keep.iter_mut().filter(|k| **k) {
@@ -126,9 +126,11 @@ impl<S: Store> Node<S> {
         if !new.is_empty() {
             match self.store.put_changes(&new) {
                 Ok(()) => {
-                    for c in new {
-                        inserted.push(self.docs.insert_checked(c, &self.membership));
-                    }
+                    inserted = self.docs.insert_checked_many(
+                        new,
+                        &self.membership,
+                        self.config.ingest_threads,
+                    );
                 }
                 Err(e) => self.store_failed(e.to_string()),
             }

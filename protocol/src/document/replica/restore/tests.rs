@@ -150,6 +150,34 @@ fn a_membership_change_invalidates_only_the_snapshots_of_its_documents() {
 }
 
 #[test]
+fn a_long_history_restores_from_its_saved_document() {
+    let set = net();
+    let mut docs = sample(&set);
+    for v in 0..12 {
+        let mut t = tool("collector");
+        t.version = format!("3.{v}");
+        docs.upsert_tool(&key(2), suffix(6), 40 + v, &t)
+            .expect("valid");
+    }
+    let tools = DocRef::tools(key(2).id()).id();
+    let long = docs.snapshot(&tools).expect("a snapshot");
+    let short = docs
+        .snapshot(&DocRef::contacts(key(1).id()).id())
+        .expect("a snapshot");
+    // The long history carries its saved document, the short one not.
+    assert!(
+        long.len() > short.len() + 100,
+        "{} {}",
+        long.len(),
+        short.len()
+    );
+    let (restored, report) =
+        Documents::restore(set.network_id(), &set.membership(), stored(&docs, true));
+    assert_same(&docs, &restored);
+    assert_eq!((report.from_snapshot, report.replayed), (3, 0));
+}
+
+#[test]
 fn taking_snapshots_clears_the_stale_set_and_a_failed_write_restores_it() {
     let set = net();
     let mut docs = sample(&set);
