@@ -629,6 +629,10 @@ pub(crate) struct Checkpoint {
     state: Option<DocState>,
 }
 
+/// One document's share of a batch: its state, its changes with their
+/// positions in the batch, and their bytes.
+type Work = (DocId, DocState, Vec<(usize, SignedChange)>, usize);
+
 /// [`Documents::check`], over the network alone (so it runs on any thread).
 fn check_change(network: &NetworkId, change: &SignedChange) -> Result<(), ChangeError> {
     change.verify(network)?;
@@ -822,7 +826,7 @@ impl Documents {
             groups.entry(c.doc()).or_default().push((i, c));
         }
         // Spread the documents over the threads by bytes, largest first.
-        let mut work: Vec<(DocId, DocState, Vec<(usize, SignedChange)>, usize)> = groups
+        let mut work: Vec<Work> = groups
             .into_iter()
             .map(|(id, list)| {
                 let state = self
@@ -844,7 +848,7 @@ impl Documents {
             lightest.1.push(item);
         }
         let view = &self.view;
-        let run = |bucket: Vec<(DocId, DocState, Vec<(usize, SignedChange)>, usize)>| {
+        let run = |bucket: Vec<Work>| {
             bucket
                 .into_iter()
                 .map(|(id, mut state, list, _)| {

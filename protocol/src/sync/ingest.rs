@@ -108,10 +108,8 @@ impl<S: Store> Node<S> {
             .docs
             .check_many(&candidates, self.config.ingest_threads);
         if let Some(bad) = checked.iter().position(Result::is_err) {
-            let mut seen_candidates = 0;
-            for k in keep.iter_mut().filter(|k| **k) {
-                *k = seen_candidates < bad;
-                seen_candidates += 1;
+            for (n, k) in keep.iter_mut().filter(|k| **k).enumerate() {
+                *k = n < bad;
             }
             if let Some(Err(e)) = checked.into_iter().nth(bad) {
                 rejection = Some(Rejection::Change(e));
