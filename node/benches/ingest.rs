@@ -85,7 +85,9 @@ fn bench(c: &mut Criterion) {
 fn history(path: &std::path::Path, docs: usize, revisions: usize, snapshot_every: usize) {
     let store = RocksStore::open(path).expect("opens");
     let (mut author, _) = Node::open(
-        Config::default().with_snapshot_every(snapshot_every),
+        Config::default()
+            .with_snapshot_every(snapshot_every)
+            .with_snapshot_batch(usize::MAX),
         key(1),
         ActorSuffix::from_bytes([1; 16]),
         charter(),
@@ -113,10 +115,11 @@ fn cold_start(c: &mut Criterion) {
     history(snapshotted.path(), docs, revisions, 8);
     history(replayed.path(), docs, revisions, usize::MAX);
     let open = |path: &std::path::Path| {
-        let store = RocksStore::open(path).expect("opens");
-        // Opening must not write snapshots, so both stores stay as built.
+        // Read-only: opening must not write snapshots, so both stores stay
+        // as built.
+        let store = RocksStore::open_read_only(path).expect("opens");
         let (node, report) = Node::open(
-            Config::default().with_snapshot_every(usize::MAX),
+            Config::default(),
             key(1),
             ActorSuffix::from_bytes([2; 16]),
             charter(),

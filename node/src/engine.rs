@@ -237,7 +237,12 @@ impl Engine {
                     Some(job) => job(&mut self),
                     None => break,
                 },
-                () = tokio::time::sleep_until(wake) => self.node.handle_timeout(now_ms()),
+                () = tokio::time::sleep_until(wake) => {
+                    self.node.handle_timeout(now_ms());
+                    // Snapshots are written lazily: at most one sync
+                    // interval after their document changed.
+                    self.node.flush_snapshots();
+                }
                 _ = housekeeping.tick() => self.housekeeping(),
                 () = &mut shutdown => break,
             }
@@ -245,6 +250,7 @@ impl Engine {
             self.offer_alerts();
         }
         self.book.save();
+        self.node.flush_snapshots();
         info!("engine stopped");
     }
 

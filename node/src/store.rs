@@ -198,6 +198,25 @@ impl RocksStore {
     }
 }
 
+impl RocksStore {
+    /// Deletes every document snapshot; returns how many there were. The
+    /// next open rebuilds each document from its changes and writes its
+    /// snapshot again (for recovery, and for benchmarks of a start without
+    /// snapshots). Synced.
+    pub fn drop_snapshots(&self) -> Result<usize, StoreError> {
+        let cf = self.cf(CF_SNAPSHOTS);
+        let mut batch = WriteBatch::default();
+        let mut n = 0;
+        for item in self.db.iterator_cf(cf, IteratorMode::Start) {
+            let (key, _) = item?;
+            batch.delete_cf(cf, key);
+            n += 1;
+        }
+        self.db.write_opt(batch, &synced())?;
+        Ok(n)
+    }
+}
+
 /// Peer book records as stored: each member's PeerId bytes and its saved
 /// record (the core's versioned encoding, or the first format's JSON list
 /// of multiaddr strings; the peer book tells them apart).
@@ -304,6 +323,15 @@ impl trustmesh_protocol::Store for RocksStore {
         Ok(self
             .db
             .put_cf(self.cf(CF_SNAPSHOTS), doc.as_bytes(), snapshot)?)
+    }
+
+    /// Many snapshots in one write batch, not synced either.
+    fn put_snapshots(&mut self, snapshots: &[(DocId, Vec<u8>)]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        for (doc, snapshot) in snapshots {
+            batch.put_cf(self.cf(CF_SNAPSHOTS), doc.as_bytes(), snapshot);
+        }
+        Ok(self.db.write(batch)?)
     }
 
     /// Reads every record back. A record that does not decode is skipped

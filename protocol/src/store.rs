@@ -39,6 +39,17 @@ pub trait Store {
     /// Replaces a document's snapshot.
     fn put_snapshot(&mut self, doc: &DocId, snapshot: &[u8]) -> Result<(), Self::Error>;
 
+    /// Replaces several documents' snapshots, in one write where the store
+    /// can. Snapshots are a cache of what the changes say, so unlike the
+    /// other writes this one need not be durable when it returns: a lost
+    /// snapshot only costs replaying the changes it covered.
+    fn put_snapshots(&mut self, snapshots: &[(DocId, Vec<u8>)]) -> Result<(), Self::Error> {
+        for (doc, snapshot) in snapshots {
+            self.put_snapshot(doc, snapshot)?;
+        }
+        Ok(())
+    }
+
     /// Reads everything back.
     fn load(&self) -> Result<Loaded, Self::Error>;
 }

@@ -40,7 +40,7 @@
 //! reads gossip, `join` answers and makes join requests, `revoke` computes
 //! a revocation's frontier.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use thiserror::Error;
 
@@ -83,8 +83,17 @@ pub struct Config {
     pub sync_fanout: usize,
     /// When an unanswered round is given up.
     pub round_timeout: Millis,
-    /// How many new changes of a document trigger a fresh snapshot.
+    /// How many changes of one document stored since its last snapshot
+    /// make the node write the stale snapshots at once (a busy document
+    /// never leaves a long replay behind).
     pub snapshot_every: usize,
+    /// How many documents with a stale snapshot (changed since their last
+    /// one) make the node write their snapshots, and how many go in one
+    /// write. Stale snapshots are also written by [`Node::flush_snapshots`],
+    /// which the caller runs periodically, and when the node opens. A
+    /// snapshot is a cache: the stored changes stay the record, and a lost
+    /// snapshot only costs replaying them at the next start.
+    pub snapshot_batch: usize,
     /// Most queued outgoing messages; beyond it new ones are dropped and
     /// counted (anti-entropy repairs what was lost).
     pub max_transmits: usize,
@@ -99,6 +108,11 @@ pub struct Config {
     pub max_batch_bytes: usize,
     /// Seed of the peer choice.
     pub seed: u64,
+    /// On how many threads a batch of received changes has its signatures
+    /// checked and is applied (different documents at once), and a start
+    /// checks the changes it replays. The results do not depend on it; the
+    /// simulator and tests use one.
+    pub ingest_threads: usize,
 }
 
 impl Default for Config {
@@ -108,10 +122,12 @@ impl Default for Config {
             sync_fanout: 2,
             round_timeout: 30_000,
             snapshot_every: 64,
+            snapshot_batch: 256,
             max_transmits: 4096,
             max_events: 4096,
             max_batch_bytes: 256 << 10,
             seed: 0,
+            ingest_threads: 1,
         }
     }
 }
@@ -144,6 +160,18 @@ impl Config {
     /// Sets [`Config::snapshot_every`].
     pub fn with_snapshot_every(mut self, n: usize) -> Self {
         self.snapshot_every = n.max(1);
+        self
+    }
+
+    /// Sets [`Config::snapshot_batch`].
+    pub fn with_snapshot_batch(mut self, n: usize) -> Self {
+        self.snapshot_batch = n.max(1);
+        self
+    }
+
+    /// Sets [`Config::ingest_threads`] (at least one).
+    pub fn with_ingest_threads(mut self, n: usize) -> Self {
+        self.ingest_threads = n.max(1);
         self
     }
 
@@ -382,8 +410,7 @@ impl<S: Store> Node<S> {
             by_doc.entry(c.doc()).or_default().push(c);
         }
         let mut snapshots = loaded.snapshots;
-        let offered: BTreeSet<DocId> = snapshots.keys().copied().collect();
-        let (docs, restored) = Documents::restore(
+        let (docs, restored) = Documents::restore_on(
             statements.network_id(),
             &membership,
             by_doc
@@ -393,6 +420,7 @@ impl<S: Store> Node<S> {
                     (changes, snapshot)
                 })
                 .collect::<Vec<_>>(),
+            config.ingest_threads,
         );
         report.changes = restored.skipped + restored.replayed;
         report.bad_changes = restored.rejected;
@@ -422,19 +450,17 @@ impl<S: Store> Node<S> {
             }
             node.refresh_distribution(&doc);
         }
-        // A document restored from its snapshot starts counting afresh; one
-        // replayed from scratch with a long history gets a snapshot now, so
-        // the next start is fast.
+        // A document restored whole from its snapshot starts counting
+        // afresh; every document replayed (in full or past its snapshot)
+        // gets a snapshot now, so the next start replays nothing that did
+        // not change.
         let ids: Vec<DocId> = node.index.doc_ids().collect();
         for doc in ids {
-            let from_snapshot =
-                offered.contains(&doc) && !restored.fallbacks.iter().any(|(d, _)| *d == doc);
-            if from_snapshot {
+            if !node.docs.snapshot_is_stale(&doc) {
                 node.index.snapshot_taken(&doc);
-            } else {
-                node.maybe_snapshot(&doc);
             }
         }
+        node.flush_snapshots();
         report.documents = node.index.len();
         Ok((node, report))
     }

@@ -188,3 +188,25 @@ fn the_core_reloads_changes_statements_and_snapshots() {
             .is_some()
     );
 }
+
+#[test]
+fn snapshots_are_written_in_one_batch_and_can_be_dropped() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = RocksStore::open(dir.path()).expect("opens");
+    let docs: Vec<(trustmesh_protocol::DocId, Vec<u8>)> = (0..3u8)
+        .map(|i| (trustmesh_protocol::DocId::from_bytes([i; 32]), vec![i; 4]))
+        .collect();
+    store.put_snapshots(&docs).expect("writes");
+    // A later batch replaces one document's snapshot.
+    store
+        .put_snapshots(&[(docs[1].0, b"newer".to_vec())])
+        .expect("writes");
+    let loaded = store.load().expect("loads");
+    assert_eq!(loaded.snapshots.len(), 3);
+    assert_eq!(loaded.snapshots[&docs[0].0], vec![0; 4]);
+    assert_eq!(loaded.snapshots[&docs[1].0], b"newer".to_vec());
+    assert_eq!(store.drop_snapshots().expect("drops"), 3);
+    drop(store);
+    let store = RocksStore::open(dir.path()).expect("reopens");
+    assert!(store.load().expect("loads").snapshots.is_empty());
+}

@@ -357,6 +357,22 @@ impl DocState {
         seen
     }
 
+    /// [`Self::insert`], reporting as [`Documents::keep`] does.
+    fn keep(&mut self, signed: SignedChange, view: &View) -> Inserted {
+        let doc = signed.doc();
+        let hash = signed.hash();
+        let before = self.doc.get_heads();
+        let (new, status) = self.insert(signed, view);
+        let changed = self.doc.get_heads() != before;
+        Inserted {
+            doc,
+            hash,
+            new,
+            status,
+            changed,
+        }
+    }
+
     /// Stores a verified change and applies what became applicable.
     fn insert(&mut self, signed: SignedChange, view: &View) -> (bool, ChangeStatus) {
         let h = signed.hash();
@@ -613,6 +629,22 @@ pub(crate) struct Checkpoint {
     state: Option<DocState>,
 }
 
+/// One document's share of a batch: its state, its changes with their
+/// positions in the batch, and their bytes.
+type Work = (DocId, DocState, Vec<(usize, SignedChange)>, usize);
+
+/// [`Documents::check`], over the network alone (so it runs on any thread).
+fn check_change(network: &NetworkId, change: &SignedChange) -> Result<(), ChangeError> {
+    change.verify(network)?;
+    if change.kind() != DocKind::Advisory && change.author() != change.owner() {
+        return Err(ChangeError::NotOwner {
+            author: change.author(),
+            doc: change.doc_ref().clone(),
+        });
+    }
+    Ok(())
+}
+
 /// Every document of one network, replicated and materialized.
 ///
 /// Sans-IO: the caller feeds in signed changes (from peers or from the
@@ -624,6 +656,9 @@ pub struct Documents {
     network: NetworkId,
     view: View,
     docs: BTreeMap<DocId, DocState>,
+    /// Documents whose stored snapshot (if any) no longer describes their
+    /// state: written later, in batches ([`Self::take_snapshots`]).
+    stale: BTreeSet<DocId>,
 }
 
 impl Documents {
@@ -633,6 +668,7 @@ impl Documents {
             network,
             view: View::of(membership),
             docs: BTreeMap::new(),
+            stale: BTreeSet::new(),
         }
     }
 
@@ -662,14 +698,49 @@ impl Documents {
     /// (only the owner writes contacts and tools). Nothing is stored, so a
     /// caller can make a change durable before the replica takes it.
     pub fn check(&self, change: &SignedChange) -> Result<(), ChangeError> {
-        change.verify(&self.network)?;
-        if change.kind() != DocKind::Advisory && change.author() != change.owner() {
-            return Err(ChangeError::NotOwner {
-                author: change.author(),
-                doc: change.doc_ref().clone(),
-            });
+        check_change(&self.network, change)
+    }
+
+    /// [`Self::check`] for many changes, on up to `threads` threads: the
+    /// results in the order of `changes`. Each check depends only on its
+    /// change and the network, so the answer is the same whatever the
+    /// thread count (the simulator and tests use one). Signature checks
+    /// dominate ingest and cold start; a second core halves them.
+    pub fn check_many(
+        &self,
+        changes: &[&SignedChange],
+        threads: usize,
+    ) -> Vec<Result<(), ChangeError>> {
+        /// Below this many changes per thread, a thread costs more than it saves.
+        const MIN_PER_THREAD: usize = 8;
+        let network = self.network;
+        let threads = threads.clamp(1, (changes.len() / MIN_PER_THREAD).max(1));
+        if threads == 1 {
+            return changes.iter().map(|c| check_change(&network, c)).collect();
         }
-        Ok(())
+        let chunk = changes.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let mut parts = changes.chunks(chunk);
+            let first = parts.next().unwrap_or_default();
+            let handles: Vec<_> = parts
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|c| check_change(&network, c))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut out: Vec<_> = first.iter().map(|c| check_change(&network, c)).collect();
+            for h in handles {
+                match h.join() {
+                    Ok(results) => out.extend(results),
+                    // A panic in a check is a bug: surface it here.
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            out
+        })
     }
 
     /// Inserts a change that passed [`Self::check`], without verifying it
@@ -697,9 +768,11 @@ impl Documents {
         match checkpoint.state {
             Some(state) => {
                 self.docs.insert(checkpoint.doc, state);
+                self.stale.insert(checkpoint.doc);
             }
             None => {
                 self.docs.remove(&checkpoint.doc);
+                self.stale.remove(&checkpoint.doc);
             }
         }
     }
@@ -716,21 +789,104 @@ impl Documents {
     /// Stores a checked change and applies what became applicable.
     pub(super) fn keep(&mut self, change: SignedChange) -> Inserted {
         let id = change.doc();
-        let hash = change.hash();
         let state = self
             .docs
             .entry(id)
             .or_insert_with(|| DocState::new(change.doc_ref().clone()));
-        let before = state.doc.get_heads();
-        let (new, status) = state.insert(change, &self.view);
-        let changed = state.doc.get_heads() != before;
-        Inserted {
-            doc: id,
-            hash,
-            new,
-            status,
-            changed,
+        let inserted = state.keep(change, &self.view);
+        if inserted.new {
+            self.stale.insert(id);
         }
+        inserted
+    }
+
+    /// Inserts changes that passed [`Self::check`], as [`Self::insert_checked`]
+    /// does one by one (the results in the order of `changes`), applying
+    /// different documents on up to `threads` threads. Each document's
+    /// changes are applied in their order on one thread, and documents do
+    /// not depend on each other, so the result is the same whatever the
+    /// thread count.
+    pub(crate) fn insert_checked_many(
+        &mut self,
+        changes: Vec<SignedChange>,
+        membership: &Membership,
+        threads: usize,
+    ) -> Vec<Inserted> {
+        /// Below this many changes per thread, a thread costs more than it saves.
+        const MIN_PER_THREAD: usize = 16;
+        self.on_membership_changed(membership);
+        let threads = threads.clamp(1, (changes.len() / MIN_PER_THREAD).max(1));
+        if threads == 1 {
+            return changes.into_iter().map(|c| self.keep(c)).collect();
+        }
+        // Each document's changes, in order, with their positions.
+        let mut groups: BTreeMap<DocId, Vec<(usize, SignedChange)>> = BTreeMap::new();
+        let n = changes.len();
+        for (i, c) in changes.into_iter().enumerate() {
+            groups.entry(c.doc()).or_default().push((i, c));
+        }
+        // Spread the documents over the threads by bytes, largest first.
+        let mut work: Vec<Work> = groups
+            .into_iter()
+            .map(|(id, list)| {
+                let state = self
+                    .docs
+                    .remove(&id)
+                    .unwrap_or_else(|| DocState::new(list[0].1.doc_ref().clone()));
+                let bytes = list.iter().map(|(_, c)| c.change_bytes().len()).sum();
+                (id, state, list, bytes)
+            })
+            .collect();
+        work.sort_by(|a, b| b.3.cmp(&a.3).then(a.0.cmp(&b.0)));
+        let mut buckets: Vec<(usize, Vec<_>)> = (0..threads).map(|_| (0, Vec::new())).collect();
+        for item in work {
+            let lightest = buckets
+                .iter_mut()
+                .min_by_key(|(load, _)| *load)
+                .expect("at least one bucket");
+            lightest.0 += item.3;
+            lightest.1.push(item);
+        }
+        let view = &self.view;
+        let run = |bucket: Vec<Work>| {
+            bucket
+                .into_iter()
+                .map(|(id, mut state, list, _)| {
+                    let results: Vec<(usize, Inserted)> = list
+                        .into_iter()
+                        .map(|(i, c)| (i, state.keep(c, view)))
+                        .collect();
+                    (id, state, results)
+                })
+                .collect::<Vec<_>>()
+        };
+        let done: Vec<_> = std::thread::scope(|scope| {
+            let mut rest = buckets.into_iter().map(|(_, b)| b);
+            let first = rest.next().unwrap_or_default();
+            let handles: Vec<_> = rest.map(|b| scope.spawn(move || run(b))).collect();
+            let mut out = run(first);
+            for h in handles {
+                match h.join() {
+                    Ok(part) => out.extend(part),
+                    // A panic while applying is a bug: surface it here.
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            out
+        });
+        let mut out: Vec<Option<Inserted>> = vec![None; n];
+        for (id, state, results) in done {
+            self.docs.insert(id, state);
+            for (i, inserted) in results {
+                if inserted.new {
+                    self.stale.insert(id);
+                }
+                out[i] = Some(inserted);
+            }
+        }
+        out.into_iter()
+            .map(|i| i.expect("every change has its result"))
+            .collect()
     }
 
     /// Takes a new membership into account, rebuilding the documents whose
@@ -751,6 +907,9 @@ impl Documents {
             {
                 let before = state.doc.get_heads();
                 state.rebuild(&self.view);
+                // Statuses may change even when the heads do not, and the
+                // snapshot's view of its authors is out of date either way.
+                self.stale.insert(*id);
                 if state.doc.get_heads() != before {
                     changed.push(*id);
                 }
@@ -1307,6 +1466,7 @@ impl Documents {
                 .map(|(id, s)| (*id, s.clone()))
                 .into_iter()
                 .collect(),
+            stale: BTreeSet::new(),
         }
     }
 

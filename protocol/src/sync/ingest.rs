@@ -94,12 +94,25 @@ impl<S: Store> Node<S> {
                     Some(_) => {}
                 }
             }
-            match self.docs.check(c) {
-                Ok(()) => keep[i] = true,
-                Err(e) => {
-                    rejection = Some(Rejection::Change(e));
-                    break;
-                }
+            keep[i] = true;
+        }
+        // Signatures are checked together (on `ingest_threads` threads);
+        // the first change that fails refuses the message, and only the
+        // changes before it are kept, as if checked one by one.
+        let candidates: Vec<&SignedChange> = list
+            .iter()
+            .zip(&keep)
+            .filter_map(|(c, k)| k.then_some(c))
+            .collect();
+        let checked = self
+            .docs
+            .check_many(&candidates, self.config.ingest_threads);
+        if let Some(bad) = checked.iter().position(Result::is_err) {
+            for (n, k) in keep.iter_mut().filter(|k| **k).enumerate() {
+                *k = n < bad;
+            }
+            if let Some(Err(e)) = checked.into_iter().nth(bad) {
+                rejection = Some(Rejection::Change(e));
             }
         }
         let new: Vec<SignedChange> = list
@@ -111,9 +124,11 @@ impl<S: Store> Node<S> {
         if !new.is_empty() {
             match self.store.put_changes(&new) {
                 Ok(()) => {
-                    for c in new {
-                        inserted.push(self.docs.insert_checked(c, &self.membership));
-                    }
+                    inserted = self.docs.insert_checked_many(
+                        new,
+                        &self.membership,
+                        self.config.ingest_threads,
+                    );
                 }
                 Err(e) => self.store_failed(e.to_string()),
             }
@@ -206,29 +221,52 @@ impl<S: Store> Node<S> {
                 changed.insert(ins.doc);
             }
         }
+        let mut due = self.docs.stale_snapshots() >= self.config.snapshot_batch;
         for doc in touched {
             self.refresh_distribution(&doc);
-            self.maybe_snapshot(&doc);
+            due |= self.index.snapshot_due(&doc, self.config.snapshot_every);
+        }
+        if due {
+            self.flush_snapshots();
         }
         for doc in changed {
             self.event(Event::DocumentChanged(doc));
         }
     }
 
-    /// Writes a snapshot of `doc` once enough changes accumulated since the
-    /// last one. A failed snapshot write is counted and retried later;
-    /// snapshots are an optimisation, never the record.
-    pub(super) fn maybe_snapshot(&mut self, doc: &DocId) {
-        if !self.index.snapshot_due(doc, self.config.snapshot_every) {
-            return;
+    /// Writes the snapshot of every document that changed since its last
+    /// one, [`Config::snapshot_batch`] per write (not synced: the changes
+    /// are the record, a snapshot is the cache that spares replaying them).
+    /// The caller runs it periodically (the node at every tick) and at
+    /// shutdown; the core also runs it when that many documents are stale
+    /// or one document has [`Config::snapshot_every`] changes past its
+    /// snapshot, and when it opens. A failed write is counted and its
+    /// documents stay stale, to be written later. Returns whether every
+    /// write succeeded.
+    ///
+    /// [`Config::snapshot_batch`]: super::Config::snapshot_batch
+    /// [`Config::snapshot_every`]: super::Config::snapshot_every
+    pub fn flush_snapshots(&mut self) -> bool {
+        loop {
+            let snapshots = self.docs.take_snapshots(self.config.snapshot_batch.max(1));
+            if snapshots.is_empty() {
+                return true;
+            }
+            if let Err(e) = self.store.put_snapshots(&snapshots) {
+                self.docs
+                    .mark_stale(snapshots.into_iter().map(|(doc, _)| doc));
+                self.store_failed(e.to_string());
+                return false;
+            }
+            for (doc, _) in &snapshots {
+                self.index.snapshot_taken(doc);
+            }
         }
-        let Some(snapshot) = self.docs.snapshot(doc) else {
-            return;
-        };
-        match self.store.put_snapshot(doc, &snapshot) {
-            Ok(()) => self.index.snapshot_taken(doc),
-            Err(e) => self.store_failed(e.to_string()),
-        }
+    }
+
+    /// How many documents have a snapshot older than their state.
+    pub fn stale_snapshots(&self) -> usize {
+        self.docs.stale_snapshots()
     }
 
     pub(super) fn refresh_distribution(&mut self, doc: &DocId) {

@@ -710,6 +710,80 @@ fn reopening_uses_snapshots_instead_of_replaying() {
     );
 }
 
+/// Every changed document gets its snapshot, written lazily in batches
+/// (once `snapshot_batch` documents are stale, or at a flush), so a
+/// reopened node replays nothing; a failed snapshot write leaves its
+/// documents stale, to be written again.
+#[test]
+fn stale_snapshots_are_written_in_batches_and_a_reopened_node_replays_nothing() {
+    let f = founders();
+    let charter = charter(&[&f[0], &f[1], &f[2]], 2, 2);
+    let config = Config::default().with_snapshot_batch(3);
+    let (mut node, _) = Node::open(
+        config.clone(),
+        key(1),
+        suffix(1),
+        charter.clone(),
+        Flaky::default(),
+        0,
+    )
+    .expect("memory");
+    let snapshots = |n: &Node<Flaky>| Store::load(n.store()).expect("memory").snapshots.len();
+    node.publish_advisory(1_000, &advisory("TM-1", Tlp::Green, &[], &[]))
+        .expect("valid");
+    node.publish_advisory(2_000, &advisory("TM-2", Tlp::Green, &[], &[]))
+        .expect("valid");
+    assert_eq!((node.stale_snapshots(), snapshots(&node)), (2, 0));
+    node.edit_contact(3_000, &contact("CERT-A")).expect("valid");
+    assert_eq!((node.stale_snapshots(), snapshots(&node)), (0, 3));
+
+    let mut t = tool("collector");
+    t.version = "1.0".into();
+    node.upsert_tool(4_000, &t).expect("valid");
+    node.store().full.set(true);
+    assert!(!node.flush_snapshots());
+    assert_eq!(node.stale_snapshots(), 1);
+    assert_eq!(node.stats().store_failures, 1);
+    node.store().full.set(false);
+    assert!(node.flush_snapshots());
+    assert_eq!((node.stale_snapshots(), snapshots(&node)), (0, 4));
+
+    let (reopened, report) = Node::open(
+        config.clone(),
+        key(1),
+        suffix(2),
+        charter.clone(),
+        node.store().clone(),
+        0,
+    )
+    .expect("memory");
+    assert_eq!(reopened.digest(), node.digest());
+    assert_eq!((report.from_snapshot, report.replayed), (4, 0));
+    assert_eq!(report.changes, 4);
+
+    // A change stored after the last flush (a crash before it) is
+    // replayed, and its document's snapshot written at once.
+    t.version = "1.1".into();
+    node.upsert_tool(5_000, &t).expect("valid");
+    assert_eq!(node.stale_snapshots(), 1);
+    let store = node.store().clone();
+    let (reopened, report) =
+        Node::open(config.clone(), key(1), suffix(3), charter.clone(), store, 0).expect("memory");
+    assert_eq!(reopened.digest(), node.digest());
+    assert_eq!((report.from_snapshot, report.replayed), (4, 1));
+    assert_eq!(reopened.stale_snapshots(), 0);
+    let (_, report) = Node::open(
+        config,
+        key(1),
+        suffix(4),
+        charter,
+        reopened.store().clone(),
+        0,
+    )
+    .expect("memory");
+    assert_eq!((report.from_snapshot, report.replayed), (4, 0));
+}
+
 /// A node opened from a pre-built statement set holds the same replica as
 /// one that verified the same statements from its store.
 #[test]

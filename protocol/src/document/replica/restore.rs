@@ -1,31 +1,51 @@
 //! Cold start without replaying history: per-document snapshots.
 //!
 //! A snapshot holds what replaying a document's changes would compute and
-//! cannot be recomputed cheaply: the status of every change it covers and
-//! the Automerge document saved in its compact form. Indices that follow
-//! from the changes alone (children, rivals, authors, clocks) are rebuilt
-//! from the stored changes without Automerge.
+//! cannot be recomputed cheaply: the status of every change it covers and,
+//! for a document with more than `APPLY_UP_TO` applied changes, the
+//! Automerge document saved in its compact form (a shorter history is
+//! applied again, unchecked: its statuses say what applies, and applying a
+//! few changes costs less than saving and loading the document). Indices
+//! that follow from the changes alone (children, rivals, authors, clocks)
+//! are rebuilt from the stored changes. A SHA-256 of the snapshot closes
+//! it: a damaged one is not used.
 //!
 //! A snapshot is used only when it decodes, it was computed under the same
-//! membership view, every change it covers is stored, and the loaded
-//! document's heads are exactly the heads of the changes it says are
-//! applied. Otherwise the document is rebuilt from its changes, as before;
-//! a bad snapshot costs time, never data.
+//! view of its own authors (a document's state depends on the membership
+//! only through the standing of the teams that wrote it, so a membership
+//! change invalidates only the snapshots of the documents it affects),
+//! every change it covers is stored, and the loaded document's heads are
+//! exactly the heads of the changes it says are applied. Otherwise the
+//! document is rebuilt from its changes, as before; a bad snapshot costs
+//! time, never data.
+//!
+//! Snapshots are a cache the node writes lazily (see
+//! [`Documents::take_snapshots`]): every document whose state changed is
+//! marked, and its snapshot is written later in one batch with others. A
+//! snapshot lost in a crash only means replaying the changes it would have
+//! covered.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{Automerge, ReadDoc};
 use sha2::{Digest, Sha256};
 
-use super::{ChangeStatus, DocState, Documents, Stored, View, from_am};
+use super::{ChangeStatus, DocState, Documents, Eligibility, Stored, View, from_am};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::document::change::SignedChange;
 use crate::document::id::{DocId, DocRef};
+use crate::identity::TeamId;
 use crate::membership::Membership;
 use crate::statement::{ChangeHash, NetworkId};
 
-const SNAPSHOT_VERSION: u8 = 1;
-const TAG_VIEW: &[u8] = b"trustmesh/v1/membership-view\0";
+/// Version 2: the view digest covers only the document's authors (version
+/// 1 covered the whole membership; such snapshots no longer decode, and
+/// their documents are rebuilt once).
+const SNAPSHOT_VERSION: u8 = 2;
+const TAG_VIEW: &[u8] = b"trustmesh/v1/authors-view\0";
+/// Documents with at most this many applied changes are restored by
+/// applying them, without a saved document in their snapshot.
+const APPLY_UP_TO: usize = 8;
 /// Largest saved Automerge document a snapshot may hold.
 const MAX_SAVED_BYTES: usize = 256 << 20;
 
@@ -79,19 +99,27 @@ fn status_of(code: u8) -> Result<ChangeStatus, DecodeError> {
 }
 
 impl View {
-    /// A digest of the view: a snapshot is valid only under the view it was
-    /// computed in.
-    fn digest(&self) -> [u8; 32] {
+    /// A digest of the view of `authors` (sorted, as a `BTreeSet` iterates):
+    /// a snapshot is valid only under the standing its document's authors
+    /// had when it was computed. Other teams' standing does not change the
+    /// document (see [`Documents::on_membership_changed`]).
+    fn digest_for<'a>(&self, authors: impl Iterator<Item = &'a TeamId>) -> [u8; 32] {
         let mut w = Writer::with_prefix(TAG_VIEW);
-        w.len(self.members.len());
-        for m in &self.members {
-            w.raw(m.as_bytes());
-        }
-        w.len(self.revoked.len());
-        for (team, kept) in &self.revoked {
-            w.raw(team.as_bytes()).len(kept.len());
-            for h in kept {
-                w.raw(h.as_bytes());
+        for a in authors {
+            w.raw(a.as_bytes());
+            match self.eligibility(a) {
+                Eligibility::Member => {
+                    w.u8(0);
+                }
+                Eligibility::Revoked(kept) => {
+                    w.u8(1).len(kept.len());
+                    for h in kept {
+                        w.raw(h.as_bytes());
+                    }
+                }
+                Eligibility::Outside => {
+                    w.u8(2);
+                }
             }
         }
         Sha256::digest(w.finish()).into()
@@ -107,6 +135,16 @@ struct Snapshot {
 
 impl Snapshot {
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        // The body, then its SHA-256: a damaged snapshot is never used (the
+        // statuses of a short history have no saved document to check
+        // them against).
+        let Some(split) = bytes.len().checked_sub(32) else {
+            return Err(DecodeError::NotCanonical("snapshot digest"));
+        };
+        let (bytes, digest) = bytes.split_at(split);
+        if Sha256::digest(bytes).as_slice() != digest {
+            return Err(DecodeError::NotCanonical("snapshot digest"));
+        }
         let mut r = Reader::new(bytes);
         let version = r.u8("snapshot version")?;
         if version != SNAPSHOT_VERSION {
@@ -162,9 +200,6 @@ impl DocState {
         if snapshot.doc != doc_ref.id() {
             return Err("the snapshot is of another document");
         }
-        if snapshot.view != view.digest() {
-            return Err("the membership changed since the snapshot");
-        }
         let mut state = DocState::new(doc_ref);
         let mut later = Vec::new();
         for c in changes {
@@ -176,15 +211,38 @@ impl DocState {
         if state.changes.len() != snapshot.statuses.len() {
             return Err("the snapshot covers changes that are not stored");
         }
-        state.doc =
-            Automerge::load(&snapshot.saved).map_err(|_| "the saved document does not load")?;
-        // The loaded document must hold exactly the applied changes.
+        if snapshot.view != view.digest_for(state.authors.iter()) {
+            return Err("the membership of its authors changed since the snapshot");
+        }
         let applied: BTreeSet<ChangeHash> = state
             .changes
             .iter()
             .filter(|(_, s)| s.status == ChangeStatus::Applied)
             .map(|(h, _)| *h)
             .collect();
+        let all_present = if snapshot.saved.is_empty() {
+            // A short history: the document is its applied changes,
+            // applied without the checks their statuses already record.
+            let mut order: Vec<&SignedChange> =
+                applied.iter().map(|h| &state.changes[h].signed).collect();
+            order.sort_by_key(|c| (c.start_op(), c.hash()));
+            let mut doc = Automerge::new();
+            doc.apply_changes(order.into_iter().map(|c| c.change().clone()))
+                .map_err(|_| "the applied changes do not apply")?;
+            // Nothing waits for a dependency: every change is in.
+            if !doc.get_missing_deps(&[]).is_empty() {
+                return Err("the applied changes miss a dependency");
+            }
+            state.doc = doc;
+            true
+        } else {
+            state.doc =
+                Automerge::load(&snapshot.saved).map_err(|_| "the saved document does not load")?;
+            applied
+                .iter()
+                .all(|h| state.doc.get_change_by_hash(&super::to_am(h)).is_some())
+        };
+        // The document must hold exactly the applied changes.
         let applied_heads: BTreeSet<ChangeHash> = applied
             .iter()
             .filter(|h| {
@@ -198,9 +256,6 @@ impl DocState {
         let heads: BTreeSet<ChangeHash> = state.doc.get_heads().iter().map(from_am).collect();
         // Equal heads and every applied change present: the document holds
         // exactly the applied set, which is closed under dependencies.
-        let all_present = applied
-            .iter()
-            .all(|h| state.doc.get_change_by_hash(&super::to_am(h)).is_some());
         if heads != applied_heads || !all_present {
             return Err("the saved document does not match the applied changes");
         }
@@ -239,21 +294,72 @@ impl DocState {
 }
 
 impl Documents {
+    /// How many documents have a stale snapshot (or none): changed since
+    /// their last snapshot was taken.
+    pub fn stale_snapshots(&self) -> usize {
+        self.stale.len()
+    }
+
+    /// The snapshots of up to `max` documents whose snapshot is stale, in
+    /// document order; they count as current from now on. A caller whose
+    /// write of them fails hands them back with [`Self::mark_stale`].
+    pub fn take_snapshots(&mut self, max: usize) -> Vec<(DocId, Vec<u8>)> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some(doc) = self.stale.pop_first() else {
+                break;
+            };
+            if let Some(snapshot) = self.snapshot(&doc) {
+                out.push((doc, snapshot));
+            }
+        }
+        out
+    }
+
+    /// Whether `doc` changed since its last snapshot (or has none).
+    pub fn snapshot_is_stale(&self, doc: &DocId) -> bool {
+        self.stale.contains(doc)
+    }
+
+    /// Marks documents' snapshots stale again (their write failed).
+    pub fn mark_stale(&mut self, docs: impl IntoIterator<Item = DocId>) {
+        for doc in docs {
+            if self.docs.contains_key(&doc) {
+                self.stale.insert(doc);
+            }
+        }
+    }
+
     /// The snapshot of a document: what [`Self::restore`] needs to bring it
     /// back without re-verifying or re-applying the changes it covers.
     pub fn snapshot(&self, doc: &DocId) -> Option<Vec<u8>> {
         let state = self.docs.get(doc)?;
-        let saved = state.doc.save();
+        // Applying a few changes is cheaper than saving and loading the
+        // document (measured: a two-change advisory loads slower than its
+        // changes apply), so a short history keeps no saved document.
+        let applied = state
+            .changes
+            .values()
+            .filter(|s| s.status == ChangeStatus::Applied)
+            .count();
+        let saved = if applied <= APPLY_UP_TO {
+            Vec::new()
+        } else {
+            state.doc.save()
+        };
         let mut w = Writer::new();
         w.u8(SNAPSHOT_VERSION)
             .raw(doc.as_bytes())
-            .raw(&self.view.digest())
+            .raw(&self.view.digest_for(state.authors.iter()))
             .len(state.changes.len());
         for (h, s) in &state.changes {
             w.raw(h.as_bytes()).u8(status_code(s.status));
         }
         w.len(saved.len()).raw(&saved);
-        Some(w.finish())
+        let mut bytes = w.finish();
+        let digest = Sha256::digest(&bytes);
+        bytes.extend_from_slice(&digest);
+        Some(bytes)
     }
 
     /// Rebuilds a replica from what a store holds: each document's stored
@@ -269,8 +375,20 @@ impl Documents {
         membership: &Membership,
         docs: impl IntoIterator<Item = (Vec<SignedChange>, Option<Vec<u8>>)>,
     ) -> (Self, RestoreReport) {
+        Self::restore_on(network, membership, docs, 1)
+    }
+
+    /// [`Self::restore`], checking the signatures of the changes to replay
+    /// on up to `threads` threads (the result does not depend on it).
+    pub fn restore_on(
+        network: NetworkId,
+        membership: &Membership,
+        docs: impl IntoIterator<Item = (Vec<SignedChange>, Option<Vec<u8>>)>,
+        threads: usize,
+    ) -> (Self, RestoreReport) {
         let mut replica = Documents::new(network, membership);
         let mut report = RestoreReport::default();
+        let mut pending: Vec<Vec<SignedChange>> = Vec::new();
         for (changes, snapshot) in docs {
             let Some(doc_ref) = changes.first().map(|c| c.doc_ref().clone()) else {
                 continue;
@@ -306,16 +424,26 @@ impl Documents {
                     Err(why) => report.fallbacks.push((doc, why)),
                 }
             }
-            // Dependencies first keeps incremental application cheap.
-            replay.sort_by_key(|c| (c.start_op(), c.hash()));
-            for c in replay {
-                match replica.check(&c) {
-                    Ok(()) => {
-                        replica.keep(c);
-                        report.replayed += 1;
-                    }
-                    Err(_) => report.rejected += 1,
+            if !replay.is_empty() {
+                // Anything replayed leaves the stored snapshot behind.
+                replica.stale.insert(doc);
+                // Dependencies first keeps incremental application cheap.
+                replay.sort_by_key(|c| (c.start_op(), c.hash()));
+                pending.push(replay);
+            }
+        }
+        let checked = {
+            let all: Vec<&SignedChange> = pending.iter().flatten().collect();
+            replica.check_many(&all, threads)
+        };
+        let mut checked = checked.into_iter();
+        for c in pending.into_iter().flatten() {
+            match checked.next() {
+                Some(Ok(())) => {
+                    replica.keep(c);
+                    report.replayed += 1;
                 }
+                _ => report.rejected += 1,
             }
         }
         (replica, report)

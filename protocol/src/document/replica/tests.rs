@@ -762,3 +762,62 @@ fn documents_can_move_between_threads() {
     assert_send::<Documents>();
     assert_send::<SignedChange>();
 }
+
+/// Applying a batch on several threads (documents at once) gives what
+/// applying it one change at a time gives, statuses and events alike,
+/// whatever the order inside the batch (a change before its dependency
+/// waits for it).
+#[test]
+fn a_batch_applied_on_threads_equals_one_change_at_a_time() {
+    let mut set = net();
+    let mut writer = replica(&set);
+    for i in 0..24u64 {
+        let mut t = tool(&format!("t{i}"));
+        t.version = format!("{i}");
+        writer
+            .upsert_tool(&key(1 + (i % 3) as u8), suffix(1 + (i % 3) as u8), i, &t)
+            .expect("valid");
+        writer
+            .publish_advisory(
+                &key(1),
+                suffix(1),
+                i,
+                &advisory(&format!("TM-{i}"), Tlp::Clear, &[], &[]),
+            )
+            .expect("valid");
+    }
+    let mut changes: Vec<SignedChange> = writer
+        .docs()
+        .flat_map(|(id, _)| writer.changes_since(id, &[]))
+        .collect();
+    // The newest change first: it waits for its dependencies in the batch.
+    changes.reverse();
+    // A team that is not a member yet: its changes are kept aside.
+    admit(&mut set, &key(4), &[&key(1), &key(2)]);
+    let mut w4 = replica(&set);
+    w4.edit_contact(&key(4), suffix(4), 1, &contact("CERT-D"))
+        .expect("valid");
+    changes.extend(w4.changes_since(&contacts_of(4), &[]));
+    let m = net().membership();
+
+    let mut one = Documents::new(set.network_id(), &m);
+    let seq: Vec<Inserted> = changes
+        .iter()
+        .map(|c| one.insert(c.clone(), &m).expect("valid"))
+        .collect();
+    for threads in [1, 2, 3] {
+        let mut many = Documents::new(set.network_id(), &m);
+        let par = many.insert_checked_many(changes.clone(), &m, threads);
+        assert_eq!(par, seq, "{threads} threads");
+        assert_eq!(many.statuses(), one.statuses());
+        for (id, _) in one.docs() {
+            assert_eq!(many.heads(id), one.heads(id));
+        }
+        assert_eq!(many.stale_snapshots(), one.stale_snapshots());
+    }
+    assert!(
+        seq.iter()
+            .any(|i| i.status == ChangeStatus::AuthorNotMember)
+    );
+    assert!(seq.iter().any(|i| i.status == ChangeStatus::MissingDeps));
+}

@@ -108,11 +108,28 @@ fn changes_stored_after_the_snapshot_are_applied_on_top() {
 }
 
 #[test]
-fn a_snapshot_from_another_membership_is_not_used() {
+fn a_membership_change_invalidates_only_the_snapshots_of_its_documents() {
     let mut set = net();
     let docs = sample(&set);
     let before = stored(&docs, true);
-    admit(&mut set, &key(4), &[&key(1), &key(2)]);
+    // Admitting a team that wrote nothing changes no document.
+    let mut admitted = set.clone();
+    admit(&mut admitted, &key(4), &[&key(1), &key(2)]);
+    let (restored, report) =
+        Documents::restore(set.network_id(), &admitted.membership(), before.clone());
+    assert_same(&docs, &restored);
+    assert_eq!((report.from_snapshot, report.replayed), (3, 0));
+
+    // Revoking team 2 (keeping nothing) changes its tool registry only.
+    for by in [key(1), key(3)] {
+        set.insert(crate::document::fixtures::revoke(
+            set.network_id(),
+            &by,
+            &key(2),
+            vec![],
+        ))
+        .expect("valid revocation");
+    }
     let mut now = Documents::new(set.network_id(), &set.membership());
     for (changes, _) in &before {
         for c in changes {
@@ -121,14 +138,73 @@ fn a_snapshot_from_another_membership_is_not_used() {
     }
     let (restored, report) = Documents::restore(set.network_id(), &set.membership(), before);
     assert_same(&now, &restored);
-    assert_eq!(report.from_snapshot, 0);
-    assert_eq!(report.fallbacks.len(), 3);
+    assert_eq!(report.from_snapshot, 2);
+    let tools = DocRef::tools(key(2).id()).id();
+    assert_eq!(report.fallbacks.len(), 1);
+    assert_eq!(report.fallbacks[0].0, tools);
+    assert!(report.fallbacks[0].1.contains("membership"));
+    assert_eq!(restored.get::<ToolRegistry>(&tools).expect("reads"), None);
+    // The rebuilt document's snapshot is stale, the others' are current.
+    assert_eq!(restored.stale_snapshots(), 1);
+    assert!(restored.snapshot_is_stale(&tools));
+}
+
+#[test]
+fn a_long_history_restores_from_its_saved_document() {
+    let set = net();
+    let mut docs = sample(&set);
+    for v in 0..12 {
+        let mut t = tool("collector");
+        t.version = format!("3.{v}");
+        docs.upsert_tool(&key(2), suffix(6), 40 + v, &t)
+            .expect("valid");
+    }
+    let tools = DocRef::tools(key(2).id()).id();
+    let long = docs.snapshot(&tools).expect("a snapshot");
+    let short = docs
+        .snapshot(&DocRef::contacts(key(1).id()).id())
+        .expect("a snapshot");
+    // The long history carries its saved document, the short one not.
     assert!(
-        report
-            .fallbacks
-            .iter()
-            .all(|(_, why)| why.contains("membership"))
+        long.len() > short.len() + 100,
+        "{} {}",
+        long.len(),
+        short.len()
     );
+    let (restored, report) =
+        Documents::restore(set.network_id(), &set.membership(), stored(&docs, true));
+    assert_same(&docs, &restored);
+    assert_eq!((report.from_snapshot, report.replayed), (3, 0));
+}
+
+#[test]
+fn taking_snapshots_clears_the_stale_set_and_a_failed_write_restores_it() {
+    let set = net();
+    let mut docs = sample(&set);
+    assert_eq!(docs.stale_snapshots(), 3);
+    let taken = docs.take_snapshots(2);
+    assert_eq!(taken.len(), 2);
+    assert_eq!(docs.stale_snapshots(), 1);
+    docs.mark_stale(taken.iter().map(|(d, _)| *d));
+    assert_eq!(docs.stale_snapshots(), 3);
+    let all = docs.take_snapshots(usize::MAX);
+    assert_eq!(all.len(), 3);
+    assert_eq!(docs.stale_snapshots(), 0);
+    // An edit makes its document stale again, and only it.
+    let mut t = tool("collector");
+    t.version = "9.0".into();
+    docs.upsert_tool(&key(2), suffix(5), 30, &t).expect("valid");
+    assert_eq!(docs.stale_snapshots(), 1);
+    assert!(docs.snapshot_is_stale(&DocRef::tools(key(2).id()).id()));
+    // The snapshots taken restore the state they were taken of.
+    let snaps: BTreeMap<DocId, Vec<u8>> = all.into_iter().collect();
+    let input: Vec<_> = docs
+        .docs()
+        .map(|(id, _)| (docs.changes_since(id, &[]), snaps.get(id).cloned()))
+        .collect();
+    let (restored, report) = Documents::restore(set.network_id(), &set.membership(), input);
+    assert_same(&docs, &restored);
+    assert_eq!((report.from_snapshot, report.replayed), (3, 1));
 }
 
 proptest! {
@@ -182,5 +258,113 @@ proptest! {
             .collect();
         let (restored, _) = Documents::restore(set.network_id(), &set.membership(), input);
         assert_same(&docs, &restored);
+    }
+
+    /// Edits by members and by a team not yet admitted, a snapshot at any
+    /// point, more edits, then the membership changes (the team admitted,
+    /// a writer revoked keeping some of its heads or none, or both):
+    /// restoring from the snapshots under the new membership equals
+    /// rebuilding from the changes under it, and only documents whose
+    /// authors' standing changed (or that changed after their snapshot)
+    /// are replayed.
+    #[test]
+    fn restored_from_snapshots_equals_rebuilt_under_membership_changes(
+        edits in prop::collection::vec((1..5u8, 0..3u8, 0..3u8), 1..10),
+        split in 0usize..10,
+        admit_four: bool,
+        revoke_three: bool,
+        keep_some: bool,
+    ) {
+        let base = net();
+        let n = base.network_id();
+        let mut world = base.clone();
+        admit(&mut world, &key(4), &[&key(1), &key(2)]);
+        let mut docs = Documents::new(n, &base.membership());
+        let mut w4 = Documents::new(n, &world.membership());
+        let mut snaps = BTreeMap::new();
+        for (i, (team, kind, v)) in edits.iter().enumerate() {
+            if i == split {
+                snaps = docs.docs().filter_map(|(id, _)| docs.snapshot(id).map(|s| (*id, s))).collect();
+            }
+            let k = key(*team);
+            let now = i as u64;
+            let writer = if *team == 4 { &mut w4 } else { &mut docs };
+            let made: Vec<SignedChange> = match kind {
+                0 => writer.edit_contact(&k, suffix(*team), now, &contact(&format!("C{v}-{i}"))).ok().flatten().into_iter().collect(),
+                1 => {
+                    let mut t = tool(&format!("t{v}"));
+                    t.version = format!("{i}");
+                    writer.upsert_tool(&k, suffix(*team), now, &t).ok().flatten().into_iter().collect()
+                }
+                _ => writer
+                    .publish_advisory(&k, suffix(*team), now, &advisory(&format!("TM-{team}-{v}"), Tlp::Clear, &[], &[]))
+                    .ok()
+                    .into_iter()
+                    .collect(),
+            };
+            if *team == 4 {
+                for c in made {
+                    docs.insert(c, &base.membership()).expect("valid");
+                }
+            }
+        }
+        let mut after = base.clone();
+        if admit_four {
+            admit(&mut after, &key(4), &[&key(1), &key(2)]);
+        }
+        if revoke_three {
+            let kept: Vec<ChangeHash> = if keep_some {
+                docs.docs()
+                    .filter(|(_, r)| r.owner() == key(3).id())
+                    .flat_map(|(id, _)| docs.heads(id))
+                    .take(1)
+                    .collect()
+            } else {
+                vec![]
+            };
+            for by in [key(1), key(2)] {
+                after
+                    .insert(crate::document::fixtures::revoke(n, &by, &key(3), kept.clone()))
+                    .expect("valid revocation");
+            }
+        }
+        let m = after.membership();
+        let input: Vec<_> = docs
+            .docs()
+            .map(|(id, _)| (docs.changes_since(id, &[]), snaps.get(id).cloned()))
+            .collect();
+        let mut rebuilt = Documents::new(n, &m);
+        for (changes, _) in &input {
+            for c in changes {
+                rebuilt.insert(c.clone(), &m).expect("valid");
+            }
+        }
+        let (restored, report) = Documents::restore(n, &m, input.clone());
+        assert_same(&rebuilt, &restored);
+        prop_assert_eq!(report.rejected, 0);
+        // A snapshot falls back only when one of its document's authors
+        // changed standing.
+        let affected = |id: &DocId| {
+            docs.authors(id).any(|a| {
+                (admit_four && *a == key(4).id()) || (revoke_three && *a == key(3).id())
+            })
+        };
+        for (doc, why) in &report.fallbacks {
+            prop_assert!(affected(doc), "{why}");
+        }
+        let expected = input
+            .iter()
+            .filter(|(changes, snap)| snap.is_some() && !affected(&changes[0].doc()))
+            .count();
+        prop_assert!(report.from_snapshot >= expected);
+        // Restoring again from the restored replica's own snapshots
+        // replays nothing.
+        let again: Vec<_> = restored
+            .docs()
+            .map(|(id, _)| (restored.changes_since(id, &[]), restored.snapshot(id)))
+            .collect();
+        let (twice, report) = Documents::restore(n, &m, again);
+        assert_same(&rebuilt, &twice);
+        prop_assert_eq!(report.replayed, 0);
     }
 }
