@@ -130,14 +130,8 @@ pub struct Tree {
     pub fingerprint: String,
 }
 
-impl Tree {
-    /// The line for security.txt (requirement 8).
-    pub fn security_txt(settings: &ProviderSettings) -> String {
-        format!("CSAF: {}", metadata_url(settings))
-    }
-}
-
-/// The URL of `provider-metadata.json`.
+/// The URL of `provider-metadata.json`: what security.txt's `CSAF:`
+/// field names (requirement 8).
 pub fn metadata_url(settings: &ProviderSettings) -> String {
     format!("{}{WELL_KNOWN}/provider-metadata.json", settings.url)
 }
