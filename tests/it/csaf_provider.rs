@@ -363,6 +363,19 @@ fn a_crawler_finds_every_document_signed_hashed_and_valid() {
     .collect();
     assert_eq!(paths(&v), expected, "{v:#}");
     let written = files(&w.path("out-aa"));
+    // A web server reads the public folders (the binary's umask is 077).
+    use std::os::unix::fs::PermissionsExt;
+    for (f, want) in [
+        ("white/2022/bsi-2022-0001.json", 0o644),
+        ("white/2022", 0o755),
+        ("provider-metadata.json", 0o644),
+    ] {
+        let mode = std::fs::metadata(w.path("out-aa").join(f))
+            .expect("written")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, want, "{f}");
+    }
     for f in &written {
         assert!(
             !f.starts_with("amber") && !f.starts_with("red"),
@@ -454,7 +467,6 @@ fn a_crawler_finds_every_document_signed_hashed_and_valid() {
     let bb = crawl(&w, pb, "crawl-bb", None);
     let bb_docs: Vec<&String> = bb["documents"].as_object().expect("docs").keys().collect();
     assert_eq!(bb_docs, ["green/2025/bb-2026-0001.json"]);
-    use std::os::unix::fs::PermissionsExt;
     let key_file = w.path("BB").join("csaf").join("openpgp-secret.asc");
     let mode = std::fs::metadata(&key_file)
         .expect("BB's key")

@@ -225,6 +225,22 @@ fn csaf_provider(api: &ApiClient, out: &Path) -> Result<Report> {
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
         std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
+        // The binary's umask keeps what it writes to its user; a web
+        // server must read the public folders, never amber/ and red/.
+        let first = name.split('/').next().unwrap_or_default();
+        if !crate::export::csaf_provider::restricted_folder(first) {
+            use std::os::unix::fs::PermissionsExt as _;
+            let public = |p: &Path, mode: u32| {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+                    .with_context(|| format!("making {} readable", p.display()))
+            };
+            public(&path, 0o644)?;
+            let mut dir = path.parent();
+            while let Some(d) = dir.filter(|d| d.starts_with(out)) {
+                public(d, 0o755)?;
+                dir = d.parent();
+            }
+        }
         bytes += body.len();
     }
     let mut text = format!(

@@ -130,14 +130,8 @@ pub struct Tree {
     pub fingerprint: String,
 }
 
-impl Tree {
-    /// The line for security.txt (requirement 8).
-    pub fn security_txt(settings: &ProviderSettings) -> String {
-        format!("CSAF: {}", metadata_url(settings))
-    }
-}
-
-/// The URL of `provider-metadata.json`.
+/// The URL of `provider-metadata.json`: what security.txt's `CSAF:`
+/// field names (requirement 8).
 pub fn metadata_url(settings: &ProviderSettings) -> String {
     format!("{}{WELL_KNOWN}/provider-metadata.json", settings.url)
 }
@@ -154,6 +148,10 @@ pub enum ProviderError {
 /// An advisory the tree may hold: its document id, the advisory, when this
 /// node first held its current version (Unix ms), and its owner.
 pub type Advisory = (DocId, AdvisoryDocument, u64, Author);
+
+/// A folder's row: the path below the folder, `current_release_date` as
+/// seconds (to sort by) and as written, and the ROLIE entry.
+type Row = (String, Option<u64>, String, Value);
 
 /// The lines of `sha256sum`/`sha512sum`: the hex digest, two spaces, the
 /// file name.
@@ -176,8 +174,8 @@ pub fn tree(
     };
     let key_path = format!("openpgp/{}.asc", t.fingerprint);
     t.files.insert(key_path.clone(), key.public_armored()?);
-    // Each folder's (path, current_release_date, rolie entry) rows.
-    let mut folders: BTreeMap<&'static str, Vec<(String, Option<u64>, String, Value)>> = settings
+    // Each folder's rows.
+    let mut folders: BTreeMap<&'static str, Vec<Row>> = settings
         .tlp
         .iter()
         .map(|t| (folder(*t), Vec::new()))
