@@ -27,6 +27,7 @@
 //! (`TRUSTMESH_BENCH_TABLE_ONLY=1`: the table alone).
 
 #[path = "../../protocol/benches/common/mod.rs"]
+#[allow(dead_code)] // the builders this bench does not use
 mod common;
 
 use std::hint::black_box;

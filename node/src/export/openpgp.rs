@@ -215,7 +215,7 @@ impl CsafKey {
 
     fn sign_with(
         &self,
-        key: &(impl SigningKey + KeyDetails),
+        key: &impl SigningKey,
         data: &[u8],
         at: Timestamp,
     ) -> pgp::errors::Result<DetachedSignature> {

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use trustmesh_protocol::{
-    Application, CharterBody, Founder, Policy, Profile, Statement, TeamKey, TeamKind,
+    Application, CharterBody, Founder, Policy, Profile, Statement, Store, TeamKey, TeamKind,
 };
 
 use super::*;

@@ -54,13 +54,15 @@ fn doc_claims() -> impl Strategy<Value = DocClaims> {
                 symbols,
             }
         }),
-        (any::<u64>(), proptest::collection::vec(any::<[u8; 2]>(), riblt::BUCKETS)).prop_map(
-            |(count, b)| {
+        (
+            any::<u64>(),
+            proptest::collection::vec(any::<[u8; 2]>(), riblt::BUCKETS)
+        )
+            .prop_map(|(count, b)| {
                 let mut buckets = Buckets::default();
                 buckets.0.copy_from_slice(&b);
                 DocClaims::Estimate { count, buckets }
-            }
-        ),
+            }),
         symbols().prop_map(DocClaims::Symbols),
         (0..=MAX_SYMBOLS as u32).prop_map(|have| DocClaims::More { have }),
         proptest::collection::vec(any::<[u8; 8]>(), 0..20).prop_map(DocClaims::Missing),

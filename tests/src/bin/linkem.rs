@@ -243,12 +243,13 @@ impl Direction {
             let Some((_, frame)) = self.wire.pop_front() else {
                 break;
             };
+            // A TAP device takes a frame whole or not at all.
             match out.write(&frame) {
-                Ok(_) => {
+                Ok(n) if n == frame.len() => {
                     self.counters.frames_out += 1;
                     self.counters.bytes_out += frame.len() as u64;
                 }
-                Err(_) => self.counters.write_failed += 1,
+                Ok(_) | Err(_) => self.counters.write_failed += 1,
             }
         }
         let tokens_at = self.queue.front().map(|f| {

@@ -252,13 +252,12 @@ impl Engine {
         match event {
             relay::Event::ReservationReqAccepted {
                 src_peer_id,
-                renewed,
+                renewed: false,
             } => {
-                if !renewed {
-                    self.stats.relay_reservations_accepted += 1;
-                    info!(peer = %src_peer_id, "relaying for a member: reservation accepted");
-                }
+                self.stats.relay_reservations_accepted += 1;
+                info!(peer = %src_peer_id, "relaying for a member: reservation accepted");
             }
+            relay::Event::ReservationReqAccepted { renewed: true, .. } => {}
             relay::Event::ReservationReqDenied {
                 src_peer_id,
                 status,
