@@ -40,7 +40,7 @@ use criterion::{BatchSize, Criterion, Throughput};
 use trustmesh_node::RocksStore;
 use trustmesh_protocol::{
     ActorSuffix, AdvisoryStatus, Config, CsafImport, Documents, Message, Node, SignedChange,
-    StatementSet,
+    StatementSet, Tlp,
 };
 
 /// The figures, measured before this work on the same machine.
@@ -113,9 +113,23 @@ fn dataset(docs: usize) -> Vec<SignedChange> {
         if i % 100 == 0 {
             let json = renamed(&corpus[copies % corpus.len()], copies);
             copies += 1;
-            let imported = w
-                .import_csaf(&author, suffix, 1_000, &CsafImport::new(&json, [7; 16]))
-                .expect("a corpus document imports");
+            // A document without a TLP label is shared as CLEAR, as an
+            // operator importing it would choose.
+            let import = CsafImport::new(&json, [7; 16]);
+            let imported = match w.import_csaf(&author, suffix, 1_000, &import) {
+                Ok(i) => i,
+                Err(_) => w
+                    .import_csaf(
+                        &author,
+                        suffix,
+                        1_000,
+                        &CsafImport {
+                            tlp: Some(Tlp::Clear),
+                            ..import
+                        },
+                    )
+                    .expect("a corpus document imports"),
+            };
             out.extend(imported.changes);
         } else {
             let mut adv = advisory(i);
