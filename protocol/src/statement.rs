@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -889,8 +890,14 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 }
 
 /// A statement with its signer's signature.
+///
+/// Immutable and shared: a clone is a reference count, so the statement
+/// set, the store and (in the simulator) every node hold one copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedStatement {
+pub struct SignedStatement(Arc<SignedInner>);
+
+#[derive(Debug, PartialEq, Eq)]
+struct SignedInner {
     statement: Statement,
     signature: Signature,
     id: StatementId,
@@ -911,38 +918,32 @@ impl SignedStatement {
     }
 
     fn assemble(statement: Statement, signature: Signature) -> Self {
-        let mut s = Self {
+        let id = StatementId(sha256(&[TAG_STATEMENT_ID, &encode(&statement, &signature)]));
+        Self(Arc::new(SignedInner {
             statement,
             signature,
-            id: StatementId([0; 32]),
-        };
-        s.id = StatementId(sha256(&[TAG_STATEMENT_ID, &s.encode()]));
-        s
+            id,
+        }))
     }
 
     /// The statement.
     pub fn statement(&self) -> &Statement {
-        &self.statement
+        &self.0.statement
     }
 
     /// The signature.
     pub fn signature(&self) -> &Signature {
-        &self.signature
+        &self.0.signature
     }
 
     /// The statement's id: the hash of its full encoding.
     pub fn id(&self) -> StatementId {
-        self.id
+        self.0.id
     }
 
     /// The canonical encoding: version, kind, body, signature.
     pub fn encode(&self) -> Vec<u8> {
-        let (kind, _) = self.statement.kind_and_tag();
-        let mut w = Writer::new();
-        w.u8(FORMAT_VERSION).u8(kind);
-        self.statement.encode_body(&mut w);
-        w.raw(&self.signature.0);
-        w.finish()
+        encode(&self.0.statement, &self.0.signature)
     }
 
     /// Decodes the bytes without checking the signature; see [`Self::verify`].
@@ -962,16 +963,21 @@ impl SignedStatement {
     /// Checks everything that does not depend on other statements: the
     /// network, the field rules and the signature.
     pub fn verify(&self, network: &NetworkId) -> Result<(), StatementError> {
-        let found = self.statement.network();
+        let SignedInner {
+            statement,
+            signature,
+            ..
+        } = &*self.0;
+        let found = statement.network();
         if found != *network {
             return Err(StatementError::WrongNetwork {
                 expected: *network,
                 found,
             });
         }
-        self.statement.validate()?;
-        let signer = self.statement.signer();
-        if !signer.verify(&self.statement.signing_bytes(), &self.signature) {
+        statement.validate()?;
+        let signer = statement.signer();
+        if !signer.verify(&statement.signing_bytes(), signature) {
             return Err(StatementError::BadSignature(signer));
         }
         Ok(())
@@ -983,6 +989,16 @@ impl SignedStatement {
         s.verify(network)?;
         Ok(s)
     }
+}
+
+/// A signed statement's canonical encoding: version, kind, body, signature.
+fn encode(statement: &Statement, signature: &Signature) -> Vec<u8> {
+    let (kind, _) = statement.kind_and_tag();
+    let mut w = Writer::new();
+    w.u8(FORMAT_VERSION).u8(kind);
+    statement.encode_body(&mut w);
+    w.raw(&signature.0);
+    w.finish()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //! team never share an actor.
 
 use std::fmt;
+use std::sync::Arc;
 
 use automerge::{ActorId, Change};
 use thiserror::Error;
@@ -120,8 +121,14 @@ pub(crate) fn actor_id(author: &TeamId, suffix: &ActorSuffix) -> ActorId {
 }
 
 /// An Automerge change signed by its author for one document of one network.
+///
+/// Immutable once made and shared: a clone is a reference count, so the
+/// replica, the store's write batch, the outbox and (in the simulator)
+/// every node that received it hold one copy of its parsed bytes.
 #[derive(Clone)]
-pub struct SignedChange {
+pub struct SignedChange(Arc<Inner>);
+
+struct Inner {
     network: NetworkId,
     doc: DocRef,
     doc_id: DocId,
@@ -141,7 +148,7 @@ impl SignedChange {
     ) -> Result<Self, ChangeError> {
         let author = key.id();
         let change = parse_change(change_bytes, &author, &doc.id())?;
-        let mut signed = Self {
+        let mut inner = Inner {
             network,
             doc_id: doc.id(),
             doc,
@@ -149,48 +156,48 @@ impl SignedChange {
             change,
             signature: Signature::from_bytes([0; 64]),
         };
-        signed.signature = key.sign(&signed.signing_bytes());
-        Ok(signed)
+        inner.signature = key.sign(&inner.signing_bytes());
+        Ok(Self(Arc::new(inner)))
     }
 
     /// The network.
     pub fn network(&self) -> NetworkId {
-        self.network
+        self.0.network
     }
 
     /// The document's kind, owner and name.
     pub fn doc_ref(&self) -> &DocRef {
-        &self.doc
+        &self.0.doc
     }
 
     /// The document's id.
     pub fn doc(&self) -> DocId {
-        self.doc_id
+        self.0.doc_id
     }
 
     /// The document's kind.
     pub fn kind(&self) -> DocKind {
-        self.doc.kind()
+        self.0.doc.kind()
     }
 
     /// The document's owner.
     pub fn owner(&self) -> TeamId {
-        self.doc.owner()
+        self.0.doc.owner()
     }
 
     /// The team that made and signed the change.
     pub fn author(&self) -> TeamId {
-        self.author
+        self.0.author
     }
 
     /// The Automerge change hash.
     pub fn hash(&self) -> ChangeHash {
-        ChangeHash::from_bytes(self.change.hash().0)
+        ChangeHash::from_bytes(self.0.change.hash().0)
     }
 
     /// The hashes of the changes this one depends on.
     pub fn deps(&self) -> Vec<ChangeHash> {
-        self.change
+        self.0.change
             .deps()
             .iter()
             .map(|h| ChangeHash::from_bytes(h.0))
@@ -199,67 +206,54 @@ impl SignedChange {
 
     /// The change's sequence number for its actor (1 for the first).
     pub fn seq(&self) -> u64 {
-        self.change.seq()
+        self.0.change.seq()
     }
 
     /// The per-process suffix of the change's actor id.
     pub fn actor_suffix(&self) -> ActorSuffix {
         let mut suffix = [0u8; 16];
-        suffix.copy_from_slice(&self.change.actor_id().to_bytes()[32..]);
+        suffix.copy_from_slice(&self.0.change.actor_id().to_bytes()[32..]);
         ActorSuffix(suffix)
     }
 
     /// The time the author stated (Unix seconds).
     pub fn timestamp(&self) -> i64 {
-        self.change.timestamp()
+        self.0.change.timestamp()
     }
 
     /// The raw Automerge change.
     pub fn change_bytes(&self) -> &[u8] {
-        self.change.raw_bytes()
+        self.0.change.raw_bytes()
     }
 
     /// The signature.
     pub fn signature(&self) -> &Signature {
-        &self.signature
+        &self.0.signature
     }
 
     /// The counter of the change's first operation. Automerge numbers a
     /// change's operations after every operation of its dependencies, so
     /// sorting by it orders changes dependencies first.
     pub fn start_op(&self) -> u64 {
-        self.change.start_op().get()
+        self.0.change.start_op().get()
     }
 
     /// The length of [`Self::encode`]'s output, computed without encoding.
     pub fn encoded_len(&self) -> usize {
         // version, kind, network, doc kind, owner, name, author, change, signature
-        2 + 32 + 1 + 32 + 4 + self.doc.name().len() + 32 + 4 + self.change.raw_bytes().len() + 64
+        2 + 32 + 1 + 32 + 4 + self.0.doc.name().len() + 32 + 4 + self.0.change.raw_bytes().len() + 64
     }
 
     pub(crate) fn change(&self) -> &Change {
-        &self.change
-    }
-
-    fn encode_body(&self, w: &mut Writer) {
-        w.raw(self.network.as_bytes());
-        self.doc.encode(w);
-        let bytes = self.change.raw_bytes();
-        w.raw(self.author.as_bytes()).len(bytes.len()).raw(bytes);
-    }
-
-    fn signing_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::with_prefix(TAG_CHANGE);
-        self.encode_body(&mut w);
-        w.finish()
+        &self.0.change
     }
 
     /// The canonical encoding.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
         w.u8(FORMAT_VERSION).u8(KIND_CHANGE);
-        self.encode_body(&mut w);
-        w.raw(&self.signature.to_bytes());
+        self.0.encode_body(&mut w);
+        w.raw(&self.0.signature.to_bytes());
         w.finish()
     }
 
@@ -290,26 +284,26 @@ impl SignedChange {
         r.finish()?;
         let doc = DocRef::new(doc_kind, owner, name)?;
         let change = parse_change(change_bytes, &author, &doc.id())?;
-        Ok(Self {
+        Ok(Self(Arc::new(Inner {
             network,
             doc_id: doc.id(),
             doc,
             author,
             change,
             signature,
-        })
+        })))
     }
 
     /// Checks the network and the author's signature.
     pub fn verify(&self, network: &NetworkId) -> Result<(), ChangeError> {
-        if self.network != *network {
+        if self.0.network != *network {
             return Err(ChangeError::WrongNetwork {
                 expected: *network,
-                found: self.network,
+                found: self.0.network,
             });
         }
-        if !self.author.verify(&self.signing_bytes(), &self.signature) {
-            return Err(ChangeError::BadSignature(self.author));
+        if !self.0.author.verify(&self.0.signing_bytes(), &self.0.signature) {
+            return Err(ChangeError::BadSignature(self.0.author));
         }
         Ok(())
     }
@@ -324,11 +318,11 @@ impl SignedChange {
 
 impl PartialEq for SignedChange {
     fn eq(&self, other: &Self) -> bool {
-        self.network == other.network
-            && self.doc == other.doc
-            && self.author == other.author
-            && self.change.raw_bytes() == other.change.raw_bytes()
-            && self.signature == other.signature
+        self.0.network == other.0.network
+            && self.0.doc == other.0.doc
+            && self.0.author == other.0.author
+            && self.0.change.raw_bytes() == other.0.change.raw_bytes()
+            && self.0.signature == other.0.signature
     }
 }
 
@@ -337,12 +331,27 @@ impl Eq for SignedChange {}
 impl fmt::Debug for SignedChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SignedChange")
-            .field("doc", &self.doc)
-            .field("author", &self.author)
+            .field("doc", &self.0.doc)
+            .field("author", &self.0.author)
             .field("hash", &self.hash())
             .field("seq", &self.seq())
             .field("deps", &self.deps())
             .finish()
+    }
+}
+
+impl Inner {
+    fn encode_body(&self, w: &mut Writer) {
+        w.raw(self.network.as_bytes());
+        self.doc.encode(w);
+        let bytes = self.change.raw_bytes();
+        w.raw(self.author.as_bytes()).len(bytes.len()).raw(bytes);
+    }
+
+    fn signing_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::with_prefix(TAG_CHANGE);
+        self.encode_body(&mut w);
+        w.finish()
     }
 }
 
