@@ -32,6 +32,9 @@
 //! request_burst = 1000
 //! ban_secs = 600                # how long a peer that sent invalid data is blocked
 //! join_grace_secs = 30          # how long a non-member may stay connected
+//! cached_documents = 4096       # documents held materialized in memory (the
+//!                               # most recently written); the others are
+//!                               # rebuilt from their changes when needed
 //!
 //! [relay]                       # circuit relay v2, DCUtR and AutoNAT (see `net.rs`)
 //! # reachable = false           # absent: AutoNAT decides (no listen address: not reachable)
@@ -174,6 +177,9 @@ pub struct LimitsSection {
     pub ban_secs: u64,
     /// How long a non-member may stay connected for the join exchange.
     pub join_grace_secs: u64,
+    /// Documents held materialized in memory, the most recently written:
+    /// bounds the memory documents take, whatever the history's length.
+    pub cached_documents: usize,
 }
 
 impl Default for LimitsSection {
@@ -188,6 +194,7 @@ impl Default for LimitsSection {
             request_burst: 1000,
             ban_secs: 600,
             join_grace_secs: 30,
+            cached_documents: trustmesh_protocol::Config::default().cached_documents,
         }
     }
 }
@@ -1093,6 +1100,7 @@ impl NodeConfig {
         )?;
         positive("limits.requests_per_second", l.requests_per_second.into())?;
         positive("limits.request_burst", l.request_burst.into())?;
+        positive("limits.cached_documents", l.cached_documents as u64)?;
         if l.max_message_bytes < 64 << 10
             || l.max_message_bytes > trustmesh_protocol::MAX_MESSAGE_BYTES
         {

@@ -113,6 +113,12 @@ pub struct Config {
     /// checks the changes it replays. The results do not depend on it; the
     /// simulator and tests use one.
     pub ingest_threads: usize,
+    /// How many documents are held materialized (Automerge state in
+    /// memory), the most recently written; the others keep their changes,
+    /// statuses, heads and audience, and are rebuilt from their applied
+    /// changes when written or read. Bounds the memory the documents' state
+    /// takes by configuration rather than by history.
+    pub cached_documents: usize,
 }
 
 impl Default for Config {
@@ -128,6 +134,7 @@ impl Default for Config {
             max_batch_bytes: 256 << 10,
             seed: 0,
             ingest_threads: 1,
+            cached_documents: 4096,
         }
     }
 }
@@ -166,6 +173,12 @@ impl Config {
     /// Sets [`Config::snapshot_batch`].
     pub fn with_snapshot_batch(mut self, n: usize) -> Self {
         self.snapshot_batch = n.max(1);
+        self
+    }
+
+    /// Sets [`Config::cached_documents`] (at least one).
+    pub fn with_cached_documents(mut self, n: usize) -> Self {
+        self.cached_documents = n.max(1);
         self
     }
 
@@ -421,6 +434,7 @@ impl<S: Store> Node<S> {
                 })
                 .collect::<Vec<_>>(),
             config.ingest_threads,
+            config.cached_documents,
         );
         report.changes = restored.skipped + restored.replayed;
         report.bad_changes = restored.rejected;

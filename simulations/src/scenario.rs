@@ -152,6 +152,11 @@ pub struct Limits {
     /// How long a peer that sent invalid data is banned, in seconds.
     #[serde(default = "default_ban")]
     pub ban_secs: u64,
+    /// How many documents each node holds materialized (the node's
+    /// `limits.cached_documents`); the others are rebuilt from their
+    /// changes when written or read.
+    #[serde(default = "default_cached")]
+    pub cached_documents: usize,
 }
 
 fn default_rate() -> u32 {
@@ -163,6 +168,9 @@ fn default_burst() -> u32 {
 fn default_ban() -> u64 {
     600
 }
+fn default_cached() -> usize {
+    trustmesh_protocol::Config::default().cached_documents
+}
 
 impl Default for Limits {
     fn default() -> Self {
@@ -170,6 +178,7 @@ impl Default for Limits {
             requests_per_second: default_rate(),
             request_burst: default_burst(),
             ban_secs: default_ban(),
+            cached_documents: default_cached(),
         }
     }
 }

@@ -414,6 +414,7 @@ impl<'a> Simulation<'a> {
         Config::default()
             .with_sync_interval(self.scenario.sync_interval_ms)
             .with_sync_fanout(self.scenario.sync_fanout)
+            .with_cached_documents(self.scenario.limits.cached_documents)
             .with_seed(self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9))
     }
 

@@ -48,6 +48,7 @@ async fn run_async(dir: &DataDir, settings: Settings) -> Result<()> {
     let config = Config::default()
         .with_sync_interval(settings.sync_interval.as_millis() as u64)
         .with_sync_fanout(settings.sync_fanout)
+        .with_cached_documents(settings.limits.cached_documents)
         // Received changes are checked and applied on every core.
         .with_ingest_threads(std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
         .with_seed(u64::from_be_bytes(

@@ -201,6 +201,9 @@ pub struct Snapshot {
     pub statements: usize,
     /// Documents held.
     pub documents: usize,
+    /// Documents held materialized in memory (`limits.cached_documents`
+    /// at most).
+    pub cached_documents: usize,
     /// The core's counters.
     pub core: Stats,
     /// The network counters.
@@ -238,6 +241,7 @@ impl Engine {
             known_addresses: self.book.len(),
             statements: node.statements().len(),
             documents: node.documents().docs().count(),
+            cached_documents: node.documents().cached_documents(),
             core: node.stats().clone(),
             net: self.stats.clone(),
             uptime: self.started.elapsed(),

@@ -270,6 +270,11 @@ pub fn render(snap: &Snapshot) -> String {
         snap.documents as u64,
     );
     t.gauge(
+        "trustmesh_documents_cached",
+        "Documents held materialized in memory (at most limits.cached_documents); the others are rebuilt from their changes when written or read.",
+        snap.cached_documents as u64,
+    );
+    t.gauge(
         "trustmesh_statements",
         "Statements held.",
         snap.statements as u64,

@@ -28,6 +28,7 @@
 //! Automerge itself refuses marks its document for canonical rebuilds from
 //! then on.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::transaction::{CommitOptions, Transaction};
@@ -282,6 +283,20 @@ struct DocState {
     clocks: BTreeMap<ChangeHash, Clock>,
     /// Changes Automerge refused in the last canonical rebuild.
     refused: BTreeSet<ChangeHash>,
+    /// Set while the materialized document is out of the cache: `doc` is
+    /// then empty, and this keeps what the hot paths read of it. The
+    /// document is its applied changes, so it comes back by applying them
+    /// ([`Self::replay_applied`]).
+    evicted: Option<Box<Evicted>>,
+}
+
+/// What is kept of a document whose materialized state was evicted.
+#[derive(Debug, Clone)]
+struct Evicted {
+    heads: Vec<ChangeHash>,
+    restricted: Option<Vec<TeamId>>,
+    /// An advisory's CSAF tracking id and publisher namespace.
+    csaf_key: (Option<String>, Option<String>),
 }
 
 fn to_am(h: &ChangeHash) -> AmHash {
@@ -303,13 +318,113 @@ impl DocState {
             doc: Automerge::new(),
             clocks: BTreeMap::new(),
             refused: BTreeSet::new(),
+            evicted: None,
         }
     }
 
     fn heads(&self) -> Vec<ChangeHash> {
+        if let Some(e) = &self.evicted {
+            return e.heads.clone();
+        }
         let mut heads: Vec<_> = self.doc.get_heads().iter().map(from_am).collect();
         heads.sort();
         heads
+    }
+
+    /// The materialized document rebuilt from the applied changes, in
+    /// dependency order, without the checks their statuses record.
+    fn replay_applied(&self) -> Result<Automerge, &'static str> {
+        let mut order: Vec<&SignedChange> = self
+            .changes
+            .values()
+            .filter(|s| s.status == ChangeStatus::Applied)
+            .map(|s| &s.signed)
+            .collect();
+        order.sort_by_key(|c| (c.start_op(), c.hash()));
+        let mut doc = Automerge::new();
+        doc.apply_changes(order.into_iter().map(|c| c.change().clone()))
+            .map_err(|_| "the applied changes do not apply")?;
+        // Nothing waits for a dependency: every change is in.
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return Err("the applied changes miss a dependency");
+        }
+        Ok(doc)
+    }
+
+    /// The materialized document: the one held, or, while evicted, a copy
+    /// brought back for this read (the cache is not changed).
+    fn materialized(&self, view: &View) -> Cow<'_, Automerge> {
+        if self.evicted.is_none() {
+            return Cow::Borrowed(&self.doc);
+        }
+        match self.replay_applied() {
+            Ok(doc) => Cow::Owned(doc),
+            // Applied changes that no longer apply together would be a bug;
+            // the canonical rebuild is the answer either way.
+            Err(_) => {
+                let mut copy = self.clone();
+                copy.rebuild(view);
+                Cow::Owned(copy.doc)
+            }
+        }
+    }
+
+    /// Brings an evicted document back into memory.
+    fn wake(&mut self, view: &View) {
+        if self.evicted.is_none() {
+            return;
+        }
+        match self.replay_applied() {
+            Ok(doc) => {
+                self.doc = doc;
+                self.evicted = None;
+            }
+            Err(_) => self.rebuild(view),
+        }
+    }
+
+    /// Drops the materialized document, keeping what hot paths read.
+    fn evict(&mut self) {
+        if self.evicted.is_some() {
+            return;
+        }
+        let evicted = Evicted {
+            heads: self.heads(),
+            restricted: self.restricted(),
+            csaf_key: self.csaf_key(),
+        };
+        self.doc = Automerge::new();
+        self.evicted = Some(Box::new(evicted));
+    }
+
+    /// See [`Documents::restricted_to`].
+    fn restricted(&self) -> Option<Vec<TeamId>> {
+        if let Some(e) = &self.evicted {
+            return e.restricted.clone();
+        }
+        match self.doc_ref.kind() {
+            DocKind::Contacts | DocKind::Tools => None,
+            DocKind::Advisory => match advisory::distribution(&self.doc) {
+                Some((tlp, _)) if !tlp.is_restricted() => None,
+                Some((_, audience)) => Some(audience),
+                None => Some(vec![self.doc_ref.owner()]),
+            },
+        }
+    }
+
+    /// An advisory's CSAF tracking id and publisher namespace.
+    fn csaf_key(&self) -> (Option<String>, Option<String>) {
+        if let Some(e) = &self.evicted {
+            return e.csaf_key.clone();
+        }
+        if self.doc_ref.kind() != DocKind::Advisory {
+            return (None, None);
+        }
+        let at = |path: &[&str]| tree::get_str(&self.doc, path);
+        (
+            at(&[advisory::CSAF, "document", "tracking", "id"]),
+            at(&[advisory::CSAF, "document", "publisher", "namespace"]),
+        )
     }
 
     fn status(&self, h: &ChangeHash) -> Option<ChangeStatus> {
@@ -361,9 +476,12 @@ impl DocState {
     fn keep(&mut self, signed: SignedChange, view: &View) -> Inserted {
         let doc = signed.doc();
         let hash = signed.hash();
-        let before = self.doc.get_heads();
+        if self.status(&hash).is_none() {
+            self.wake(view);
+        }
+        let before = self.heads();
         let (new, status) = self.insert(signed, view);
-        let changed = self.doc.get_heads() != before;
+        let changed = self.heads() != before;
         Inserted {
             doc,
             hash,
@@ -431,6 +549,7 @@ impl DocState {
     /// Recomputes the materialized document from scratch, in the canonical
     /// order, as a pure function of the stored changes and `view`.
     fn rebuild(&mut self, view: &View) {
+        self.evicted = None;
         let mut refused = BTreeSet::new();
         loop {
             self.doc = Automerge::new();
@@ -659,6 +778,58 @@ pub struct Documents {
     /// Documents whose stored snapshot (if any) no longer describes their
     /// state: written later, in batches ([`Self::take_snapshots`]).
     stale: BTreeSet<DocId>,
+    /// Which documents are held materialized.
+    cache: Cache,
+}
+
+/// The materialized documents held, least recently written first: at most
+/// `capacity`; the others keep their changes, statuses and what hot paths
+/// read (heads, audience), and are brought back by applying their applied
+/// changes when written, or for one read.
+#[derive(Debug, Clone)]
+struct Cache {
+    capacity: usize,
+    tick: u64,
+    by_tick: BTreeMap<u64, DocId>,
+    tick_of: BTreeMap<DocId, u64>,
+}
+
+impl Cache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            tick: 0,
+            by_tick: BTreeMap::new(),
+            tick_of: BTreeMap::new(),
+        }
+    }
+
+    /// `doc` was just written (so is held); returns the documents to evict.
+    fn touch(&mut self, doc: DocId) -> Vec<DocId> {
+        if let Some(t) = self.tick_of.insert(doc, self.tick) {
+            self.by_tick.remove(&t);
+        }
+        self.by_tick.insert(self.tick, doc);
+        self.tick += 1;
+        self.shrink()
+    }
+
+    fn shrink(&mut self) -> Vec<DocId> {
+        let mut out = Vec::new();
+        while self.by_tick.len() > self.capacity {
+            if let Some((_, doc)) = self.by_tick.pop_first() {
+                self.tick_of.remove(&doc);
+                out.push(doc);
+            }
+        }
+        out
+    }
+
+    fn forget(&mut self, doc: &DocId) {
+        if let Some(t) = self.tick_of.remove(doc) {
+            self.by_tick.remove(&t);
+        }
+    }
 }
 
 impl Documents {
@@ -669,6 +840,36 @@ impl Documents {
             view: View::of(membership),
             docs: BTreeMap::new(),
             stale: BTreeSet::new(),
+            cache: Cache::new(usize::MAX),
+        }
+    }
+
+    /// Holds at most `capacity` documents materialized (at least one),
+    /// evicting the least recently written beyond it. See
+    /// [`crate::Config::cached_documents`].
+    pub fn set_cache_capacity(&mut self, capacity: usize) {
+        self.cache.capacity = capacity.max(1);
+        let evict = self.cache.shrink();
+        self.evict(evict);
+    }
+
+    /// How many documents are held materialized.
+    pub fn cached_documents(&self) -> usize {
+        self.cache.by_tick.len()
+    }
+
+    /// `doc` is materialized now: it becomes the most recent in the cache,
+    /// and the least recent beyond its capacity are evicted.
+    fn cached(&mut self, doc: DocId) {
+        let evict = self.cache.touch(doc);
+        self.evict(evict);
+    }
+
+    fn evict(&mut self, docs: Vec<DocId>) {
+        for d in docs {
+            if let Some(s) = self.docs.get_mut(&d) {
+                s.evict();
+            }
         }
     }
 
@@ -767,12 +968,19 @@ impl Documents {
     pub(crate) fn rollback(&mut self, checkpoint: Checkpoint) {
         match checkpoint.state {
             Some(state) => {
+                let live = state.evicted.is_none();
                 self.docs.insert(checkpoint.doc, state);
                 self.stale.insert(checkpoint.doc);
+                if live {
+                    self.cached(checkpoint.doc);
+                } else {
+                    self.cache.forget(&checkpoint.doc);
+                }
             }
             None => {
                 self.docs.remove(&checkpoint.doc);
                 self.stale.remove(&checkpoint.doc);
+                self.cache.forget(&checkpoint.doc);
             }
         }
     }
@@ -794,8 +1002,12 @@ impl Documents {
             .entry(id)
             .or_insert_with(|| DocState::new(change.doc_ref().clone()));
         let inserted = state.keep(change, &self.view);
+        let live = state.evicted.is_none();
         if inserted.new {
             self.stale.insert(id);
+        }
+        if live {
+            self.cached(id);
         }
         inserted
     }
@@ -876,7 +1088,11 @@ impl Documents {
         });
         let mut out: Vec<Option<Inserted>> = vec![None; n];
         for (id, state, results) in done {
+            let live = state.evicted.is_none();
             self.docs.insert(id, state);
+            if live {
+                self.cached(id);
+            }
             for (i, inserted) in results {
                 if inserted.new {
                     self.stale.insert(id);
@@ -898,22 +1114,32 @@ impl Documents {
             return vec![];
         }
         let old = std::mem::replace(&mut self.view, view);
+        let affected: Vec<DocId> = self
+            .docs
+            .iter()
+            .filter(|(_, state)| {
+                state
+                    .authors
+                    .iter()
+                    .any(|a| old.eligibility(a) != self.view.eligibility(a))
+            })
+            .map(|(id, _)| *id)
+            .collect();
         let mut changed = vec![];
-        for (id, state) in &mut self.docs {
-            if state
-                .authors
-                .iter()
-                .any(|a| old.eligibility(a) != self.view.eligibility(a))
-            {
-                let before = state.doc.get_heads();
-                state.rebuild(&self.view);
-                // Statuses may change even when the heads do not, and the
-                // snapshot's view of its authors is out of date either way.
-                self.stale.insert(*id);
-                if state.doc.get_heads() != before {
-                    changed.push(*id);
-                }
+        for id in affected {
+            let Some(state) = self.docs.get_mut(&id) else {
+                continue;
+            };
+            let before = state.heads();
+            state.rebuild(&self.view);
+            // Statuses may change even when the heads do not, and the
+            // snapshot's view of its authors is out of date either way.
+            self.stale.insert(id);
+            if state.heads() != before {
+                changed.push(id);
             }
+            // One at a time: a view change rebuilds within the cache's bound.
+            self.cached(id);
         }
         changed
     }
@@ -929,10 +1155,10 @@ impl Documents {
                 found: state.doc_ref.kind(),
             });
         }
-        if state.doc.get_heads().is_empty() {
+        if state.heads().is_empty() {
             return Ok(None);
         }
-        T::read(&state.doc, &state.doc_ref).map(Some)
+        T::read(&state.materialized(&self.view), &state.doc_ref).map(Some)
     }
 
     /// The documents known here (with at least one stored change), by id.
@@ -1110,14 +1336,7 @@ impl Documents {
         let Some(state) = self.docs.get(doc) else {
             return Some(vec![]);
         };
-        match state.doc_ref.kind() {
-            DocKind::Contacts | DocKind::Tools => None,
-            DocKind::Advisory => match advisory::distribution(&state.doc) {
-                Some((tlp, _)) if !tlp.is_restricted() => None,
-                Some((_, audience)) => Some(audience),
-                None => Some(vec![state.doc_ref.owner()]),
-            },
-        }
+        state.restricted()
     }
 
     /// Writes `contact` as `key`'s directory entry. Returns the signed
@@ -1430,10 +1649,8 @@ impl Documents {
             .iter()
             .filter(|(_, s)| s.doc_ref.kind() == DocKind::Advisory && s.doc_ref.owner() == *owner)
             .find(|(_, s)| {
-                let at = |path: &[&str]| tree::get_str(&s.doc, path);
-                at(&[advisory::CSAF, "document", "tracking", "id"]).as_deref() == Some(want.1)
-                    && at(&[advisory::CSAF, "document", "publisher", "namespace"]).map(|n| trim(&n))
-                        == Some(want.0.clone())
+                let (id, ns) = s.csaf_key();
+                id.as_deref() == Some(want.1) && ns.map(|n| trim(&n)) == Some(want.0.clone())
             })
             .map(|(id, _)| *id)
     }
@@ -1467,6 +1684,7 @@ impl Documents {
                 .into_iter()
                 .collect(),
             stale: BTreeSet::new(),
+            cache: Cache::new(usize::MAX),
         }
     }
 
@@ -1616,7 +1834,9 @@ impl Documents {
     /// their hashes; `None` when it keeps none.
     pub fn advisory_original(&self, doc: &DocId) -> Result<Option<Vec<u8>>, SchemaError> {
         match self.docs.get(doc) {
-            Some(s) if s.doc_ref.kind() == DocKind::Advisory => advisory::original_bytes(&s.doc),
+            Some(s) if s.doc_ref.kind() == DocKind::Advisory => {
+                advisory::original_bytes(&s.materialized(&self.view))
+            }
             Some(s) => Err(SchemaError::WrongKind {
                 expected: DocKind::Advisory,
                 found: s.doc_ref.kind(),
@@ -1709,7 +1929,7 @@ impl Documents {
                 if reused {
                     return Err(EditError::ActorReused);
                 }
-                state.doc.clone()
+                state.materialized(&self.view).into_owned()
             }
             None => Automerge::new(),
         };
@@ -1767,7 +1987,7 @@ impl Documents {
                 if reused {
                     return Err(EditError::ActorReused);
                 }
-                state.doc.clone()
+                state.materialized(&self.view).into_owned()
             }
             None => Automerge::new(),
         };
@@ -1821,7 +2041,7 @@ impl Documents {
     pub(crate) fn materialized(&self, doc: &DocId) -> Automerge {
         self.docs
             .get(doc)
-            .map(|s| s.doc.clone())
+            .map(|s| s.materialized(&self.view).into_owned())
             .unwrap_or_default()
     }
 

@@ -223,17 +223,7 @@ impl DocState {
         let all_present = if snapshot.saved.is_empty() {
             // A short history: the document is its applied changes,
             // applied without the checks their statuses already record.
-            let mut order: Vec<&SignedChange> =
-                applied.iter().map(|h| &state.changes[h].signed).collect();
-            order.sort_by_key(|c| (c.start_op(), c.hash()));
-            let mut doc = Automerge::new();
-            doc.apply_changes(order.into_iter().map(|c| c.change().clone()))
-                .map_err(|_| "the applied changes do not apply")?;
-            // Nothing waits for a dependency: every change is in.
-            if !doc.get_missing_deps(&[]).is_empty() {
-                return Err("the applied changes miss a dependency");
-            }
-            state.doc = doc;
+            state.doc = state.replay_applied()?;
             true
         } else {
             state.doc =
@@ -345,7 +335,7 @@ impl Documents {
         let saved = if applied <= APPLY_UP_TO {
             Vec::new()
         } else {
-            state.doc.save()
+            state.materialized(&self.view).save()
         };
         let mut w = Writer::new();
         w.u8(SNAPSHOT_VERSION)
@@ -375,18 +365,22 @@ impl Documents {
         membership: &Membership,
         docs: impl IntoIterator<Item = (Vec<SignedChange>, Option<Vec<u8>>)>,
     ) -> (Self, RestoreReport) {
-        Self::restore_on(network, membership, docs, 1)
+        Self::restore_on(network, membership, docs, 1, usize::MAX)
     }
 
     /// [`Self::restore`], checking the signatures of the changes to replay
-    /// on up to `threads` threads (the result does not depend on it).
+    /// on up to `threads` threads (the result does not depend on it), and
+    /// holding at most `cached` documents materialized as it goes (see
+    /// [`Self::set_cache_capacity`]), so a start never holds them all.
     pub fn restore_on(
         network: NetworkId,
         membership: &Membership,
         docs: impl IntoIterator<Item = (Vec<SignedChange>, Option<Vec<u8>>)>,
         threads: usize,
+        cached: usize,
     ) -> (Self, RestoreReport) {
         let mut replica = Documents::new(network, membership);
+        replica.set_cache_capacity(cached);
         let mut report = RestoreReport::default();
         let mut pending: Vec<Vec<SignedChange>> = Vec::new();
         for (changes, snapshot) in docs {
@@ -417,6 +411,7 @@ impl Documents {
                 match restored {
                     Ok((state, later, covered)) => {
                         replica.docs.insert(doc, state);
+                        replica.cached(doc);
                         report.from_snapshot += 1;
                         report.skipped += covered;
                         replay = later;

@@ -76,6 +76,36 @@ fn a_snapshot_restores_without_replaying() {
 }
 
 #[test]
+fn a_bounded_cache_restores_reads_and_writes_the_same_documents() {
+    let set = net();
+    let docs = sample(&set);
+    for with_snapshots in [true, false] {
+        let (mut restored, _) = Documents::restore_on(
+            set.network_id(),
+            &set.membership(),
+            stored(&docs, with_snapshots),
+            1,
+            1,
+        );
+        assert_eq!(restored.cached_documents(), 1, "one held, two evicted");
+        assert_same(&docs, &restored);
+        // Snapshots of evicted documents are those of held ones.
+        for (id, _) in docs.docs() {
+            assert_eq!(restored.snapshot(id), docs.snapshot(id));
+        }
+        // Writing an evicted document brings it back, evicting another.
+        let mut original = docs.clone();
+        let mut t = tool("collector");
+        t.version = "2.0".into();
+        for d in [&mut original, &mut restored] {
+            d.upsert_tool(&key(2), suffix(2), 20, &t).expect("valid");
+        }
+        assert_eq!(restored.cached_documents(), 1);
+        assert_same(&original, &restored);
+    }
+}
+
+#[test]
 fn changes_stored_after_the_snapshot_are_applied_on_top() {
     let set = net();
     let mut docs = sample(&set);

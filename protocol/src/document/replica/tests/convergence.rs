@@ -275,12 +275,14 @@ fn check_final(replica: &Replica, h: &History) -> Result<(), TestCaseError> {
 }
 
 /// How one replica receives the history: a sort key per delivery (a
-/// permutation), extra deliveries of some events, and where batches end.
-fn plan(n: usize) -> impl Strategy<Value = (Vec<u32>, Vec<usize>, Vec<bool>)> {
+/// permutation), extra deliveries of some events, where batches end, and
+/// how many documents it holds materialized (evicting the others).
+fn plan(n: usize) -> impl Strategy<Value = (Vec<u32>, Vec<usize>, Vec<bool>, usize)> {
     (
         prop::collection::vec(any::<u32>(), n + 4),
         prop::collection::vec(0..n, 0..4),
         prop::collection::vec(prop::bool::weighted(0.3), n + 4),
+        prop_oneof![Just(usize::MAX), 1usize..4],
     )
 }
 
@@ -295,14 +297,16 @@ fn replicas_converge_whatever_the_delivery() {
     };
     proptest!(config, |(plans in prop::collection::vec(plan(n), 2..=5))| {
         let mut snapshots = vec![];
-        for (keys, dups, flushes) in &plans {
+        for (keys, dups, flushes, cached) in &plans {
             let mut order: Vec<usize> = (0..n).chain(dups.iter().copied()).collect();
             let mut keyed: Vec<(u32, usize, usize)> =
                 order.drain(..).enumerate().map(|(i, e)| (keys[i], i, e)).collect();
             keyed.sort();
             let mut replica = Replica::new(&h.genesis);
+            replica.docs.set_cache_capacity(*cached);
             for (i, (_, _, e)) in keyed.iter().enumerate() {
                 replica.deliver(&h.events[*e])?;
+                prop_assert!(replica.docs.cached_documents() <= *cached);
                 if flushes[i] {
                     replica.flush();
                 }
