@@ -278,13 +278,15 @@ struct DocState {
     /// Stored changes by actor and sequence number.
     by_seq: BTreeMap<(ActorId, u64), BTreeSet<ChangeHash>>,
     authors: BTreeSet<TeamId>,
-    doc: Automerge,
+    /// The materialized document; `None` while evicted.
+    doc: Option<Automerge>,
     /// The clock of every applied change.
     clocks: BTreeMap<ChangeHash, Clock>,
     /// Changes Automerge refused in the last canonical rebuild.
     refused: BTreeSet<ChangeHash>,
-    /// Set while the materialized document is out of the cache: `doc` is
-    /// then empty, and this keeps what the hot paths read of it. The
+    /// Set while the materialized document is out of the cache (`doc` is
+    /// `None`, which saves even an empty document's few kilobytes): what
+    /// the hot paths read of it. The
     /// document is its applied changes, so it comes back by applying them
     /// ([`Self::replay_applied`]).
     evicted: Option<Box<Evicted>>,
@@ -315,7 +317,7 @@ impl DocState {
             children: BTreeMap::new(),
             by_seq: BTreeMap::new(),
             authors: BTreeSet::new(),
-            doc: Automerge::new(),
+            doc: Some(Automerge::new()),
             clocks: BTreeMap::new(),
             refused: BTreeSet::new(),
             evicted: None,
@@ -326,9 +328,20 @@ impl DocState {
         if let Some(e) = &self.evicted {
             return e.heads.clone();
         }
-        let mut heads: Vec<_> = self.doc.get_heads().iter().map(from_am).collect();
+        let mut heads: Vec<_> = self.am().get_heads().iter().map(from_am).collect();
         heads.sort();
         heads
+    }
+
+    /// The materialized document, for paths that run while it is held
+    /// (after [`Self::wake`] or a rebuild); an evicted one reads as empty.
+    fn am(&self) -> &Automerge {
+        static EMPTY: std::sync::LazyLock<Automerge> = std::sync::LazyLock::new(Automerge::new);
+        self.doc.as_ref().unwrap_or(&EMPTY)
+    }
+
+    fn am_mut(&mut self) -> &mut Automerge {
+        self.doc.get_or_insert_with(Automerge::new)
     }
 
     /// The materialized document rebuilt from the applied changes, in
@@ -355,7 +368,7 @@ impl DocState {
     /// brought back for this read (the cache is not changed).
     fn materialized(&self, view: &View) -> Cow<'_, Automerge> {
         if self.evicted.is_none() {
-            return Cow::Borrowed(&self.doc);
+            return Cow::Borrowed(self.am());
         }
         match self.replay_applied() {
             Ok(doc) => Cow::Owned(doc),
@@ -364,7 +377,7 @@ impl DocState {
             Err(_) => {
                 let mut copy = self.clone();
                 copy.rebuild(view);
-                Cow::Owned(copy.doc)
+                Cow::Owned(copy.doc.unwrap_or_default())
             }
         }
     }
@@ -376,7 +389,7 @@ impl DocState {
         }
         match self.replay_applied() {
             Ok(doc) => {
-                self.doc = doc;
+                self.doc = Some(doc);
                 self.evicted = None;
             }
             Err(_) => self.rebuild(view),
@@ -393,7 +406,7 @@ impl DocState {
             restricted: self.restricted(),
             csaf_key: self.csaf_key(),
         };
-        self.doc = Automerge::new();
+        self.doc = None;
         self.evicted = Some(Box::new(evicted));
     }
 
@@ -404,7 +417,7 @@ impl DocState {
         }
         match self.doc_ref.kind() {
             DocKind::Contacts | DocKind::Tools => None,
-            DocKind::Advisory => match advisory::distribution(&self.doc) {
+            DocKind::Advisory => match advisory::distribution(self.am()) {
                 Some((tlp, _)) if !tlp.is_restricted() => None,
                 Some((_, audience)) => Some(audience),
                 None => Some(vec![self.doc_ref.owner()]),
@@ -420,7 +433,7 @@ impl DocState {
         if self.doc_ref.kind() != DocKind::Advisory {
             return (None, None);
         }
-        let at = |path: &[&str]| tree::get_str(&self.doc, path);
+        let at = |path: &[&str]| tree::get_str(self.am(), path);
         (
             at(&[advisory::CSAF, "document", "tracking", "id"]),
             at(&[advisory::CSAF, "document", "publisher", "namespace"]),
@@ -552,7 +565,7 @@ impl DocState {
         self.evicted = None;
         let mut refused = BTreeSet::new();
         loop {
-            self.doc = Automerge::new();
+            self.doc = Some(Automerge::new());
             self.clocks.clear();
             let frontiers: BTreeMap<TeamId, BTreeSet<ChangeHash>> = self
                 .authors
@@ -626,9 +639,8 @@ impl DocState {
                 }
             };
             let change = self.changes[&h].signed.change().clone();
-            if self.doc.apply_changes([change]).is_err()
-                || !self.doc.get_heads().contains(&to_am(&h))
-            {
+            let doc = self.am_mut();
+            if doc.apply_changes([change]).is_err() || !doc.get_heads().contains(&to_am(&h)) {
                 self.set_status(&h, ChangeStatus::Refused);
                 return Err(h);
             }
@@ -664,10 +676,10 @@ impl DocState {
 
         let author = stored.signed.author();
         if self.doc_ref.kind() == DocKind::Advisory && author != self.doc_ref.owner() {
-            if !advisory::co_authors_at(&self.doc, change.deps()).contains(&author) {
+            if !advisory::co_authors_at(self.am(), change.deps()).contains(&author) {
                 return Err(ChangeStatus::NotPermitted);
             }
-            let protected = advisory::protected_at(&self.doc, change.deps());
+            let protected = advisory::protected_at(self.am(), change.deps());
             let ids = |objs: &[automerge::ObjId]| -> Vec<(u64, ActorId)> {
                 objs.iter()
                     .filter_map(|id| match id {

@@ -223,14 +223,16 @@ impl DocState {
         let all_present = if snapshot.saved.is_empty() {
             // A short history: the document is its applied changes,
             // applied without the checks their statuses already record.
-            state.doc = state.replay_applied()?;
+            state.doc = Some(state.replay_applied()?);
             true
         } else {
-            state.doc =
+            let doc =
                 Automerge::load(&snapshot.saved).map_err(|_| "the saved document does not load")?;
-            applied
+            let all = applied
                 .iter()
-                .all(|h| state.doc.get_change_by_hash(&super::to_am(h)).is_some())
+                .all(|h| doc.get_change_by_hash(&super::to_am(h)).is_some());
+            state.doc = Some(doc);
+            all
         };
         // The document must hold exactly the applied changes.
         let applied_heads: BTreeSet<ChangeHash> = applied
@@ -243,7 +245,7 @@ impl DocState {
             })
             .copied()
             .collect();
-        let heads: BTreeSet<ChangeHash> = state.doc.get_heads().iter().map(from_am).collect();
+        let heads: BTreeSet<ChangeHash> = state.am().get_heads().iter().map(from_am).collect();
         // Equal heads and every applied change present: the document holds
         // exactly the applied set, which is closed under dependencies.
         if heads != applied_heads || !all_present {
