@@ -49,8 +49,13 @@ const BASELINE_COLD_START_S: f64 = 10.6;
 const BASELINE_RSS_MIB: f64 = 818.0;
 const BASELINE_DOCS: usize = 20_000;
 
+/// A small `cached_documents`, beside the default: memory bounded by it.
+const SMALL_CACHE: usize = 256;
+
 /// The child process mode: open the store at this path and report.
 const CHILD_ENV: &str = "TRUSTMESH_BENCH_OPEN";
+/// The child's `Config::cached_documents` (absent: the default).
+const CACHED_ENV: &str = "TRUSTMESH_BENCH_CACHED";
 
 /// Wire limits a sync reply or push respects (see `wire`).
 const MAX_ITEMS: usize = 1024;
@@ -224,8 +229,12 @@ fn status_kib(field: &str) -> f64 {
 fn child(path: &str) {
     let start = Instant::now();
     let store = RocksStore::open_read_only(Path::new(path)).expect("opens");
+    let mut config = Config::default().with_ingest_threads(2);
+    if let Some(n) = std::env::var(CACHED_ENV).ok().and_then(|v| v.parse().ok()) {
+        config = config.with_cached_documents(n);
+    }
     let (node, report) = Node::open(
-        Config::default().with_ingest_threads(2),
+        config,
         key(2),
         ActorSuffix::from_bytes([3; 16]),
         charter(),
@@ -245,11 +254,13 @@ fn child(path: &str) {
     black_box(node);
 }
 
-fn open_in_child(path: &Path) -> Opened {
-    let out = Command::new(std::env::current_exe().expect("the bench binary"))
-        .env(CHILD_ENV, path)
-        .output()
-        .expect("the child runs");
+fn open_in_child(path: &Path, cached: Option<usize>) -> Opened {
+    let mut child = Command::new(std::env::current_exe().expect("the bench binary"));
+    child.env(CHILD_ENV, path);
+    if let Some(n) = cached {
+        child.env(CACHED_ENV, n.to_string());
+    }
+    let out = child.output().expect("the child runs");
     assert!(
         out.status.success(),
         "{}",
@@ -303,8 +314,14 @@ fn report(docs: usize) -> Vec<Vec<SignedChange>> {
         t.elapsed().as_secs_f64()
     );
     let msgs = messages(&changes);
-    let dir = tempfile::tempdir().expect("tempdir");
+    let mut dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
+    // TRUSTMESH_BENCH_KEEP: leave the store behind, to open it again in a
+    // profiler (`TRUSTMESH_BENCH_OPEN=PATH`).
+    if std::env::var_os("TRUSTMESH_BENCH_KEEP").is_some() {
+        dir.disable_cleanup(true);
+        println!("  store kept at {}", db.display());
+    }
     let mut node = receiver(&db, 2);
     let took = ingest(&mut node, &msgs);
     assert_eq!(node.stats().changes_new as usize, changes.len());
@@ -324,8 +341,9 @@ fn report(docs: usize) -> Vec<Vec<SignedChange>> {
         let store = RocksStore::open(&bare).expect("opens");
         store.drop_snapshots().expect("drops");
     }
-    let with = open_in_child(&db);
-    let without = open_in_child(&bare);
+    let with = open_in_child(&db, None);
+    let small = open_in_child(&db, Some(SMALL_CACHE));
+    let without = open_in_child(&bare, None);
     assert_eq!(with.documents, docs);
     assert_eq!(without.documents, docs);
     let scale = docs as f64 / BASELINE_DOCS as f64;
@@ -345,6 +363,13 @@ fn report(docs: usize) -> Vec<Vec<SignedChange>> {
         without.rss_mib,
         without.hwm_mib,
         BASELINE_RSS_MIB * scale,
+    );
+    println!(
+        "  with {SMALL_CACHE} cached:      {:>9.0} MiB (peak {:.0}), open in {:.2} s   (default: {} documents held materialized)",
+        small.rss_mib,
+        small.hwm_mib,
+        small.secs,
+        Config::default().cached_documents,
     );
     println!("  on disk:              {:>9.1} MiB", disk_mib(&db));
     msgs
