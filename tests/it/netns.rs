@@ -3,7 +3,8 @@
 //! another namespace (nothing here touches the root namespace's interfaces
 //! or firewall). Addresses are 10.77.0.0/24 inside those namespaces only;
 //! each node's API stays on its namespace's loopback and the CLI reaches it
-//! through `ip netns exec` ([`Workspace::set_netns`]).
+//! through `ip netns exec` ([`Workspace::set_netns`]). Every node listens
+//! on TCP and QUIC, as the default configuration does.
 //!
 //! - A partition made by nftables rules between two halves, the processes
 //!   running on: every node reports the other half unreachable within 30 s,
@@ -485,12 +486,16 @@ impl Testbed {
             .append(true)
             .open(self.w.path(&format!("{team}.log")))
             .expect("log file");
+        // TCP and QUIC, as the default configuration listens.
         let listen = format!("/ip4/{}/tcp/{PORT}", self.hosts[i].ip);
+        let quic = format!("/ip4/{}/udp/{PORT}/quic-v1", self.hosts[i].ip);
         let boot = self.bootstrap();
         let mut args = vec![
             "run",
             "--listen",
             &listen,
+            "--listen",
+            &quic,
             "--api",
             "127.0.0.1:0",
             "--sync-interval-ms",
@@ -1095,12 +1100,33 @@ fn a_node_returning_over_a_lossy_slow_link_catches_up_on_10_advisories() {
     let at_rate = bytes as f64 / rate;
 
     tb.start(hh);
-    let took = tb.until::<Advisories>(
-        &[hh],
-        &["advisory", "list"],
-        Duration::from_secs(120),
-        |_, v| ids.iter().all(|id| has_advisory(v, id)),
-    )[0];
+    // When HH first reaches a member, over which transport, and when it
+    // holds the 10 advisories: connecting and syncing, apart.
+    let t0 = Instant::now();
+    let (mut connected, mut took) = (None, None);
+    while took.is_none() && t0.elapsed() < Duration::from_secs(120) {
+        if connected.is_none()
+            && let Some(s) = tb.statuses(&[hh]).pop().flatten()
+            && s.reachability.reachable >= 1
+        {
+            let transports: Vec<&str> = s
+                .peers
+                .iter()
+                .filter_map(|p| p.address.as_deref())
+                .map(|a| if a.contains("/quic") { "QUIC" } else { "TCP" })
+                .collect();
+            connected = Some((t0.elapsed().as_secs_f64(), transports.join("+")));
+        }
+        if tb
+            .ask::<Advisories>(&[hh], &["advisory", "list"])
+            .pop()
+            .flatten()
+            .is_some_and(|v| ids.iter().all(|id| has_advisory(&v, id)))
+        {
+            took = Some(t0.elapsed().as_secs_f64());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
     let status = tb.statuses(&[hh]).pop().flatten();
     let (bytes_in, rounds) = status.map_or((0, (0, 0)), |s| {
         (
@@ -1109,8 +1135,12 @@ fn a_node_returning_over_a_lossy_slow_link_catches_up_on_10_advisories() {
         )
     });
     say(&format!(
-        "catch-up of 10 advisories over 600 ms / 25% loss / 256 kbit/s each way: {} (issue 16: 32-40 s); their {} changes are {bytes} bytes = {at_rate:.2} s at the rate, goal 3x = {:.2} s; HH received {bytes_in} bytes of core messages, sync rounds opened {}, finished {}",
+        "catch-up of 10 advisories over 600 ms / 25% loss / 256 kbit/s each way: {} (issue 16: 32-40 s), first member reached after {}; their {} changes are {bytes} bytes = {at_rate:.2} s at the rate, goal 3x = {:.2} s; HH received {bytes_in} bytes of core messages, sync rounds opened {}, finished {}",
         took.map_or_else(|| "not within 120 s".to_owned(), |t| format!("{t:.1} s")),
+        connected.map_or_else(
+            || "never".to_owned(),
+            |(t, how)| format!("{t:.1} s (dialed over {how})")
+        ),
         changes.len(),
         3.0 * at_rate,
         rounds.0,
