@@ -197,7 +197,8 @@ impl SignedChange {
 
     /// The hashes of the changes this one depends on.
     pub fn deps(&self) -> Vec<ChangeHash> {
-        self.0.change
+        self.0
+            .change
             .deps()
             .iter()
             .map(|h| ChangeHash::from_bytes(h.0))
@@ -241,7 +242,15 @@ impl SignedChange {
     /// The length of [`Self::encode`]'s output, computed without encoding.
     pub fn encoded_len(&self) -> usize {
         // version, kind, network, doc kind, owner, name, author, change, signature
-        2 + 32 + 1 + 32 + 4 + self.0.doc.name().len() + 32 + 4 + self.0.change.raw_bytes().len() + 64
+        2 + 32
+            + 1
+            + 32
+            + 4
+            + self.0.doc.name().len()
+            + 32
+            + 4
+            + self.0.change.raw_bytes().len()
+            + 64
     }
 
     pub(crate) fn change(&self) -> &Change {
@@ -302,7 +311,11 @@ impl SignedChange {
                 found: self.0.network,
             });
         }
-        if !self.0.author.verify(&self.0.signing_bytes(), &self.0.signature) {
+        if !self
+            .0
+            .author
+            .verify(&self.0.signing_bytes(), &self.0.signature)
+        {
             return Err(ChangeError::BadSignature(self.0.author));
         }
         Ok(())
