@@ -41,7 +41,7 @@ use nix::sched::{CloneFlags, setns};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use trustmesh_node::RocksStore;
-use trustmesh_node::api::{Advisories, Status};
+use trustmesh_node::api::{Advisories, Peers, Status};
 use trustmesh_protocol::Store;
 
 use crate::support::{Running, Workspace, has_advisory, run};
@@ -1109,13 +1109,19 @@ fn a_node_returning_over_a_lossy_slow_link_catches_up_on_10_advisories() {
             && let Some(s) = tb.statuses(&[hh]).pop().flatten()
             && s.reachability.reachable >= 1
         {
-            let transports: Vec<&str> = s
-                .peers
+            let peers = tb.ask::<Peers>(&[hh], &["peers"]).pop().flatten();
+            let transports: Vec<&str> = peers
                 .iter()
+                .flat_map(|p| &p.peers)
                 .filter_map(|p| p.address.as_deref())
                 .map(|a| if a.contains("/quic") { "QUIC" } else { "TCP" })
                 .collect();
-            connected = Some((t0.elapsed().as_secs_f64(), transports.join("+")));
+            let how = if transports.is_empty() {
+                "inbound only".to_owned()
+            } else {
+                format!("dialed over {}", transports.join("+"))
+            };
+            connected = Some((t0.elapsed().as_secs_f64(), how));
         }
         if tb
             .ask::<Advisories>(&[hh], &["advisory", "list"])
@@ -1139,7 +1145,7 @@ fn a_node_returning_over_a_lossy_slow_link_catches_up_on_10_advisories() {
         took.map_or_else(|| "not within 120 s".to_owned(), |t| format!("{t:.1} s")),
         connected.map_or_else(
             || "never".to_owned(),
-            |(t, how)| format!("{t:.1} s (dialed over {how})")
+            |(t, how)| format!("{t:.1} s ({how})")
         ),
         changes.len(),
         3.0 * at_rate,
