@@ -22,7 +22,8 @@
 //!   advisories.
 //!
 //! Run: `cargo bench -p trustmesh-node --bench store`. The sizes come
-//! from `TRUSTMESH_BENCH_DOCS` (default `10000,100000`). Criterion times
+//! from `TRUSTMESH_BENCH_DOCS` (default `10000,100000`; 1,000 when
+//! `cargo test` runs it once). Criterion times
 //! ingest and cold start at the first size; the table covers every size
 //! (`TRUSTMESH_BENCH_TABLE_ONLY=1`: the table alone).
 
@@ -375,11 +376,22 @@ fn report(docs: usize) -> Vec<Vec<SignedChange>> {
     msgs
 }
 
+/// The sizes to measure: `TRUSTMESH_BENCH_DOCS`, else 10,000 and 100,000
+/// under `cargo bench`, and 1,000 when `cargo test` runs this bench once
+/// to check that it works (a debug build takes over 20 minutes for the
+/// full sizes).
 fn sizes() -> Vec<usize> {
+    let benchmarking = std::env::args().any(|a| a == "--bench");
     std::env::var("TRUSTMESH_BENCH_DOCS")
         .ok()
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![10_000, 100_000])
+        .unwrap_or_else(|| {
+            if benchmarking {
+                vec![10_000, 100_000]
+            } else {
+                vec![1_000]
+            }
+        })
 }
 
 fn main() {
