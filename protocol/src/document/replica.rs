@@ -278,18 +278,24 @@ struct DocState {
     /// Stored changes by actor and sequence number.
     by_seq: BTreeMap<(ActorId, u64), BTreeSet<ChangeHash>>,
     authors: BTreeSet<TeamId>,
-    /// The materialized document; `None` while evicted.
-    doc: Option<Automerge>,
+    /// The materialized document, or what is kept of it while evicted.
+    doc: Held,
     /// The clock of every applied change.
     clocks: BTreeMap<ChangeHash, Clock>,
     /// Changes Automerge refused in the last canonical rebuild.
     refused: BTreeSet<ChangeHash>,
-    /// Set while the materialized document is out of the cache (`doc` is
-    /// `None`, which saves even an empty document's few kilobytes): what
-    /// the hot paths read of it. The
-    /// document is its applied changes, so it comes back by applying them
-    /// ([`Self::replay_applied`]).
-    evicted: Option<Box<Evicted>>,
+}
+
+/// A document's materialized state, or, out of the cache, what the hot
+/// paths read of it (not even an empty document's few kilobytes). The
+/// document is its applied changes, so it comes back by applying them
+/// ([`DocState::replay_applied`]).
+#[derive(Debug, Clone)]
+enum Held {
+    /// Boxed: most documents of a large store are evicted, and an
+    /// `Automerge` is hundreds of bytes even when empty.
+    Live(Box<Automerge>),
+    Evicted(Box<Evicted>),
 }
 
 /// What is kept of a document whose materialized state was evicted.
@@ -317,15 +323,14 @@ impl DocState {
             children: BTreeMap::new(),
             by_seq: BTreeMap::new(),
             authors: BTreeSet::new(),
-            doc: Some(Automerge::new()),
+            doc: Held::Live(Box::new(Automerge::new())),
             clocks: BTreeMap::new(),
             refused: BTreeSet::new(),
-            evicted: None,
         }
     }
 
     fn heads(&self) -> Vec<ChangeHash> {
-        if let Some(e) = &self.evicted {
+        if let Held::Evicted(e) = &self.doc {
             return e.heads.clone();
         }
         let mut heads: Vec<_> = self.am().get_heads().iter().map(from_am).collect();
@@ -337,11 +342,24 @@ impl DocState {
     /// (after [`Self::wake`] or a rebuild); an evicted one reads as empty.
     fn am(&self) -> &Automerge {
         static EMPTY: std::sync::LazyLock<Automerge> = std::sync::LazyLock::new(Automerge::new);
-        self.doc.as_ref().unwrap_or(&EMPTY)
+        match &self.doc {
+            Held::Live(doc) => doc,
+            Held::Evicted(_) => &EMPTY,
+        }
     }
 
     fn am_mut(&mut self) -> &mut Automerge {
-        self.doc.get_or_insert_with(Automerge::new)
+        if self.is_evicted() {
+            self.doc = Held::Live(Box::new(Automerge::new()));
+        }
+        match &mut self.doc {
+            Held::Live(doc) => doc,
+            Held::Evicted(_) => unreachable!("made live above"),
+        }
+    }
+
+    fn is_evicted(&self) -> bool {
+        matches!(self.doc, Held::Evicted(_))
     }
 
     /// The materialized document rebuilt from the applied changes, in
@@ -367,7 +385,7 @@ impl DocState {
     /// The materialized document: the one held, or, while evicted, a copy
     /// brought back for this read (the cache is not changed).
     fn materialized(&self, view: &View) -> Cow<'_, Automerge> {
-        if self.evicted.is_none() {
+        if !self.is_evicted() {
             return Cow::Borrowed(self.am());
         }
         match self.replay_applied() {
@@ -377,28 +395,25 @@ impl DocState {
             Err(_) => {
                 let mut copy = self.clone();
                 copy.rebuild(view);
-                Cow::Owned(copy.doc.unwrap_or_default())
+                Cow::Owned(std::mem::take(copy.am_mut()))
             }
         }
     }
 
     /// Brings an evicted document back into memory.
     fn wake(&mut self, view: &View) {
-        if self.evicted.is_none() {
+        if !self.is_evicted() {
             return;
         }
         match self.replay_applied() {
-            Ok(doc) => {
-                self.doc = Some(doc);
-                self.evicted = None;
-            }
+            Ok(doc) => self.doc = Held::Live(Box::new(doc)),
             Err(_) => self.rebuild(view),
         }
     }
 
     /// Drops the materialized document, keeping what hot paths read.
     fn evict(&mut self) {
-        if self.evicted.is_some() {
+        if self.is_evicted() {
             return;
         }
         let evicted = Evicted {
@@ -406,13 +421,12 @@ impl DocState {
             restricted: self.restricted(),
             csaf_key: self.csaf_key(),
         };
-        self.doc = None;
-        self.evicted = Some(Box::new(evicted));
+        self.doc = Held::Evicted(Box::new(evicted));
     }
 
     /// See [`Documents::restricted_to`].
     fn restricted(&self) -> Option<Vec<TeamId>> {
-        if let Some(e) = &self.evicted {
+        if let Held::Evicted(e) = &self.doc {
             return e.restricted.clone();
         }
         match self.doc_ref.kind() {
@@ -427,7 +441,7 @@ impl DocState {
 
     /// An advisory's CSAF tracking id and publisher namespace.
     fn csaf_key(&self) -> (Option<String>, Option<String>) {
-        if let Some(e) = &self.evicted {
+        if let Held::Evicted(e) = &self.doc {
             return e.csaf_key.clone();
         }
         if self.doc_ref.kind() != DocKind::Advisory {
@@ -562,10 +576,9 @@ impl DocState {
     /// Recomputes the materialized document from scratch, in the canonical
     /// order, as a pure function of the stored changes and `view`.
     fn rebuild(&mut self, view: &View) {
-        self.evicted = None;
         let mut refused = BTreeSet::new();
         loop {
-            self.doc = Some(Automerge::new());
+            self.doc = Held::Live(Box::new(Automerge::new()));
             self.clocks.clear();
             let frontiers: BTreeMap<TeamId, BTreeSet<ChangeHash>> = self
                 .authors
@@ -980,7 +993,7 @@ impl Documents {
     pub(crate) fn rollback(&mut self, checkpoint: Checkpoint) {
         match checkpoint.state {
             Some(state) => {
-                let live = state.evicted.is_none();
+                let live = !state.is_evicted();
                 self.docs.insert(checkpoint.doc, state);
                 self.stale.insert(checkpoint.doc);
                 if live {
@@ -1014,7 +1027,7 @@ impl Documents {
             .entry(id)
             .or_insert_with(|| DocState::new(change.doc_ref().clone()));
         let inserted = state.keep(change, &self.view);
-        let live = state.evicted.is_none();
+        let live = !state.is_evicted();
         if inserted.new {
             self.stale.insert(id);
         }
@@ -1100,7 +1113,7 @@ impl Documents {
         });
         let mut out: Vec<Option<Inserted>> = vec![None; n];
         for (id, state, results) in done {
-            let live = state.evicted.is_none();
+            let live = !state.is_evicted();
             self.docs.insert(id, state);
             if live {
                 self.cached(id);

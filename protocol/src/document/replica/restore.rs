@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::{Automerge, ReadDoc};
 use sha2::{Digest, Sha256};
 
-use super::{ChangeStatus, DocState, Documents, Eligibility, Stored, View, from_am};
+use super::{ChangeStatus, DocState, Documents, Eligibility, Held, Stored, View, from_am};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::document::change::SignedChange;
 use crate::document::id::{DocId, DocRef};
@@ -223,7 +223,7 @@ impl DocState {
         let all_present = if snapshot.saved.is_empty() {
             // A short history: the document is its applied changes,
             // applied without the checks their statuses already record.
-            state.doc = Some(state.replay_applied()?);
+            state.doc = Held::Live(Box::new(state.replay_applied()?));
             true
         } else {
             let doc =
@@ -231,7 +231,7 @@ impl DocState {
             let all = applied
                 .iter()
                 .all(|h| doc.get_change_by_hash(&super::to_am(h)).is_some());
-            state.doc = Some(doc);
+            state.doc = Held::Live(Box::new(doc));
             all
         };
         // The document must hold exactly the applied changes.
