@@ -33,8 +33,8 @@
 //! ban_secs = 600                # how long a peer that sent invalid data is blocked
 //! join_grace_secs = 30          # how long a non-member may stay connected
 //! cached_documents = 4096       # documents held materialized in memory (the
-//!                               # most recently written); the others are
-//!                               # rebuilt from their changes when needed
+//!                               # most recently written); the others leave
+//!                               # their changes on disk, read back when needed
 //!
 //! [relay]                       # circuit relay v2, DCUtR and AutoNAT (see `net.rs`)
 //! # reachable = false           # absent: AutoNAT decides (no listen address: not reachable)

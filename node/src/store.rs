@@ -10,7 +10,8 @@ use std::sync::Arc;
 use rocksdb::{ColumnFamilyDescriptor, DB, IteratorMode, Options, WriteBatch, WriteOptions};
 use thiserror::Error;
 use trustmesh_protocol::{
-    Charter, DocId, Loaded, SignedChange, SignedStatement, StatementError, StatementSet,
+    ChangeHash, ChangeSource, Charter, DocId, Loaded, SignedChange, SignedStatement, SourceError,
+    StatementError, StatementSet, StoredIndex,
 };
 
 /// Signed membership statements, by statement id.
@@ -298,6 +299,76 @@ fn change_key(change: &SignedChange) -> [u8; 64] {
     key
 }
 
+impl RocksStore {
+    /// Every stored statement; one that does not decode is skipped with a
+    /// warning and left in place.
+    fn stored_statements(&self) -> Result<Vec<SignedStatement>, StoreError> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_STATEMENTS), IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            match SignedStatement::decode(&value) {
+                Ok(s) => out.push(s),
+                Err(e) => {
+                    tracing::warn!(key = %hex::encode(&key), error = %e, "skipping a stored statement that does not decode")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn stored_snapshots(&self) -> Result<BTreeMap<DocId, Vec<u8>>, StoreError> {
+        let mut snapshots = BTreeMap::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_SNAPSHOTS), IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            match <[u8; 32]>::try_from(&key[..]) {
+                Ok(doc) => {
+                    snapshots.insert(DocId::from_bytes(doc), value.into_vec());
+                }
+                Err(_) => {
+                    tracing::warn!(key = %hex::encode(&key), "skipping a snapshot with a malformed key")
+                }
+            }
+        }
+        Ok(snapshots)
+    }
+
+    /// The stored changes of one document: the keys under its id.
+    fn doc_changes(&self, doc: &DocId) -> Result<Vec<SignedChange>, StoreError> {
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_CHANGES));
+        it.seek(doc.as_bytes());
+        let mut out = Vec::new();
+        while let (Some(key), Some(value)) = (it.key(), it.value()) {
+            if !key.starts_with(doc.as_bytes()) {
+                break;
+            }
+            match SignedChange::decode(value) {
+                Ok(c) if c.doc() == *doc => out.push(c),
+                Ok(_) => {
+                    tracing::warn!(key = %hex::encode(key), "skipping a stored change filed under another document")
+                }
+                Err(e) => {
+                    tracing::warn!(key = %hex::encode(key), error = %e, "skipping a stored change that does not decode")
+                }
+            }
+            it.next();
+        }
+        it.status()?;
+        Ok(out)
+    }
+}
+
+impl ChangeSource for RocksStore {
+    fn read_changes(&self, doc: &DocId) -> Result<Vec<SignedChange>, SourceError> {
+        Ok(self.doc_changes(doc)?)
+    }
+}
+
 impl trustmesh_protocol::Store for RocksStore {
     type Error = StoreError;
 
@@ -338,48 +409,61 @@ impl trustmesh_protocol::Store for RocksStore {
     /// with a warning and left in place: the store never deletes what it
     /// cannot read.
     fn load(&self) -> Result<Loaded, StoreError> {
-        let mut loaded = Loaded::default();
-        for item in self
-            .db
-            .iterator_cf(self.cf(CF_STATEMENTS), IteratorMode::Start)
-        {
-            let (key, value) = item?;
-            match SignedStatement::decode(&value) {
-                Ok(s) => loaded.statements.push(s),
-                Err(e) => {
-                    tracing::warn!(key = %hex::encode(&key), error = %e, "skipping a stored statement that does not decode")
-                }
-            }
-        }
+        let mut changes = Vec::new();
         for item in self
             .db
             .iterator_cf(self.cf(CF_CHANGES), IteratorMode::Start)
         {
             let (key, value) = item?;
             match SignedChange::decode(&value) {
-                Ok(c) => loaded.changes.push(c),
+                Ok(c) => changes.push(c),
                 Err(e) => {
                     tracing::warn!(key = %hex::encode(&key), error = %e, "skipping a stored change that does not decode")
                 }
             }
         }
-        let mut snapshots = BTreeMap::new();
-        for item in self
-            .db
-            .iterator_cf(self.cf(CF_SNAPSHOTS), IteratorMode::Start)
-        {
-            let (key, value) = item?;
-            match <[u8; 32]>::try_from(&key[..]) {
-                Ok(doc) => {
-                    snapshots.insert(DocId::from_bytes(doc), value.into_vec());
-                }
-                Err(_) => {
-                    tracing::warn!(key = %hex::encode(&key), "skipping a snapshot with a malformed key")
+        Ok(Loaded {
+            statements: self.stored_statements()?,
+            changes,
+            snapshots: self.stored_snapshots()?,
+        })
+    }
+
+    /// The change keys alone (document id, then hash): nothing is decoded
+    /// or copied of the changes themselves.
+    fn load_index(&self) -> Result<StoredIndex, StoreError> {
+        let mut changes: BTreeMap<DocId, Vec<ChangeHash>> = BTreeMap::new();
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_CHANGES));
+        it.seek_to_first();
+        while let Some(key) = it.key() {
+            match (
+                <[u8; 32]>::try_from(key.get(..32).unwrap_or_default()),
+                <[u8; 32]>::try_from(key.get(32..).unwrap_or_default()),
+            ) {
+                (Ok(doc), Ok(hash)) => changes
+                    .entry(DocId::from_bytes(doc))
+                    .or_default()
+                    .push(ChangeHash::from_bytes(hash)),
+                _ => {
+                    tracing::warn!(key = %hex::encode(key), "skipping a change with a malformed key")
                 }
             }
+            it.next();
         }
-        loaded.snapshots = snapshots;
-        Ok(loaded)
+        it.status()?;
+        Ok(StoredIndex {
+            statements: self.stored_statements()?,
+            changes,
+            snapshots: self.stored_snapshots()?,
+        })
+    }
+
+    fn changes_of(&self, doc: &DocId) -> Result<Vec<SignedChange>, StoreError> {
+        self.doc_changes(doc)
+    }
+
+    fn source(&self) -> Option<Arc<dyn ChangeSource>> {
+        Some(Arc::new(self.clone()))
     }
 }
 

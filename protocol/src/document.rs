@@ -37,7 +37,9 @@ pub use change::{ActorSuffix, ChangeError, MAX_CHANGE_BYTES, SignedChange};
 pub use contacts::{Contact, PgpKey, Representative};
 pub use filter::{AdvisoryFacts, AdvisoryFilter, TeamSpec};
 pub use id::{DocId, DocKind, DocRef};
-pub use replica::{ChangeStatus, Documents, EditError, Imported, Inserted, RestoreReport};
+pub use replica::{
+    ChangeStatus, Documents, EditError, Imported, Inserted, RestoreReport, StoredDoc,
+};
 pub use schema::{Schema, SchemaError};
 pub use tools::{Tool, ToolRegistry};
 

@@ -46,6 +46,13 @@ impl TeamId {
         Ok(Self(bytes))
     }
 
+    /// Bytes this node wrote itself under a digest (a snapshot), not
+    /// checked again: decompressing every key of a large store would cost
+    /// seconds at start, and [`Self::verify`] checks the key anyway.
+    pub(crate) fn from_stored_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The 32 public key bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

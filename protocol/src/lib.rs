@@ -76,7 +76,7 @@ pub use document::{
     Publisher, PublisherView, Reference, ReferenceView, RelationshipView, RemediationView,
     Representative, RestoreReport, Revision, RevisionView, SHARING_GROUP_NAME, Schema, SchemaError,
     ScoreView, Severity, SeverityView, SharingGroup, SignedChange, StatusGroup, StatusView,
-    TLP_URL, TeamSpec, ThreatView, Tlp, TlpSource, Tool, ToolRegistry, TrackingVersion,
+    StoredDoc, TLP_URL, TeamSpec, ThreatView, Tlp, TlpSource, Tool, ToolRegistry, TrackingVersion,
     TrackingView, VulnerabilityView, WITHDRAWN_NOTE, export_csaf, is_cve_id, level_of_text,
     parse_rfc3339, rfc3339, tlp_label_2_0, tlp_of_label,
 };
@@ -95,7 +95,7 @@ pub use statement::{
     NetworkId, Policy, Profile, Revocation, SignedStatement, Statement, StatementError,
     StatementId, TeamKind,
 };
-pub use store::{Loaded, MemStore, Store};
+pub use store::{ChangeSource, Loaded, MemStore, SharedStore, SourceError, Store, StoredIndex};
 pub use sync::{
     AdvisoryUpdate, Config, Destination, Event, Frontier, JoinOutcome, Millis, Node, NodeError,
     OpenReport, Rejection, Stats, Transmit, Verdict,

@@ -44,7 +44,7 @@ use std::collections::BTreeMap;
 
 use thiserror::Error;
 
-use crate::document::{ActorSuffix, DocId, DocRef, Documents, EditError, SignedChange};
+use crate::document::{ActorSuffix, DocId, DocRef, Documents, EditError, StoredDoc};
 use crate::identity::{TeamId, TeamKey};
 use crate::membership::{Membership, StatementSet};
 use crate::statement::{ChangeHash, Charter, StatementError};
@@ -358,6 +358,9 @@ pub struct OpenReport {
     pub from_snapshot: usize,
     /// Changes verified and applied one by one (not covered by a snapshot).
     pub replayed: usize,
+    /// Documents restored from their snapshot without reading their
+    /// changes (left in the store until needed).
+    pub cold: usize,
     /// Documents.
     pub documents: usize,
 }
@@ -409,7 +412,7 @@ impl<S: Store> Node<S> {
         store: S,
         now: Millis,
     ) -> Result<(Self, OpenReport), S::Error> {
-        let loaded = store.load()?;
+        let loaded = store.load_index()?;
         let mut report = OpenReport::default();
         for s in loaded.statements {
             match statements.insert(s) {
@@ -418,28 +421,26 @@ impl<S: Store> Node<S> {
             }
         }
         let membership = statements.membership();
-        let mut by_doc: BTreeMap<DocId, Vec<SignedChange>> = BTreeMap::new();
-        for c in loaded.changes {
-            by_doc.entry(c.doc()).or_default().push(c);
-        }
         let mut snapshots = loaded.snapshots;
-        let (docs, restored) = Documents::restore_on(
+        let stored = loaded.changes.into_iter().map(|(id, hashes)| StoredDoc {
+            id,
+            snapshot: snapshots.remove(&id),
+            hashes,
+        });
+        let (docs, restored) = Documents::restore_from(
             statements.network_id(),
             &membership,
-            by_doc
-                .into_values()
-                .map(|changes| {
-                    let snapshot = changes.first().and_then(|c| snapshots.remove(&c.doc()));
-                    (changes, snapshot)
-                })
-                .collect::<Vec<_>>(),
+            stored,
+            |doc| store.changes_of(doc),
+            store.source(),
             config.ingest_threads,
             config.cached_documents,
-        );
+        )?;
         report.changes = restored.skipped + restored.replayed;
         report.bad_changes = restored.rejected;
         report.from_snapshot = restored.from_snapshot;
         report.replayed = restored.replayed;
+        report.cold = restored.cold;
         let rng = Rng::new(config.seed ^ u64::from_be_bytes(first8(key.id().as_bytes())));
         let mut node = Self {
             next_tick: now.saturating_add(config.sync_interval),

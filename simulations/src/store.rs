@@ -1,16 +1,21 @@
 //! A store that fails on command: the core's store-failure paths under
-//! simulation. A [`FaultyStore`] is a [`MemStore`] (the disk, which a crash
-//! keeps) with a switch the simulator holds: while a fault is on, writes
-//! fail as a full disk or a failing device makes them fail, and nothing of
-//! a failed write is kept. Reading back never fails (a node restarting
-//! after the fault reads what was written before it).
+//! simulation. A [`FaultyStore`] is a [`SharedStore`] (the disk, which a
+//! crash keeps, and which the replica reads the changes of documents out of
+//! its cache back from, as from RocksDB) with a switch the simulator holds:
+//! while a fault is on, writes fail as a full disk or a failing device
+//! makes them fail, and nothing of a failed write is kept. Reading back
+//! never fails (a node restarting after the fault reads what was written
+//! before it).
+
+use std::sync::Arc;
 
 use std::cell::Cell;
 use std::rc::Rc;
 
 use serde::Deserialize;
 use trustmesh_protocol::{
-    ChangeHash, DocId, Loaded, MemStore, SignedChange, SignedStatement, StatementId, Store,
+    ChangeHash, ChangeSource, DocId, Loaded, SharedStore, SignedChange, SignedStatement,
+    StatementId, Store, StoredIndex,
 };
 
 /// What goes wrong with a node's disk.
@@ -47,10 +52,11 @@ struct Switch {
     failed: Cell<u64>,
 }
 
-/// A [`MemStore`] whose writes fail while a fault is on.
+/// A [`SharedStore`] whose writes fail while a fault is on. Clones are the
+/// same disk.
 #[derive(Debug, Clone, Default)]
 pub struct FaultyStore {
-    inner: MemStore,
+    inner: SharedStore,
     switch: Rc<Switch>,
 }
 
@@ -80,7 +86,7 @@ impl FaultyStore {
     /// what a restart would read).
     pub fn snapshot(&self) -> Self {
         Self {
-            inner: self.inner.clone(),
+            inner: self.inner.copy(),
             switch: Rc::default(),
         }
     }
@@ -138,6 +144,20 @@ impl Store for FaultyStore {
     fn load(&self) -> Result<Loaded, StoreFault> {
         let Ok(loaded) = self.inner.load();
         Ok(loaded)
+    }
+
+    fn load_index(&self) -> Result<StoredIndex, StoreFault> {
+        let Ok(index) = self.inner.load_index();
+        Ok(index)
+    }
+
+    fn changes_of(&self, doc: &DocId) -> Result<Vec<SignedChange>, StoreFault> {
+        let Ok(changes) = self.inner.changes_of(doc);
+        Ok(changes)
+    }
+
+    fn source(&self) -> Option<Arc<dyn ChangeSource>> {
+        self.inner.source()
     }
 }
 

@@ -44,9 +44,11 @@ impl Engine {
             }
         };
         let heads = docs.heads(doc);
-        let stated = heads
+        let stated = docs
+            .changes(doc, &heads)
+            .unwrap_or_default()
             .iter()
-            .filter_map(|h| docs.change(doc, h).map(|c| c.timestamp()))
+            .map(|c| c.timestamp())
             .max()
             .unwrap_or(0);
         let owner = r.owner();

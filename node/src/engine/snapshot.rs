@@ -204,6 +204,11 @@ pub struct Snapshot {
     /// Documents held materialized in memory (`limits.cached_documents`
     /// at most).
     pub cached_documents: usize,
+    /// Documents whose changes are in the store alone (read back when
+    /// needed).
+    pub cold_documents: usize,
+    /// Reads of documents' changes from the store that failed.
+    pub store_read_failures: u64,
     /// The core's counters.
     pub core: Stats,
     /// The network counters.
@@ -242,6 +247,8 @@ impl Engine {
             statements: node.statements().len(),
             documents: node.documents().docs().count(),
             cached_documents: node.documents().cached_documents(),
+            cold_documents: node.documents().cold_documents(),
+            store_read_failures: node.documents().store_read_failures(),
             core: node.stats().clone(),
             net: self.stats.clone(),
             uptime: self.started.elapsed(),

@@ -275,6 +275,16 @@ pub fn render(snap: &Snapshot) -> String {
         snap.cached_documents as u64,
     );
     t.gauge(
+        "trustmesh_documents_cold",
+        "Documents whose changes are left in the store, read back when needed.",
+        snap.cold_documents as u64,
+    );
+    t.counter(
+        "trustmesh_store_read_failures_total",
+        "Reads of documents' changes from the store that failed (the operation that needed one went without it).",
+        snap.store_read_failures,
+    );
+    t.gauge(
         "trustmesh_statements",
         "Statements held.",
         snap.statements as u64,

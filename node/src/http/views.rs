@@ -539,13 +539,8 @@ pub fn advisories(e: &mut Engine, f: &AdvisoryQuery) -> ApiResult<api::Advisorie
 
 fn doc_meta(e: &Engine, doc: &DocId) -> DocMeta {
     let docs = e.node().documents();
-    let mut authors: Vec<TeamId> = docs
-        .change_hashes(doc)
-        .iter()
-        .filter_map(|h| docs.change(doc, h).map(|c| c.author()))
-        .collect();
-    authors.sort();
-    authors.dedup();
+    // Sorted and distinct already.
+    let authors: Vec<TeamId> = docs.authors(doc).copied().collect();
     let (stored, applied) = docs.counts(doc);
     DocMeta {
         doc: *doc,

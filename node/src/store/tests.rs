@@ -210,3 +210,91 @@ fn snapshots_are_written_in_one_batch_and_can_be_dropped() {
     let store = RocksStore::open(dir.path()).expect("reopens");
     assert!(store.load().expect("loads").snapshots.is_empty());
 }
+
+/// With a small cache, documents out of it leave their changes in RocksDB:
+/// reads and writes read them back, and a start with snapshots reads none.
+#[test]
+fn documents_out_of_the_cache_live_in_the_store() {
+    use trustmesh_protocol::{ActorSuffix, Config, Node, Store as _, Tool, ToolRegistry};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = charter("n");
+    let tool = |version: &str| Tool {
+        name: "collector".into(),
+        version: version.into(),
+        description: "Collects triage data.".into(),
+        homepage: String::new(),
+        download_url: String::new(),
+        sha256: String::new(),
+        license: "MIT".into(),
+        tags: vec![],
+        maintainer: "TEST".into(),
+    };
+    let open = |suffix: u8| {
+        let store = RocksStore::open(dir.path()).expect("opens");
+        store.adopt_charter(&c).expect("adopts");
+        Node::open(
+            Config::default().with_cached_documents(1),
+            key(1),
+            ActorSuffix::from_bytes([suffix; 16]),
+            c.clone(),
+            store,
+            0,
+        )
+        .expect("opens")
+    };
+    let tools = trustmesh_protocol::DocRef::tools(key(1).id()).id();
+    let digest = {
+        let (mut node, _) = open(1);
+        node.upsert_tool(1_000, &tool("1.0")).expect("valid");
+        node.upsert_tool(1_500, &tool("1.1")).expect("valid");
+        let contact = trustmesh_protocol::Contact {
+            name: "Test CSIRT".into(),
+            short_name: "TEST".into(),
+            country: "PT".into(),
+            kind: TeamKind::National,
+            constituency: "the government".into(),
+            postal_address: String::new(),
+            time_zone: "Europe/Lisbon".into(),
+            business_hours: String::new(),
+            email: "cert@example.org".into(),
+            phone: String::new(),
+            emergency_phone: String::new(),
+            website: String::new(),
+            pgp_keys: vec![],
+            representatives: vec![],
+        };
+        node.edit_contact(2_000, &contact).expect("valid");
+        let docs = node.documents();
+        assert_eq!((docs.cached_documents(), docs.cold_documents()), (1, 1));
+        let registry: ToolRegistry = docs.get(&tools).expect("reads").expect("held");
+        assert_eq!(registry.tools["collector"].version, "1.1");
+        assert_eq!(docs.changes_since(&tools, &[]).len(), 2);
+        // What the start reads: the keys, and one document's changes.
+        let index = node.store().load_index().expect("reads");
+        assert_eq!(index.changes.len(), 2);
+        assert_eq!(index.changes[&tools].len(), 2);
+        assert_eq!(node.store().changes_of(&tools).expect("reads").len(), 2);
+        node.digest()
+    };
+    // A junk key is skipped by every read, and kept.
+    RocksStore::open(dir.path())
+        .expect("opens")
+        .put(CF_CHANGES, b"junk", b"not a change")
+        .expect("writes");
+    {
+        // The first start replays what had no snapshot yet, and writes them.
+        let (node, report) = open(2);
+        assert_eq!(node.digest(), digest);
+        assert_eq!(report.documents, 2);
+    }
+    let (mut node, report) = open(3);
+    assert_eq!((report.cold, report.replayed), (2, 0), "{report:?}");
+    assert_eq!(node.digest(), digest);
+    assert_eq!(node.documents().cached_documents(), 0);
+    // A write to a cold document reads it back and applies on top.
+    node.upsert_tool(3_000, &tool("2.0")).expect("valid");
+    let registry: ToolRegistry = node.documents().get(&tools).expect("reads").expect("held");
+    assert_eq!(registry.tools["collector"].version, "2.0");
+    assert_eq!(node.documents().counts(&tools), (3, 3));
+    assert_eq!(node.documents().store_read_failures(), 0);
+}

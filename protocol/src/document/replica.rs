@@ -472,6 +472,28 @@ impl DocState {
         })
     }
 
+    /// The heads of the stored changes (applied or not), sorted.
+    fn stored_heads(&self) -> Vec<ChangeHash> {
+        self.changes
+            .keys()
+            .filter(|h| {
+                self.children
+                    .get(h)
+                    .is_none_or(|c| c.iter().all(|c| !self.changes.contains_key(c)))
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Dependencies named by stored changes that are not stored, sorted.
+    fn missing(&self) -> Vec<ChangeHash> {
+        self.children
+            .keys()
+            .filter(|h| !self.changes.contains_key(h))
+            .copied()
+            .collect()
+    }
+
     fn set_status(&mut self, h: &ChangeHash, status: ChangeStatus) {
         if let Some(s) = self.changes.get_mut(h) {
             s.status = status;
@@ -770,7 +792,7 @@ impl DocState {
 #[derive(Debug, Clone)]
 pub(crate) struct Checkpoint {
     doc: DocId,
-    state: Option<DocState>,
+    state: Option<Slot>,
 }
 
 /// One document's share of a batch: its state, its changes with their
@@ -799,12 +821,15 @@ fn check_change(network: &NetworkId, change: &SignedChange) -> Result<(), Change
 pub struct Documents {
     network: NetworkId,
     view: View,
-    docs: BTreeMap<DocId, DocState>,
+    docs: BTreeMap<DocId, Slot>,
     /// Documents whose stored snapshot (if any) no longer describes their
     /// state: written later, in batches ([`Self::take_snapshots`]).
     stale: BTreeSet<DocId>,
     /// Which documents are held materialized.
     cache: Cache,
+    /// Where the changes of documents out of the cache are read back from
+    /// (see [`Self::set_source`]); without it they stay in memory.
+    source: Option<Source>,
 }
 
 /// The materialized documents held, least recently written first: at most
@@ -866,6 +891,7 @@ impl Documents {
             docs: BTreeMap::new(),
             stale: BTreeSet::new(),
             cache: Cache::new(usize::MAX),
+            source: None,
         }
     }
 
@@ -892,9 +918,10 @@ impl Documents {
 
     fn evict(&mut self, docs: Vec<DocId>) {
         for d in docs {
-            if let Some(s) = self.docs.get_mut(&d) {
+            if let Some(Slot::Loaded(s)) = self.docs.get_mut(&d) {
                 s.evict();
             }
+            self.settle(&d);
         }
     }
 
@@ -993,13 +1020,14 @@ impl Documents {
     pub(crate) fn rollback(&mut self, checkpoint: Checkpoint) {
         match checkpoint.state {
             Some(state) => {
-                let live = !state.is_evicted();
+                let live = state.is_live();
                 self.docs.insert(checkpoint.doc, state);
                 self.stale.insert(checkpoint.doc);
                 if live {
                     self.cached(checkpoint.doc);
                 } else {
                     self.cache.forget(&checkpoint.doc);
+                    self.settle(&checkpoint.doc);
                 }
             }
             None => {
@@ -1022,10 +1050,27 @@ impl Documents {
     /// Stores a checked change and applies what became applicable.
     pub(super) fn keep(&mut self, change: SignedChange) -> Inserted {
         let id = change.doc();
-        let state = self
+        let hash = change.hash();
+        let held = self.docs.get(&id).and_then(|s| s.status(&hash));
+        if held.is_some() || self.thaw(&id).is_err() {
+            // Held already; or its document's changes could not be read
+            // back (counted): the change is not taken, and comes again by
+            // anti-entropy (it is stored, so a restart has it too).
+            return Inserted {
+                doc: id,
+                hash,
+                new: false,
+                status: held.unwrap_or(ChangeStatus::MissingDeps),
+                changed: false,
+            };
+        }
+        let slot = self
             .docs
             .entry(id)
-            .or_insert_with(|| DocState::new(change.doc_ref().clone()));
+            .or_insert_with(|| Slot::Loaded(Box::new(DocState::new(change.doc_ref().clone()))));
+        let Slot::Loaded(state) = slot else {
+            unreachable!("thawed above")
+        };
         let inserted = state.keep(change, &self.view);
         let live = !state.is_evicted();
         if inserted.new {
@@ -1033,6 +1078,8 @@ impl Documents {
         }
         if live {
             self.cached(id);
+        } else {
+            self.settle(&id);
         }
         inserted
     }
@@ -1062,18 +1109,30 @@ impl Documents {
         for (i, c) in changes.into_iter().enumerate() {
             groups.entry(c.doc()).or_default().push((i, c));
         }
+        let mut out: Vec<Option<Inserted>> = vec![None; n];
         // Spread the documents over the threads by bytes, largest first.
-        let mut work: Vec<Work> = groups
-            .into_iter()
-            .map(|(id, list)| {
-                let state = self
-                    .docs
-                    .remove(&id)
-                    .unwrap_or_else(|| DocState::new(list[0].1.doc_ref().clone()));
-                let bytes = list.iter().map(|(_, c)| c.change_bytes().len()).sum();
-                (id, state, list, bytes)
-            })
-            .collect();
+        let mut work: Vec<Work> = Vec::with_capacity(groups.len());
+        for (id, list) in groups {
+            if self.thaw(&id).is_err() {
+                // As in `keep`: not taken, counted, and comes again.
+                for (i, c) in list {
+                    out[i] = Some(Inserted {
+                        doc: id,
+                        hash: c.hash(),
+                        new: false,
+                        status: ChangeStatus::MissingDeps,
+                        changed: false,
+                    });
+                }
+                continue;
+            }
+            let state = match self.docs.remove(&id) {
+                Some(Slot::Loaded(state)) => *state,
+                _ => DocState::new(list[0].1.doc_ref().clone()),
+            };
+            let bytes = list.iter().map(|(_, c)| c.change_bytes().len()).sum();
+            work.push((id, state, list, bytes));
+        }
         work.sort_by(|a, b| b.3.cmp(&a.3).then(a.0.cmp(&b.0)));
         let mut buckets: Vec<(usize, Vec<_>)> = (0..threads).map(|_| (0, Vec::new())).collect();
         for item in work {
@@ -1111,12 +1170,13 @@ impl Documents {
             }
             out
         });
-        let mut out: Vec<Option<Inserted>> = vec![None; n];
         for (id, state, results) in done {
             let live = !state.is_evicted();
-            self.docs.insert(id, state);
+            self.docs.insert(id, Slot::Loaded(Box::new(state)));
             if live {
                 self.cached(id);
+            } else {
+                self.settle(&id);
             }
             for (i, inserted) in results {
                 if inserted.new {
@@ -1142,27 +1202,31 @@ impl Documents {
         let affected: Vec<DocId> = self
             .docs
             .iter()
-            .filter(|(_, state)| {
-                state
-                    .authors
-                    .iter()
+            .filter(|(_, slot)| {
+                slot.authors()
                     .any(|a| old.eligibility(a) != self.view.eligibility(a))
             })
             .map(|(id, _)| *id)
             .collect();
         let mut changed = vec![];
         for id in affected {
-            let Some(state) = self.docs.get_mut(&id) else {
+            // A document whose changes cannot be read back keeps its old
+            // state (counted); its snapshot's view no longer matches, so
+            // the next start rebuilds it.
+            if self.thaw(&id).is_err() {
+                continue;
+            }
+            let Some(Slot::Loaded(state)) = self.docs.get_mut(&id) else {
                 continue;
             };
             let before = state.heads();
             state.rebuild(&self.view);
             // Statuses may change even when the heads do not, and the
             // snapshot's view of its authors is out of date either way.
-            self.stale.insert(id);
             if state.heads() != before {
                 changed.push(id);
             }
+            self.stale.insert(id);
             // One at a time: a view change rebuilds within the cache's bound.
             self.cached(id);
         }
@@ -1171,82 +1235,64 @@ impl Documents {
 
     /// The typed value of a document; `None` when nothing of it is applied.
     pub fn get<T: Schema>(&self, doc: &DocId) -> Result<Option<T>, SchemaError> {
-        let Some(state) = self.docs.get(doc) else {
+        let Some(slot) = self.docs.get(doc) else {
             return Ok(None);
         };
-        if state.doc_ref.kind() != T::KIND {
+        if slot.doc_ref().kind() != T::KIND {
             return Err(SchemaError::WrongKind {
                 expected: T::KIND,
-                found: state.doc_ref.kind(),
+                found: slot.doc_ref().kind(),
             });
         }
-        if state.heads().is_empty() {
+        if slot.heads().is_empty() {
             return Ok(None);
         }
+        let Some(state) = self.state(doc).map_err(SchemaError::Unreadable)? else {
+            return Ok(None);
+        };
         T::read(&state.materialized(&self.view), &state.doc_ref).map(Some)
     }
 
     /// The documents known here (with at least one stored change), by id.
     pub fn docs(&self) -> impl Iterator<Item = (&DocId, &DocRef)> {
-        self.docs.iter().map(|(id, s)| (id, &s.doc_ref))
+        self.docs.iter().map(|(id, s)| (id, s.doc_ref()))
     }
 
     /// The kind, owner and name of a document.
     pub fn doc_ref(&self, doc: &DocId) -> Option<&DocRef> {
-        self.docs.get(doc).map(|s| &s.doc_ref)
+        self.docs.get(doc).map(Slot::doc_ref)
     }
 
     /// The teams that signed a stored change of `doc` (applied or not), in
     /// key order.
     pub fn authors(&self, doc: &DocId) -> impl Iterator<Item = &TeamId> {
-        self.docs
-            .get(doc)
-            .into_iter()
-            .flat_map(|s| s.authors.iter())
+        self.docs.get(doc).into_iter().flat_map(Slot::authors)
     }
 
     /// The heads of the materialized document, sorted.
     pub fn heads(&self, doc: &DocId) -> Vec<ChangeHash> {
-        self.docs.get(doc).map(DocState::heads).unwrap_or_default()
+        self.docs.get(doc).map(Slot::heads).unwrap_or_default()
     }
 
     /// The heads of the stored changes (applied or not), sorted: what a
     /// peer that holds the same changes also reports.
     pub fn stored_heads(&self, doc: &DocId) -> Vec<ChangeHash> {
-        let Some(state) = self.docs.get(doc) else {
-            return vec![];
-        };
-        state
-            .changes
-            .keys()
-            .filter(|h| {
-                state
-                    .children
-                    .get(h)
-                    .is_none_or(|c| c.iter().all(|c| !state.changes.contains_key(c)))
-            })
-            .copied()
-            .collect()
+        self.docs
+            .get(doc)
+            .map(Slot::stored_heads)
+            .unwrap_or_default()
     }
 
     /// Dependencies named by stored changes that are not stored here, sorted.
     pub fn missing_deps(&self, doc: &DocId) -> Vec<ChangeHash> {
-        let Some(state) = self.docs.get(doc) else {
-            return vec![];
-        };
-        state
-            .children
-            .keys()
-            .filter(|h| !state.changes.contains_key(h))
-            .copied()
-            .collect()
+        self.docs.get(doc).map(Slot::missing).unwrap_or_default()
     }
 
     /// The hashes of a document's stored changes, sorted.
     pub fn change_hashes(&self, doc: &DocId) -> Vec<ChangeHash> {
         self.docs
             .get(doc)
-            .map(|s| s.changes.keys().copied().collect())
+            .map(|s| s.statuses().map(|(h, _)| h).collect())
             .unwrap_or_default()
     }
 
@@ -1282,9 +1328,11 @@ impl Documents {
     ) -> bool {
         let doc = change.doc();
         let target = change.hash();
-        let state = self.docs.get(&doc);
+        // Unreadable changes read as absent: the change is dropped, and
+        // comes again.
+        let state = self.state(&doc).ok().flatten();
         let deps_of = |h: &ChangeHash| -> Option<Vec<ChangeHash>> {
-            if let Some(s) = state.and_then(|s| s.changes.get(h)) {
+            if let Some(s) = state.as_deref().and_then(|s| s.changes.get(h)) {
                 return Some(s.signed.change().deps().iter().map(from_am).collect());
             }
             batch
@@ -1307,9 +1355,10 @@ impl Documents {
         false
     }
 
-    /// A stored change.
-    pub fn change(&self, doc: &DocId, hash: &ChangeHash) -> Option<&SignedChange> {
-        self.docs.get(doc)?.changes.get(hash).map(|s| &s.signed)
+    /// A stored change (read back from the store if its document's
+    /// changes are there alone; see [`Self::changes`] for several).
+    pub fn change(&self, doc: &DocId, hash: &ChangeHash) -> Option<SignedChange> {
+        self.changes(doc, std::slice::from_ref(hash)).ok()?.pop()
     }
 
     /// Where a stored change stands.
@@ -1320,20 +1369,21 @@ impl Documents {
     /// How many changes of a document are stored, and how many applied.
     pub fn counts(&self, doc: &DocId) -> (usize, usize) {
         self.docs.get(doc).map_or((0, 0), |s| {
-            let applied = s
-                .changes
-                .values()
-                .filter(|c| c.status == ChangeStatus::Applied)
-                .count();
-            (s.changes.len(), applied)
+            s.statuses().fold((0, 0), |(n, applied), (_, status)| {
+                (
+                    n + 1,
+                    applied + usize::from(status == ChangeStatus::Applied),
+                )
+            })
         })
     }
 
     /// The stored changes a peer lacks, given the heads it reported,
     /// dependencies first. Heads this replica does not know are ignored, so
     /// the answer may repeat changes the peer has; inserting is idempotent.
+    /// Nothing when the document's changes cannot be read back (counted).
     pub fn changes_since(&self, doc: &DocId, have: &[ChangeHash]) -> Vec<SignedChange> {
-        let Some(state) = self.docs.get(doc) else {
+        let Ok(Some(state)) = self.state(doc) else {
             return vec![];
         };
         state
@@ -1358,10 +1408,10 @@ impl Documents {
     /// every member (see [`Self::may_receive`]). An unknown document is
     /// restricted to nobody.
     pub fn restricted_to(&self, doc: &DocId) -> Option<Vec<TeamId>> {
-        let Some(state) = self.docs.get(doc) else {
+        let Some(slot) = self.docs.get(doc) else {
             return Some(vec![]);
         };
-        state.restricted()
+        slot.restricted()
     }
 
     /// Writes `contact` as `key`'s directory entry. Returns the signed
@@ -1672,7 +1722,9 @@ impl Documents {
         let want = (trim(namespace), tracking_id);
         self.docs
             .iter()
-            .filter(|(_, s)| s.doc_ref.kind() == DocKind::Advisory && s.doc_ref.owner() == *owner)
+            .filter(|(_, s)| {
+                s.doc_ref().kind() == DocKind::Advisory && s.doc_ref().owner() == *owner
+            })
             .find(|(_, s)| {
                 let (id, ns) = s.csaf_key();
                 id.as_deref() == Some(want.1) && ns.map(|n| trim(&n)) == Some(want.0.clone())
@@ -1710,6 +1762,7 @@ impl Documents {
                 .collect(),
             stale: BTreeSet::new(),
             cache: Cache::new(usize::MAX),
+            source: self.source.clone(),
         }
     }
 
@@ -1858,7 +1911,7 @@ impl Documents {
     /// The publisher's bytes a forwarded advisory keeps, checked against
     /// their hashes; `None` when it keeps none.
     pub fn advisory_original(&self, doc: &DocId) -> Result<Option<Vec<u8>>, SchemaError> {
-        match self.docs.get(doc) {
+        match self.state(doc).map_err(SchemaError::Unreadable)? {
             Some(s) if s.doc_ref.kind() == DocKind::Advisory => {
                 advisory::original_bytes(&s.materialized(&self.view))
             }
@@ -1946,7 +1999,8 @@ impl Documents {
             });
         }
         let actor = actor_id(&author, &suffix);
-        let mut doc = match self.docs.get(&doc_ref.id()) {
+        let held = self.state(&doc_ref.id()).map_err(SchemaError::Unreadable)?;
+        let mut doc = match held {
             Some(state) => {
                 let reused = state.changes.values().any(|s| {
                     s.status != ChangeStatus::Applied && s.signed.change().actor_id() == &actor
@@ -2004,7 +2058,8 @@ impl Documents {
             return Err(EditError::NotMember(author));
         }
         let actor = actor_id(&author, &suffix);
-        let base = match self.docs.get(&doc_ref.id()) {
+        let held = self.state(&doc_ref.id()).map_err(SchemaError::Unreadable)?;
+        let base = match held {
             Some(state) => {
                 let reused = state.changes.values().any(|s| {
                     s.status != ChangeStatus::Applied && s.signed.change().actor_id() == &actor
@@ -2064,10 +2119,10 @@ impl Documents {
     /// A copy of the materialized Automerge document, to craft changes in tests.
     #[cfg(test)]
     pub(crate) fn materialized(&self, doc: &DocId) -> Automerge {
-        self.docs
-            .get(doc)
-            .map(|s| s.materialized(&self.view).into_owned())
-            .unwrap_or_default()
+        match self.state(doc) {
+            Ok(Some(s)) => s.materialized(&self.view).into_owned(),
+            _ => Automerge::default(),
+        }
     }
 
     /// A copy rebuilt from scratch, to check that incremental application
@@ -2075,8 +2130,12 @@ impl Documents {
     #[cfg(test)]
     pub(crate) fn rebuilt(&self) -> Self {
         let mut copy = self.clone();
-        for state in copy.docs.values_mut() {
-            state.rebuild(&copy.view);
+        let ids: Vec<DocId> = copy.docs.keys().copied().collect();
+        for id in ids {
+            let _ = copy.thaw(&id);
+            if let Some(Slot::Loaded(state)) = copy.docs.get_mut(&id) {
+                state.rebuild(&copy.view);
+            }
         }
         copy
     }
@@ -2086,13 +2145,16 @@ impl Documents {
     pub(crate) fn statuses(&self) -> BTreeMap<(DocId, ChangeHash), ChangeStatus> {
         self.docs
             .iter()
-            .flat_map(|(id, s)| s.changes.iter().map(move |(h, c)| ((*id, *h), c.status)))
+            .flat_map(|(id, s)| s.statuses().map(move |(h, status)| ((*id, h), status)))
             .collect()
     }
 }
 
+mod cold;
 mod restore;
 #[cfg(test)]
 mod tests;
 
-pub use restore::RestoreReport;
+use cold::{Slot, Source};
+
+pub use restore::{RestoreReport, StoredDoc};

@@ -35,6 +35,9 @@ pub enum SchemaError {
     /// The advisory was imported from CSAF and has no short form.
     #[error("the advisory was imported from CSAF; read it as a CSAF document")]
     NotAuthored,
+    /// The document's changes could not be read back from the store.
+    #[error("the document's changes could not be read from the store: {0}")]
+    Unreadable(String),
     /// The document is of another kind than the one asked for.
     #[error("the document is a {found} document, not a {expected} document")]
     WrongKind {

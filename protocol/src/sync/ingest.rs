@@ -68,7 +68,7 @@ impl<S: Store> Node<S> {
         for (i, c) in list.iter().enumerate() {
             let doc = c.doc();
             let hash = c.hash();
-            if self.docs.change(&doc, &hash).is_some() || !seen.insert((doc, hash)) {
+            if self.docs.contains_change(&doc, &hash) || !seen.insert((doc, hash)) {
                 self.stats.changes_duplicate += 1;
                 continue;
             }

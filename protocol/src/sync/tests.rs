@@ -8,7 +8,8 @@ use crate::fixtures::{charter, key};
 use crate::reconcile::{self, ItemSet};
 use crate::wire::{SyncClaims, Want};
 use crate::{
-    Advisory, AdvisoryUpdate, ChangeStatus, Contact, DocKind, MemStore, SignedStatement, Tlp,
+    Advisory, AdvisoryUpdate, ChangeStatus, Contact, DocKind, MemStore, SignedChange,
+    SignedStatement, Tlp,
 };
 
 /// A handful of nodes joined by a lossless in-memory network, delivering
@@ -1017,6 +1018,16 @@ impl Store for Flaky {
     fn load(&self) -> Result<crate::Loaded, Full> {
         let Ok(loaded) = self.inner.load();
         Ok(loaded)
+    }
+
+    fn load_index(&self) -> Result<crate::StoredIndex, Full> {
+        let Ok(index) = self.inner.load_index();
+        Ok(index)
+    }
+
+    fn changes_of(&self, doc: &DocId) -> Result<Vec<SignedChange>, Full> {
+        let Ok(changes) = self.inner.changes_of(doc);
+        Ok(changes)
     }
 }
 

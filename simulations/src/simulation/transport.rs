@@ -157,8 +157,7 @@ impl Simulation<'_> {
             let held = match doc {
                 Some(d) => core
                     .documents()
-                    .change(&d, &ChangeHash::from_bytes(key))
-                    .is_some(),
+                    .contains_change(&d, &ChangeHash::from_bytes(key)),
                 None => core.statements().contains(&StatementId::from_bytes(key)),
             };
             if held {

@@ -103,7 +103,7 @@ fn all_changes(node: &Node<MemStore>) -> Vec<SignedChange> {
         .flat_map(|(d, _)| {
             docs.change_hashes(d)
                 .into_iter()
-                .filter_map(move |h| docs.change(d, &h).cloned())
+                .filter_map(move |h| docs.change(d, &h))
         })
         .collect()
 }

@@ -19,29 +19,46 @@
 //! document is rebuilt from its changes, as before; a bad snapshot costs
 //! time, never data.
 //!
+//! With a store to read changes back from (see [`Documents::set_source`]),
+//! a usable snapshot restores its document cold: the snapshot holds what
+//! the replica keeps of a document out of the cache (heads, audience,
+//! statuses, authors), so a start reads neither its changes nor its saved
+//! document, verifies nothing and applies nothing; the store's list of
+//! change keys shows whether changes were stored after the snapshot, and
+//! such a document is loaded and replayed as before.
+//!
 //! Snapshots are a cache the node writes lazily (see
 //! [`Documents::take_snapshots`]): every document whose state changed is
 //! marked, and its snapshot is written later in one batch with others. A
 //! snapshot lost in a crash only means replaying the changes it would have
 //! covered.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use automerge::{Automerge, ReadDoc};
 use sha2::{Digest, Sha256};
 
+use super::cold::{Cold, Slot};
 use super::{ChangeStatus, DocState, Documents, Eligibility, Held, Stored, View, from_am};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::document::change::SignedChange;
-use crate::document::id::{DocId, DocRef};
+use crate::document::id::{DocId, DocKind, DocRef};
 use crate::identity::TeamId;
 use crate::membership::Membership;
 use crate::statement::{ChangeHash, NetworkId};
+use crate::store::ChangeSource;
 
-/// Version 2: the view digest covers only the document's authors (version
-/// 1 covered the whole membership; such snapshots no longer decode, and
-/// their documents are rebuilt once).
-const SNAPSHOT_VERSION: u8 = 2;
+/// Version 3: the snapshot also holds what a document out of the cache
+/// keeps (its reference, heads, audience, authors), so it restores without
+/// reading its changes. Version 2 (statuses and the saved document) and 1
+/// no longer decode: their documents are replayed once and snapshotted
+/// again.
+const SNAPSHOT_VERSION: u8 = 3;
+/// Changes replayed at a start are checked and applied in batches of
+/// about this many, so a start holds no more of them at once.
+const REPLAY_BATCH: usize = 4096;
 const TAG_VIEW: &[u8] = b"trustmesh/v1/authors-view\0";
 /// Documents with at most this many applied changes are restored by
 /// applying them, without a saved document in their snapshot.
@@ -60,6 +77,9 @@ pub struct RestoreReport {
     /// Changes verified and applied one by one (documents without a usable
     /// snapshot, and changes stored after a snapshot was taken).
     pub replayed: usize,
+    /// Documents restored from their snapshots alone, their changes left
+    /// in the store (counted in `from_snapshot` too).
+    pub cold: usize,
     /// Stored changes that failed verification and were left out.
     pub rejected: usize,
     /// Documents whose snapshot could not be used, and why.
@@ -127,10 +147,58 @@ impl View {
 }
 
 struct Snapshot {
-    doc: DocId,
     view: [u8; 32],
-    statuses: BTreeMap<ChangeHash, ChangeStatus>,
+    /// What the document keeps out of the cache.
+    cold: Cold,
     saved: Vec<u8>,
+}
+
+fn hashes(r: &mut Reader<'_>, field: &'static str) -> Result<Vec<ChangeHash>, DecodeError> {
+    let n = r.len(field, usize::MAX >> 1)?;
+    (0..n)
+        .map(|_| Ok(ChangeHash::from_bytes(r.array(field)?)))
+        .collect()
+}
+
+fn teams(r: &mut Reader<'_>, field: &'static str) -> Result<Vec<TeamId>, DecodeError> {
+    let n = r.len(field, usize::MAX >> 1)?;
+    (0..n)
+        .map(|_| Ok(TeamId::from_stored_bytes(r.array(field)?)))
+        .collect()
+}
+
+fn optional<T>(
+    r: &mut Reader<'_>,
+    field: &'static str,
+    read: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<Option<T>, DecodeError> {
+    match r.u8(field)? {
+        0 => Ok(None),
+        1 => read(r).map(Some),
+        tag => Err(DecodeError::UnknownTag { field, tag }),
+    }
+}
+
+fn write_hashes(w: &mut Writer, list: &[ChangeHash]) {
+    w.len(list.len());
+    for h in list {
+        w.raw(h.as_bytes());
+    }
+}
+
+fn write_teams(w: &mut Writer, list: &[TeamId]) {
+    w.len(list.len());
+    for t in list {
+        w.raw(t.as_bytes());
+    }
+}
+
+fn sorted_unique<T: Ord>(list: &[T], field: &'static str) -> Result<(), DecodeError> {
+    if list.windows(2).all(|w| w[0] < w[1]) {
+        Ok(())
+    } else {
+        Err(DecodeError::NotCanonical(field))
+    }
 }
 
 impl Snapshot {
@@ -150,32 +218,105 @@ impl Snapshot {
         if version != SNAPSHOT_VERSION {
             return Err(DecodeError::UnknownVersion(version));
         }
-        let doc = DocId::from_bytes(r.array("document id")?);
+        let kind = DocKind::from_code(r.u8("document kind")?)?;
+        let owner = TeamId::from_stored_bytes(r.array("owner")?);
+        let name = r.text("document name")?;
+        let doc_ref = DocRef::new(kind, owner, name)
+            .map_err(|_| DecodeError::NotCanonical("document name"))?;
         let view = r.array("view digest")?;
         let n = r.len("snapshot changes", usize::MAX >> 1)?;
-        let mut statuses = BTreeMap::new();
+        let mut statuses = Vec::with_capacity(n.min(1 << 16));
         for _ in 0..n {
             let h = ChangeHash::from_bytes(r.array("change hash")?);
-            let s = status_of(r.u8("change status")?)?;
-            if statuses.insert(h, s).is_some() {
-                return Err(DecodeError::NotCanonical("snapshot changes"));
-            }
+            statuses.push((h, status_of(r.u8("change status")?)?));
         }
+        if !statuses.windows(2).all(|w| w[0].0 < w[1].0) {
+            return Err(DecodeError::NotCanonical("snapshot changes"));
+        }
+        let authors = teams(&mut r, "authors")?;
+        sorted_unique(&authors, "authors")?;
+        let heads = hashes(&mut r, "heads")?;
+        let stored_heads = optional(&mut r, "stored heads", |r| hashes(r, "stored heads"))?;
+        let missing = hashes(&mut r, "missing dependencies")?;
+        let restricted = optional(&mut r, "audience", |r| teams(r, "audience"))?;
+        let tracking = optional(&mut r, "tracking id", |r| r.text("tracking id"))?;
+        let namespace = optional(&mut r, "namespace", |r| r.text("namespace"))?;
         let len = r.len("saved document", MAX_SAVED_BYTES)?;
         let saved = r.take(len, "saved document")?.to_vec();
         r.finish()?;
         Ok(Self {
-            doc,
             view,
-            statuses,
+            cold: Cold {
+                doc_ref,
+                statuses,
+                authors,
+                heads,
+                stored_heads,
+                missing,
+                restricted,
+                csaf_key: (tracking, namespace),
+            },
             saved,
         })
+    }
+
+    fn encode(view: &[u8; 32], cold: &Cold, saved: &[u8]) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(SNAPSHOT_VERSION);
+        cold.doc_ref.encode(&mut w);
+        w.raw(view).len(cold.statuses.len());
+        for (h, s) in &cold.statuses {
+            w.raw(h.as_bytes()).u8(status_code(*s));
+        }
+        write_teams(&mut w, &cold.authors);
+        write_hashes(&mut w, &cold.heads);
+        match &cold.stored_heads {
+            None => w.u8(0),
+            Some(list) => {
+                w.u8(1);
+                write_hashes(&mut w, list);
+                &mut w
+            }
+        };
+        write_hashes(&mut w, &cold.missing);
+        match &cold.restricted {
+            None => w.u8(0),
+            Some(list) => {
+                w.u8(1);
+                write_teams(&mut w, list);
+                &mut w
+            }
+        };
+        for text in [&cold.csaf_key.0, &cold.csaf_key.1] {
+            match text {
+                None => w.u8(0),
+                Some(t) => w.u8(1).text(t),
+            };
+        }
+        w.len(saved.len()).raw(saved);
+        let mut bytes = w.finish();
+        let digest = Sha256::digest(&bytes);
+        bytes.extend_from_slice(&digest);
+        bytes
+    }
+
+    /// Whether the document can be restored from this snapshot without
+    /// reading its changes: `stored` (the store's sorted change hashes) are
+    /// exactly the changes it covers, and its authors stand as they did.
+    fn restores_cold(&self, doc: &DocId, stored: &[ChangeHash], view: &View) -> bool {
+        self.cold.doc_ref.id() == *doc
+            && stored.len() == self.cold.statuses.len()
+            && stored
+                .iter()
+                .zip(&self.cold.statuses)
+                .all(|(a, (b, _))| a == b)
+            && self.view == view.digest_for(self.cold.authors.iter())
     }
 }
 
 impl DocState {
     /// Indexes a stored change without applying it.
-    fn index(&mut self, signed: SignedChange, status: ChangeStatus) {
+    pub(super) fn index(&mut self, signed: SignedChange, status: ChangeStatus) {
         let h = signed.hash();
         let change = signed.change();
         for d in change.deps() {
@@ -197,18 +338,18 @@ impl DocState {
         view: &View,
         changes: Vec<SignedChange>,
     ) -> Result<(Self, Vec<SignedChange>), &'static str> {
-        if snapshot.doc != doc_ref.id() {
+        if snapshot.cold.doc_ref != doc_ref {
             return Err("the snapshot is of another document");
         }
         let mut state = DocState::new(doc_ref);
         let mut later = Vec::new();
         for c in changes {
-            match snapshot.statuses.get(&c.hash()) {
-                Some(status) => state.index(c, *status),
+            match snapshot.cold.status(&c.hash()) {
+                Some(status) => state.index(c, status),
                 None => later.push(c),
             }
         }
-        if state.changes.len() != snapshot.statuses.len() {
+        if state.changes.len() != snapshot.cold.statuses.len() {
             return Err("the snapshot covers changes that are not stored");
         }
         if snapshot.view != view.digest_for(state.authors.iter()) {
@@ -263,7 +404,7 @@ impl DocState {
 
     /// The clock of every applied change, dependencies first (an Automerge
     /// change's operations are numbered after its dependencies').
-    fn recompute_clocks(&mut self, applied: &BTreeSet<ChangeHash>) {
+    pub(super) fn recompute_clocks(&mut self, applied: &BTreeSet<ChangeHash>) {
         let mut order: Vec<(u64, ChangeHash)> = applied
             .iter()
             .map(|h| (self.changes[h].signed.start_op(), *h))
@@ -324,34 +465,30 @@ impl Documents {
 
     /// The snapshot of a document: what [`Self::restore`] needs to bring it
     /// back without re-verifying or re-applying the changes it covers.
+    /// `None` for a document not held, or one whose changes could not be
+    /// read back (counted; it keeps the snapshot it had).
     pub fn snapshot(&self, doc: &DocId) -> Option<Vec<u8>> {
-        let state = self.docs.get(doc)?;
+        let slot = self.docs.get(doc)?;
+        let cold = match slot {
+            Slot::Loaded(state) => Cow::Owned(Cold::of(state)),
+            Slot::Cold(cold) => Cow::Borrowed(&**cold),
+        };
+        let applied = cold
+            .statuses
+            .iter()
+            .filter(|(_, s)| *s == ChangeStatus::Applied)
+            .count();
         // Applying a few changes is cheaper than saving and loading the
         // document (measured: a two-change advisory loads slower than its
-        // changes apply), so a short history keeps no saved document.
-        let applied = state
-            .changes
-            .values()
-            .filter(|s| s.status == ChangeStatus::Applied)
-            .count();
+        // changes apply), so a short history keeps no saved document (and
+        // a cold one is snapshotted without reading it back).
         let saved = if applied <= APPLY_UP_TO {
             Vec::new()
         } else {
-            state.materialized(&self.view).save()
+            self.state(doc).ok()??.materialized(&self.view).save()
         };
-        let mut w = Writer::new();
-        w.u8(SNAPSHOT_VERSION)
-            .raw(doc.as_bytes())
-            .raw(&self.view.digest_for(state.authors.iter()))
-            .len(state.changes.len());
-        for (h, s) in &state.changes {
-            w.raw(h.as_bytes()).u8(status_code(s.status));
-        }
-        w.len(saved.len()).raw(&saved);
-        let mut bytes = w.finish();
-        let digest = Sha256::digest(&bytes);
-        bytes.extend_from_slice(&digest);
-        Some(bytes)
+        let view = self.view.digest_for(cold.authors.iter());
+        Some(Snapshot::encode(&view, &cold, &saved))
     }
 
     /// Rebuilds a replica from what a store holds: each document's stored
@@ -381,38 +518,90 @@ impl Documents {
         threads: usize,
         cached: usize,
     ) -> (Self, RestoreReport) {
+        let mut changes = BTreeMap::new();
+        let stored: Vec<StoredDoc> = docs
+            .into_iter()
+            .filter_map(|(list, snapshot)| {
+                let id = list.first()?.doc();
+                let mut hashes: Vec<ChangeHash> = list.iter().map(SignedChange::hash).collect();
+                hashes.sort();
+                changes.insert(id, list);
+                Some(StoredDoc {
+                    id,
+                    hashes,
+                    snapshot,
+                })
+            })
+            .collect();
+        let load =
+            |d: &DocId| Ok::<_, std::convert::Infallible>(changes.remove(d).unwrap_or_default());
+        match Self::restore_from(network, membership, stored, load, None, threads, cached) {
+            Ok(restored) => restored,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Rebuilds a replica from a store's index ([`crate::StoredIndex`]):
+    /// `load` reads a document's stored changes. With `source` (the same
+    /// store, see [`Self::set_source`]) a document whose snapshot covers
+    /// exactly its stored changes, under its authors' current standing, is
+    /// restored cold, without a read; documents replayed are evicted to
+    /// the store as the cache fills. A failed read stops the restore.
+    pub fn restore_from<E>(
+        network: NetworkId,
+        membership: &Membership,
+        docs: impl IntoIterator<Item = StoredDoc>,
+        mut load: impl FnMut(&DocId) -> Result<Vec<SignedChange>, E>,
+        source: Option<Arc<dyn ChangeSource>>,
+        threads: usize,
+        cached: usize,
+    ) -> Result<(Self, RestoreReport), E> {
         let mut replica = Documents::new(network, membership);
         replica.set_cache_capacity(cached);
+        let lazy = source.is_some();
+        if let Some(source) = source {
+            replica.set_source(source);
+        }
         let mut report = RestoreReport::default();
-        let mut pending: Vec<Vec<SignedChange>> = Vec::new();
-        for (changes, snapshot) in docs {
+        let mut pending: Vec<SignedChange> = Vec::new();
+        for stored in docs {
+            let doc = stored.id;
+            let snapshot = stored
+                .snapshot
+                .map(|bytes| Snapshot::decode(&bytes).map_err(|_| "the snapshot does not decode"));
+            if lazy
+                && let Some(Ok(snap)) = &snapshot
+                && snap.restores_cold(&doc, &stored.hashes, &replica.view)
+            {
+                let Some(Ok(snap)) = snapshot else {
+                    unreachable!("matched above")
+                };
+                report.from_snapshot += 1;
+                report.cold += 1;
+                report.skipped += snap.cold.statuses.len();
+                replica.docs.insert(doc, Slot::Cold(Box::new(snap.cold)));
+                continue;
+            }
+            let changes = load(&doc)?;
             let Some(doc_ref) = changes.first().map(|c| c.doc_ref().clone()) else {
                 continue;
             };
-            let doc = doc_ref.id();
             let mut replay = changes;
-            if let Some(bytes) = snapshot {
-                let restored = Snapshot::decode(&bytes)
-                    .map_err(|_| "the snapshot does not decode")
-                    .and_then(|snap| {
-                        if replay
-                            .iter()
-                            .any(|c| c.doc() != doc || c.network() != network)
-                        {
-                            return Err("stored changes name another document or network");
-                        }
-                        let n = snap.statuses.len();
-                        DocState::from_snapshot(
-                            doc_ref.clone(),
-                            &snap,
-                            &replica.view,
-                            replay.clone(),
-                        )
+            if let Some(snap) = snapshot {
+                let restored = snap.and_then(|snap| {
+                    if replay
+                        .iter()
+                        .any(|c| c.doc() != doc || c.network() != network)
+                    {
+                        return Err("stored changes name another document or network");
+                    }
+                    let n = snap.cold.statuses.len();
+                    DocState::from_snapshot(doc_ref.clone(), &snap, &replica.view, replay.clone())
                         .map(|(state, later)| (state, later, n))
-                    });
+                });
                 match restored {
                     Ok((state, later, covered)) => {
-                        replica.docs.insert(doc, state);
+                        replica.docs.insert(doc, Slot::Loaded(Box::new(state)));
                         replica.cached(doc);
                         report.from_snapshot += 1;
                         report.skipped += covered;
@@ -426,25 +615,44 @@ impl Documents {
                 replica.stale.insert(doc);
                 // Dependencies first keeps incremental application cheap.
                 replay.sort_by_key(|c| (c.start_op(), c.hash()));
-                pending.push(replay);
+                pending.extend(replay);
+                if pending.len() >= REPLAY_BATCH {
+                    replica.replay(std::mem::take(&mut pending), threads, &mut report);
+                }
             }
         }
+        replica.replay(pending, threads, &mut report);
+        Ok((replica, report))
+    }
+
+    /// Verifies and applies changes read at a start (each document's in
+    /// dependency order, documents one after the other).
+    fn replay(&mut self, changes: Vec<SignedChange>, threads: usize, report: &mut RestoreReport) {
         let checked = {
-            let all: Vec<&SignedChange> = pending.iter().flatten().collect();
-            replica.check_many(&all, threads)
+            let all: Vec<&SignedChange> = changes.iter().collect();
+            self.check_many(&all, threads)
         };
-        let mut checked = checked.into_iter();
-        for c in pending.into_iter().flatten() {
-            match checked.next() {
-                Some(Ok(())) => {
-                    replica.keep(c);
+        for (c, ok) in changes.into_iter().zip(checked) {
+            match ok {
+                Ok(()) => {
+                    self.keep(c);
                     report.replayed += 1;
                 }
-                _ => report.rejected += 1,
+                Err(_) => report.rejected += 1,
             }
         }
-        (replica, report)
     }
+}
+
+/// One document as a store lists it at a start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// The document.
+    pub id: DocId,
+    /// Its stored changes' hashes, sorted.
+    pub hashes: Vec<ChangeHash>,
+    /// Its latest snapshot, if any.
+    pub snapshot: Option<Vec<u8>>,
 }
 
 #[cfg(test)]

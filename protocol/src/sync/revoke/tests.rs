@@ -45,7 +45,7 @@ fn world() -> (Node<MemStore>, Node<MemStore>) {
             let docs = one.documents();
             docs.change_hashes(d)
                 .into_iter()
-                .filter_map(move |h| docs.change(d, &h).cloned())
+                .filter_map(move |h| docs.change(d, &h))
         })
         .collect();
     four.handle_message(0, key(1).id(), Message::Changes(changes));
@@ -63,7 +63,7 @@ fn world() -> (Node<MemStore>, Node<MemStore>) {
             let docs = four.documents();
             docs.change_hashes(d)
                 .into_iter()
-                .filter_map(move |h| docs.change(d, &h).cloned())
+                .filter_map(move |h| docs.change(d, &h))
         })
         .collect();
     one.handle_message(0, key(4).id(), Message::Changes(mine));

@@ -398,3 +398,107 @@ proptest! {
         prop_assert_eq!(report.replayed, 0);
     }
 }
+
+/// A store holding `docs`' changes and, if asked, their snapshots.
+fn shared(docs: &Documents, with_snapshots: bool) -> crate::SharedStore {
+    use crate::Store;
+    let mut store = crate::SharedStore::new();
+    for (id, _) in docs.docs() {
+        let Ok(()) = store.put_changes(&docs.changes_since(id, &[]));
+        if with_snapshots && let Some(snap) = docs.snapshot(id) {
+            let Ok(()) = store.put_snapshot(id, &snap);
+        }
+    }
+    store
+}
+
+fn restore_cold(set: &StatementSet, store: &crate::SharedStore) -> (Documents, RestoreReport) {
+    use crate::Store;
+    let Ok(index) = store.load_index();
+    let stored = index.changes.into_iter().map(|(id, hashes)| StoredDoc {
+        id,
+        snapshot: index.snapshots.get(&id).cloned(),
+        hashes,
+    });
+    let Ok(restored) = Documents::restore_from(
+        set.network_id(),
+        &set.membership(),
+        stored,
+        |d| store.changes_of(d),
+        store.source(),
+        1,
+        1,
+    );
+    restored
+}
+
+#[test]
+fn with_a_store_to_read_from_a_snapshot_restores_its_document_cold() {
+    let set = net();
+    let docs = sample(&set);
+    let store = shared(&docs, true);
+    let (mut restored, report) = restore_cold(&set, &store);
+    assert_eq!(
+        (report.cold, report.from_snapshot, report.replayed),
+        (3, 3, 0)
+    );
+    assert_eq!(restored.cold_documents(), 3, "no change read at the start");
+    assert_eq!(restored.cached_documents(), 0);
+    // Reads bring the changes back for the read alone.
+    assert_same(&docs, &restored);
+    assert_eq!(restored.cold_documents(), 3);
+    for (id, _) in docs.docs() {
+        assert_eq!(restored.snapshot(id), docs.snapshot(id));
+        assert_eq!(restored.stored_heads(id), docs.stored_heads(id));
+        assert_eq!(restored.changes_since(id, &[]), docs.changes_since(id, &[]));
+    }
+    // A write brings its document back into the replica (stored first, as
+    // the core does).
+    let mut original = docs.clone();
+    let mut t = tool("collector");
+    t.version = "2.0".into();
+    original
+        .upsert_tool(&key(2), suffix(2), 20, &t)
+        .expect("valid");
+    let tools = DocRef::tools(key(2).id()).id();
+    let new = original.changes_since(&tools, &docs.heads(&tools));
+    let mut writer = store.clone();
+    crate::Store::put_changes(&mut writer, &new).expect("stored");
+    for c in new {
+        restored.insert(c, &set.membership()).expect("verifies");
+    }
+    assert_same(&original, &restored);
+    assert_eq!(restored.cold_documents(), 2);
+    assert_eq!(restored.store_read_failures(), 0);
+
+    // That document's change came after its snapshot: the next start
+    // replays it, and restores the other two cold.
+    let (again, report) = restore_cold(&set, &store);
+    assert_eq!((report.cold, report.replayed), (2, 1));
+    assert_same(&original, &again);
+}
+
+#[test]
+fn a_cold_document_whose_changes_are_gone_is_reported_not_invented() {
+    let set = net();
+    let docs = sample(&set);
+    let full = shared(&docs, true);
+    // The snapshot lists changes the store no longer has: the start sees
+    // it (the stored keys differ) and replays what is there instead.
+    let mut partial = crate::SharedStore::new();
+    let tools = DocRef::tools(key(2).id()).id();
+    for (id, _) in docs.docs() {
+        let mut changes = docs.changes_since(id, &[]);
+        if *id == tools {
+            changes.pop();
+        }
+        crate::Store::put_changes(&mut partial, &changes).expect("stored");
+        let snap = crate::Store::load_index(&full).expect("reads").snapshots[id].clone();
+        crate::Store::put_snapshot(&mut partial, id, &snap).expect("stored");
+    }
+    let (restored, report) = restore_cold(&set, &partial);
+    assert_eq!(report.cold, 2);
+    assert_eq!(report.fallbacks.len(), 1, "{:?}", report.fallbacks);
+    assert_eq!(restored.counts(&tools).0, 3);
+    assert_eq!(restored.store_read_failures(), 0);
+}

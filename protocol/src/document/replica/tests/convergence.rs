@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 
 use super::*;
-use crate::{SignedStatement, Tlp};
+use crate::{SharedStore, SignedStatement, Store, Tlp};
 
 #[derive(Clone)]
 enum Event {
@@ -171,6 +171,9 @@ struct Replica {
     set: StatementSet,
     membership: Membership,
     docs: Documents,
+    /// Where changes are stored before the replica takes them, when its
+    /// documents out of the cache leave their changes there.
+    store: Option<SharedStore>,
 }
 
 impl Replica {
@@ -180,7 +183,19 @@ impl Replica {
             set: genesis.clone(),
             docs: Documents::new(genesis.network_id(), &membership),
             membership,
+            store: None,
         }
+    }
+
+    /// A replica whose documents out of the cache go cold.
+    fn cold(genesis: &StatementSet) -> Self {
+        let mut replica = Self::new(genesis);
+        let store = SharedStore::new();
+        if let Some(source) = store.source() {
+            replica.docs.set_source(source);
+        }
+        replica.store = Some(store);
+        replica
     }
 
     fn deliver(&mut self, event: &Event) -> Result<(), TestCaseError> {
@@ -189,6 +204,10 @@ impl Replica {
                 self.set.insert(s.clone()).expect("valid statement");
             }
             Event::Change(c) => {
+                // Stored first, as the core does.
+                if let Some(store) = &mut self.store {
+                    let Ok(()) = store.put_changes(std::slice::from_ref(c));
+                }
                 self.docs
                     .insert(c.clone(), &self.membership)
                     .expect("verifies");
@@ -212,10 +231,20 @@ fn snapshot(docs: &Documents) -> String {
     let mut out = String::new();
     for (id, doc) in docs.docs() {
         out.push_str(&format!(
-            "{doc} {:?} stored {:?}\n",
+            "{doc} {:?} stored {:?} {:?} missing {:?} to {:?}\n",
             docs.heads(id),
-            docs.counts(id)
+            docs.counts(id),
+            docs.stored_heads(id),
+            docs.missing_deps(id),
+            docs.restricted_to(id),
         ));
+        let mut changes: Vec<ChangeHash> = docs
+            .changes_since(id, &[])
+            .iter()
+            .map(|c| c.hash())
+            .collect();
+        changes.sort();
+        out.push_str(&format!("{changes:?}\n"));
         match doc.kind() {
             DocKind::Contacts => out.push_str(&format!("{:?}\n", docs.get::<Contact>(id))),
             DocKind::Advisory => out.push_str(&format!("{:?}\n", docs.get::<Advisory>(id))),
@@ -276,13 +305,17 @@ fn check_final(replica: &Replica, h: &History) -> Result<(), TestCaseError> {
 
 /// How one replica receives the history: a sort key per delivery (a
 /// permutation), extra deliveries of some events, where batches end, and
-/// how many documents it holds materialized (evicting the others).
-fn plan(n: usize) -> impl Strategy<Value = (Vec<u32>, Vec<usize>, Vec<bool>, usize)> {
+/// how many documents it holds materialized (evicting the others), and
+/// whether the evicted ones leave their changes in a store.
+type Plan = (Vec<u32>, Vec<usize>, Vec<bool>, usize, bool);
+
+fn plan(n: usize) -> impl Strategy<Value = Plan> {
     (
         prop::collection::vec(any::<u32>(), n + 4),
         prop::collection::vec(0..n, 0..4),
         prop::collection::vec(prop::bool::weighted(0.3), n + 4),
         prop_oneof![Just(usize::MAX), 1usize..4],
+        any::<bool>(),
     )
 }
 
@@ -297,12 +330,16 @@ fn replicas_converge_whatever_the_delivery() {
     };
     proptest!(config, |(plans in prop::collection::vec(plan(n), 2..=5))| {
         let mut snapshots = vec![];
-        for (keys, dups, flushes, cached) in &plans {
+        for (keys, dups, flushes, cached, cold) in &plans {
             let mut order: Vec<usize> = (0..n).chain(dups.iter().copied()).collect();
             let mut keyed: Vec<(u32, usize, usize)> =
                 order.drain(..).enumerate().map(|(i, e)| (keys[i], i, e)).collect();
             keyed.sort();
-            let mut replica = Replica::new(&h.genesis);
+            let mut replica = if *cold {
+                Replica::cold(&h.genesis)
+            } else {
+                Replica::new(&h.genesis)
+            };
             replica.docs.set_cache_capacity(*cached);
             for (i, (_, _, e)) in keyed.iter().enumerate() {
                 replica.deliver(&h.events[*e])?;
@@ -312,6 +349,10 @@ fn replicas_converge_whatever_the_delivery() {
                 }
             }
             replica.flush();
+            if *cold && *cached < 4 {
+                prop_assert!(replica.docs.cold_documents() > 0, "documents went cold");
+            }
+            prop_assert_eq!(replica.docs.store_read_failures(), 0);
             check_final(&replica, h)?;
             let rebuilt = replica.docs.rebuilt();
             prop_assert_eq!(snapshot(&replica.docs), snapshot(&rebuilt));
