@@ -153,8 +153,8 @@ pub struct Limits {
     #[serde(default = "default_ban")]
     pub ban_secs: u64,
     /// How many documents each node holds materialized (the node's
-    /// `limits.cached_documents`); the others are rebuilt from their
-    /// changes when written or read.
+    /// `limits.cached_documents`); the others leave their changes in the
+    /// node's store, read back when written or read.
     #[serde(default = "default_cached")]
     pub cached_documents: usize,
 }

@@ -141,9 +141,11 @@ fault = "disk_full"
     assert!(counters.get("relayed_connections").copied().unwrap_or(0) >= seeds());
 }
 
+/// With a cache of four documents, the others leave their changes in the
+/// store: restarts, failing writes and joins then run over cold documents.
 #[test]
 fn churn_and_joins_converge_for_every_seed() {
-    run_seeds(
+    let counters = run_seeds(
         r#"
 name = "seeds-churn"
 version = 2
@@ -155,6 +157,8 @@ duration_s = 240
 settle_s = 120
 sync_interval_ms = 5000
 hub_baseline = false
+[limits]
+cached_documents = 4
 [network]
 loss_ppm = 20000
 [workload]
@@ -188,6 +192,8 @@ duration_s = 40
 fault = "disk_full"
 "#,
     );
+    assert!(counters.get("documents_cold").copied().unwrap_or(0) >= seeds());
+    assert_eq!(counters.get("store_read_failures").copied().unwrap_or(0), 0);
 }
 
 #[test]

@@ -271,7 +271,7 @@ pub fn render(snap: &Snapshot) -> String {
     );
     t.gauge(
         "trustmesh_documents_cached",
-        "Documents held materialized in memory (at most limits.cached_documents); the others are rebuilt from their changes when written or read.",
+        "Documents held materialized in memory (at most limits.cached_documents); the others are read back from the store and rebuilt when written or read.",
         snap.cached_documents as u64,
     );
     t.gauge(

@@ -59,6 +59,10 @@ impl Simulation<'_> {
                     .count("core_transmits_dropped", c.stats().transmits_dropped);
                 self.metrics
                     .count("core_store_failures", c.stats().store_failures);
+                self.metrics
+                    .count("documents_cold", c.documents().cold_documents() as u64);
+                self.metrics
+                    .count("store_read_failures", c.documents().store_read_failures());
             }
         }
         let failed: u64 = (0..self.nodes.len())
