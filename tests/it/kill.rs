@@ -22,8 +22,9 @@ pub fn reopen(db: &Path) -> (BTreeSet<String>, OpenReport) {
         .map(|c| c.hash().to_string())
         .collect();
     let charter = store.charter().expect("readable").expect("adopted");
-    let (_, report) = Node::open(
-        Config::default(),
+    // The writer's cache size: documents come back cold, as they were.
+    let (node, report) = Node::open(
+        Config::default().with_cached_documents(4),
         TeamKey::from_secret_bytes([1; 32]),
         ActorSuffix::from_bytes([0xEE; 16]),
         charter,
@@ -32,6 +33,7 @@ pub fn reopen(db: &Path) -> (BTreeSet<String>, OpenReport) {
     )
     .expect("the core opens the store");
     assert_eq!(report.bad_changes, 0, "{report:?}");
+    assert_eq!(node.documents().store_read_failures(), 0);
     (stored, report)
 }
 
@@ -51,6 +53,7 @@ fn acknowledged_changes_survive_sigkill() {
     // A small deterministic generator picks how many acknowledgements to
     // wait for before each kill, so kills land at varied points.
     let mut state: u64 = 0x5EED;
+    let mut cold = 0;
     for point in 0..kill_points() {
         state = state
             .wrapping_mul(6364136223846793005)
@@ -96,6 +99,9 @@ fn acknowledged_changes_survive_sigkill() {
         );
         assert_eq!(report.changes, stored.len(), "{report:?}");
         assert!(report.documents > 0, "{report:?}");
+        cold += report.cold;
     }
     assert!(acked.len() >= kill_points());
+    // The writer's snapshots let later starts leave documents on disk.
+    assert!(cold > 0, "no start restored a document cold");
 }

@@ -22,6 +22,10 @@ use trustmesh_protocol::{
     Tlp, Tool, Verdict,
 };
 
+/// Documents the stored core holds materialized (the kill test reopens
+/// with the same).
+const CACHED_DOCUMENTS: usize = 4;
+
 fn charter(key: &TeamKey) -> Result<Charter> {
     let profile = Profile {
         name: "Kill Test CSIRT".into(),
@@ -108,8 +112,10 @@ fn main() -> Result<()> {
     let mut suffix = [0u8; 16];
     suffix[..8].copy_from_slice(&now.to_be_bytes());
     suffix[8..12].copy_from_slice(&std::process::id().to_be_bytes());
+    // A small cache: most documents are cold (their changes in RocksDB
+    // alone) when the kill lands, and the next start restores them so.
     let (mut node, _) = Node::open(
-        Config::default(),
+        Config::default().with_cached_documents(CACHED_DOCUMENTS),
         key.clone(),
         ActorSuffix::from_bytes(suffix),
         charter.clone(),
