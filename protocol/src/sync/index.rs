@@ -1,6 +1,7 @@
 //! The index the core keeps beside the replica: the sets anti-entropy
-//! reconciles (statement ids; documents with their versions; each
-//! document's change hashes) and who each document may go to.
+//! reconciles (statement ids; documents with their versions, each the
+//! digest of the document's change hashes, which the replica holds) and
+//! who each document may go to.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,8 +10,6 @@ use crate::identity::TeamId;
 use crate::reconcile::riblt::{self, Buckets, Symbol, Value};
 use crate::reconcile::{self, ItemSet, Key};
 use crate::statement::{ChangeHash, StatementId};
-
-static EMPTY: ItemSet = BTreeMap::new();
 
 /// How many symbols of its document set a node sends when it opens a
 /// round (528 bytes): enough to decode, nine times in ten, a difference of
@@ -78,12 +77,13 @@ impl Aggregate {
     }
 }
 
-/// The index of one document.
+/// The index of one document: a hundred bytes or so, whatever its history
+/// (its change hashes, the set reconciled per document, are the
+/// replica's).
 #[derive(Debug, Clone, Default)]
 struct DocIndex {
-    /// Stored change hashes (version zero), the set reconciled per document.
-    hashes: ItemSet,
-    /// Digest of `hashes`, kept up to date in constant time per change.
+    /// Digest of the stored change hashes (version zero), kept up to date
+    /// in constant time per change.
     digest: SetDigest,
     /// `digest`'s value: the document's version at the document level.
     version: [u8; 32],
@@ -125,17 +125,14 @@ impl Index {
         &self.statements
     }
 
-    /// Records a stored change of `doc`.
+    /// Records a change of `doc` newly stored (each change once: the
+    /// replica says which are new).
     pub(super) fn add_change(&mut self, doc: DocId, hash: ChangeHash) {
         let idx = self.docs.entry(doc).or_default();
-        if idx.hashes.contains_key(hash.as_bytes()) {
-            return;
-        }
         let shared = idx.restricted.is_none();
-        if shared && !idx.hashes.is_empty() {
+        if shared && idx.digest.count > 0 {
             self.shared.remove(doc.as_bytes(), &idx.item);
         }
-        idx.hashes.insert(*hash.as_bytes(), [0; 32]);
         idx.digest.add(hash.as_bytes(), &[0; 32]);
         idx.version = idx.digest.value();
         idx.item = reconcile::item_hash(doc.as_bytes(), &idx.version);
@@ -238,15 +235,6 @@ impl Index {
             .filter(|(d, _)| self.visible_to(d, peer))
             .map(|(d, i)| (*d.as_bytes(), i.version))
             .collect()
-    }
-
-    /// The change hashes of `doc` as offered to `peer`: none when the peer
-    /// may not receive the document (not even its hashes leave the node).
-    pub(super) fn change_items_for(&self, doc: &DocId, peer: &TeamId) -> &ItemSet {
-        match self.docs.get(doc) {
-            Some(idx) if self.visible_to(doc, peer) => &idx.hashes,
-            _ => &EMPTY,
-        }
     }
 
     /// A digest of every statement id and every document's version.

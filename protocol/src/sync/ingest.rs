@@ -152,7 +152,7 @@ impl<S: Store> Node<S> {
                 let round = self.rng.next();
                 let changes = gaps
                     .into_iter()
-                    .map(|d| (d, reconcile::open(self.index.change_items_for(&d, &from))))
+                    .map(|d| (d, reconcile::open(&self.change_items_for(&d, &from))))
                     .collect();
                 self.send_sync(
                     from,

@@ -7,7 +7,7 @@ use super::{Destination, Event, Millis, Node};
 use crate::document::{DocId, SignedChange};
 use crate::identity::TeamId;
 use crate::reconcile::riblt::{self, Decoded, KeyPrefix, MAX_SYMBOLS, Symbol, Value};
-use crate::reconcile::{self, Key};
+use crate::reconcile::{self, ItemSet, Key};
 use crate::statement::{ChangeHash, SignedStatement, StatementId};
 use crate::store::Store;
 use crate::wire::{DocClaims, SyncClaims, Want};
@@ -113,14 +113,14 @@ impl<S: Store> Node<S> {
         }
         for doc in step.differ {
             if in_progress.insert(doc) {
-                let opened = reconcile::open(self.index.change_items_for(&doc, &from));
+                let opened = reconcile::open(&self.change_items_for(&doc, &from));
                 reply.changes.push((doc, opened));
             }
         }
 
         for (doc, claims) in &sync.changes {
-            let set = self.index.change_items_for(doc, &from);
-            let (claims, diff) = reconcile::respond(set, claims);
+            let set = self.change_items_for(doc, &from);
+            let (claims, diff) = reconcile::respond(&set, claims);
             if !claims.is_empty() {
                 reply.changes.push((*doc, claims));
             }
@@ -245,7 +245,7 @@ impl<S: Store> Node<S> {
                     if wanted.contains(&riblt::prefix_of(&value))
                         && self.docs.may_receive(&doc, &from, &self.membership)
                     {
-                        let all = self.index.change_items_for(&doc, &from).keys().copied();
+                        let all = self.change_items_for(&doc, &from).into_keys();
                         step.send.push((doc, all.collect()));
                     }
                 }
@@ -305,7 +305,7 @@ impl<S: Store> Node<S> {
             if theirs.contains(&prefix_of_doc(&doc)) {
                 step.differ.push(doc);
             } else if self.docs.may_receive(&doc, &from, &self.membership) {
-                let all = self.index.change_items_for(&doc, &from).keys().copied();
+                let all = self.change_items_for(&doc, &from).into_keys();
                 step.send.push((doc, all.collect()));
             }
         }
@@ -334,6 +334,19 @@ impl<S: Store> Node<S> {
             outgoing.extend(self.ordered_changes(&doc, &keys));
         }
         self.send_changes(Destination::Peer(from), outgoing);
+    }
+
+    /// The change hashes of `doc` as offered to `peer`: none when the peer
+    /// may not receive the document (not even its hashes leave the node).
+    pub(super) fn change_items_for(&self, doc: &DocId, peer: &TeamId) -> ItemSet {
+        if !self.index.visible_to(doc, peer) {
+            return ItemSet::new();
+        }
+        self.docs
+            .change_hashes(doc)
+            .into_iter()
+            .map(|h| (*h.as_bytes(), [0; 32]))
+            .collect()
     }
 
     /// The stored changes among `hashes`, in an order where dependencies
