@@ -41,6 +41,7 @@
 //! a revocation's frontier.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -374,7 +375,9 @@ pub struct Node<S: Store> {
     suffix: ActorSuffix,
     store: S,
     statements: StatementSet,
-    membership: Membership,
+    /// Shared: nodes in one process that agree can hold one copy (see
+    /// [`Node::share_membership`]).
+    membership: Arc<Membership>,
     docs: Documents,
     index: Index,
     peers: Peers,
@@ -451,7 +454,7 @@ impl<S: Store> Node<S> {
             suffix,
             store,
             statements,
-            membership,
+            membership: Arc::new(membership),
             docs,
             peers: Peers::default(),
             rng,
@@ -493,6 +496,25 @@ impl<S: Store> Node<S> {
     /// The current membership.
     pub fn membership(&self) -> &Membership {
         &self.membership
+    }
+
+    /// The current membership, as shared.
+    pub fn shared_membership(&self) -> &Arc<Membership> {
+        &self.membership
+    }
+
+    /// Takes `other` as this node's membership when it is the same, so
+    /// that many nodes of one process that agree (the simulator's) hold
+    /// one copy, not one each. Returns whether it did.
+    pub fn share_membership(&mut self, other: &Arc<Membership>) -> bool {
+        if Arc::ptr_eq(&self.membership, other) {
+            return true;
+        }
+        if *self.membership != **other {
+            return false;
+        }
+        self.membership = Arc::clone(other);
+        true
     }
 
     /// The documents.

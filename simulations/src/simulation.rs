@@ -232,6 +232,10 @@ pub struct Simulation<'a> {
     end_ms: Millis,
     events: u64,
     created: std::time::Instant,
+    /// The last few distinct memberships nodes computed: a node whose own
+    /// equals one of them holds that copy instead (a thousand nodes that
+    /// agree hold one membership, not a thousand).
+    memberships: VecDeque<std::sync::Arc<trustmesh_protocol::Membership>>,
 }
 
 fn profile(n: usize) -> Profile {
@@ -344,6 +348,7 @@ impl<'a> Simulation<'a> {
             end_ms,
             events: 0,
             created: std::time::Instant::now(),
+            memberships: VecDeque::new(),
         };
         // Members behind firewalls that refuse inbound connections: never
         // a founder (someone must be reachable to start from).

@@ -192,7 +192,7 @@ impl<S: Store> Node<S> {
             .copied()
             .collect();
         let changed = self.docs.on_membership_changed(&membership);
-        self.membership = membership;
+        self.membership = std::sync::Arc::new(membership);
         for doc in changed {
             self.refresh_distribution(&doc);
             self.event(Event::DocumentChanged(doc));

@@ -61,7 +61,35 @@ impl Simulation<'_> {
             }
             break;
         }
+        self.share_membership(i);
         self.schedule_tick(i);
+    }
+
+    /// Node `i` holds the copy of its membership other nodes hold, when
+    /// theirs is the same (compared only when its own is new).
+    fn share_membership(&mut self, i: usize) {
+        /// Distinct memberships remembered: a few views coexist while a
+        /// statement spreads.
+        const KEPT: usize = 8;
+        let Some(core) = self.nodes[i].core.as_mut() else {
+            return;
+        };
+        let own = core.shared_membership();
+        if self
+            .memberships
+            .iter()
+            .any(|m| std::sync::Arc::ptr_eq(m, own))
+        {
+            return;
+        }
+        if self.memberships.iter().any(|m| core.share_membership(m)) {
+            return;
+        }
+        self.memberships
+            .push_back(std::sync::Arc::clone(core.shared_membership()));
+        if self.memberships.len() > KEPT {
+            self.memberships.pop_front();
+        }
     }
 
     pub(super) fn on_core_event(&mut self, i: usize, e: Event) {
