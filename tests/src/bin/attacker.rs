@@ -341,10 +341,17 @@ async fn main() -> Result<()> {
     // report and goes on serving, like the member it is, until killed.
     let acts_as_node = attack == "restricted" || attack == "load";
     let mut reported = false;
+    let mut answered_at: Option<Instant> = None;
     loop {
         let loading = load_started.is_none_or(|t| t.elapsed() < Duration::from_secs(load_secs));
         let answered = connected && acks + busy + failures >= sent;
-        let done = answered && attack != "restricted" && attack != "load";
+        // The target answers and then cuts a peer off: a moment's grace
+        // lets the close arrive, whichever of the two comes first.
+        if answered && answered_at.is_none() {
+            answered_at = Some(Instant::now());
+        }
+        let settled = answered_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2));
+        let done = settled && attack != "restricted" && attack != "load";
         let finished = done || disconnected || started.elapsed() > run_for;
         let load_answered = attack == "load" && answered && !loading;
         if !reported && (finished || load_answered) {
