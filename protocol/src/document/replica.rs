@@ -93,6 +93,20 @@ pub struct Inserted {
     pub changed: bool,
 }
 
+impl Inserted {
+    /// A change the replica did not take (held already, or its document
+    /// could not be read back): nothing changed.
+    fn not_taken(doc: DocId, hash: ChangeHash, status: ChangeStatus) -> Self {
+        Self {
+            doc,
+            hash,
+            new: false,
+            status,
+            changed: false,
+        }
+    }
+}
+
 /// Why a local edit could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -1056,13 +1070,7 @@ impl Documents {
             // Held already; or its document's changes could not be read
             // back (counted): the change is not taken, and comes again by
             // anti-entropy (it is stored, so a restart has it too).
-            return Inserted {
-                doc: id,
-                hash,
-                new: false,
-                status: held.unwrap_or(ChangeStatus::MissingDeps),
-                changed: false,
-            };
+            return Inserted::not_taken(id, hash, held.unwrap_or(ChangeStatus::MissingDeps));
         }
         let slot = self
             .docs
@@ -1116,13 +1124,7 @@ impl Documents {
             if self.thaw(&id).is_err() {
                 // As in `keep`: not taken, counted, and comes again.
                 for (i, c) in list {
-                    out[i] = Some(Inserted {
-                        doc: id,
-                        hash: c.hash(),
-                        new: false,
-                        status: ChangeStatus::MissingDeps,
-                        changed: false,
-                    });
+                    out[i] = Some(Inserted::not_taken(id, c.hash(), ChangeStatus::MissingDeps));
                 }
                 continue;
             }
