@@ -40,6 +40,39 @@ fn charter(name: &str) -> Charter {
     Charter::seal(body, &sigs).expect("sealed")
 }
 
+fn tool(version: &str) -> trustmesh_protocol::Tool {
+    trustmesh_protocol::Tool {
+        name: "collector".into(),
+        version: version.into(),
+        description: "Collects triage data.".into(),
+        homepage: String::new(),
+        download_url: String::new(),
+        sha256: String::new(),
+        license: "MIT".into(),
+        tags: vec![],
+        maintainer: "TEST".into(),
+    }
+}
+
+fn contact() -> trustmesh_protocol::Contact {
+    trustmesh_protocol::Contact {
+        name: "Test CSIRT".into(),
+        short_name: "TEST".into(),
+        country: "PT".into(),
+        kind: TeamKind::National,
+        constituency: "the government".into(),
+        postal_address: String::new(),
+        time_zone: "Europe/Lisbon".into(),
+        business_hours: "Mon-Fri 09:00-17:00".into(),
+        email: "cert@example.org".into(),
+        phone: String::new(),
+        emergency_phone: String::new(),
+        website: String::new(),
+        pgp_keys: vec![],
+        representatives: vec![],
+    }
+}
+
 #[test]
 fn statements_survive_a_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -105,20 +138,9 @@ fn a_second_process_cannot_open_the_same_store() {
 /// repeated puts are harmless, and junk is skipped but kept.
 #[test]
 fn the_core_reloads_changes_statements_and_snapshots() {
-    use trustmesh_protocol::{ActorSuffix, Config, Contact, Node, Store as _, Tool};
+    use trustmesh_protocol::{ActorSuffix, Config, Node, Store as _};
     let dir = tempfile::tempdir().expect("tempdir");
     let c = charter("n");
-    let tool = Tool {
-        name: "collector".into(),
-        version: "1.0".into(),
-        description: "Collects triage data.".into(),
-        homepage: String::new(),
-        download_url: String::new(),
-        sha256: String::new(),
-        license: "MIT".into(),
-        tags: vec![],
-        maintainer: "TEST".into(),
-    };
     let digest = {
         let store = RocksStore::open(dir.path()).expect("opens");
         store.adopt_charter(&c).expect("adopts");
@@ -131,27 +153,11 @@ fn the_core_reloads_changes_statements_and_snapshots() {
             0,
         )
         .expect("opens");
-        let change = node.upsert_tool(1_000, &tool).expect("valid").expect("new");
-        node.edit_contact(
-            2_000,
-            &Contact {
-                name: "Test CSIRT".into(),
-                short_name: "TEST".into(),
-                country: "PT".into(),
-                kind: TeamKind::National,
-                constituency: "the government".into(),
-                postal_address: String::new(),
-                time_zone: "Europe/Lisbon".into(),
-                business_hours: "Mon-Fri 09:00-17:00".into(),
-                email: "cert@example.org".into(),
-                phone: String::new(),
-                emergency_phone: String::new(),
-                website: String::new(),
-                pgp_keys: vec![],
-                representatives: vec![],
-            },
-        )
-        .expect("valid");
+        let change = node
+            .upsert_tool(1_000, &tool("1.0"))
+            .expect("valid")
+            .expect("new");
+        node.edit_contact(2_000, &contact()).expect("valid");
         // Storing again is idempotent.
         let mut store = RocksStore::open(tempfile::tempdir().expect("tmp").path()).expect("opens");
         store
@@ -215,20 +221,9 @@ fn snapshots_are_written_in_one_batch_and_can_be_dropped() {
 /// reads and writes read them back, and a start with snapshots reads none.
 #[test]
 fn documents_out_of_the_cache_live_in_the_store() {
-    use trustmesh_protocol::{ActorSuffix, Config, Node, Store as _, Tool, ToolRegistry};
+    use trustmesh_protocol::{ActorSuffix, Config, Node, Store as _, ToolRegistry};
     let dir = tempfile::tempdir().expect("tempdir");
     let c = charter("n");
-    let tool = |version: &str| Tool {
-        name: "collector".into(),
-        version: version.into(),
-        description: "Collects triage data.".into(),
-        homepage: String::new(),
-        download_url: String::new(),
-        sha256: String::new(),
-        license: "MIT".into(),
-        tags: vec![],
-        maintainer: "TEST".into(),
-    };
     let open = |suffix: u8| {
         let store = RocksStore::open(dir.path()).expect("opens");
         store.adopt_charter(&c).expect("adopts");
@@ -247,23 +242,7 @@ fn documents_out_of_the_cache_live_in_the_store() {
         let (mut node, _) = open(1);
         node.upsert_tool(1_000, &tool("1.0")).expect("valid");
         node.upsert_tool(1_500, &tool("1.1")).expect("valid");
-        let contact = trustmesh_protocol::Contact {
-            name: "Test CSIRT".into(),
-            short_name: "TEST".into(),
-            country: "PT".into(),
-            kind: TeamKind::National,
-            constituency: "the government".into(),
-            postal_address: String::new(),
-            time_zone: "Europe/Lisbon".into(),
-            business_hours: String::new(),
-            email: "cert@example.org".into(),
-            phone: String::new(),
-            emergency_phone: String::new(),
-            website: String::new(),
-            pgp_keys: vec![],
-            representatives: vec![],
-        };
-        node.edit_contact(2_000, &contact).expect("valid");
+        node.edit_contact(2_000, &contact()).expect("valid");
         let docs = node.documents();
         assert_eq!((docs.cached_documents(), docs.cold_documents()), (1, 1));
         let registry: ToolRegistry = docs.get(&tools).expect("reads").expect("held");
