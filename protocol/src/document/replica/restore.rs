@@ -179,6 +179,19 @@ fn optional<T>(
     }
 }
 
+/// The encoding [`optional`] reads: a tag, then the value if present.
+fn write_optional<T: ?Sized>(w: &mut Writer, value: Option<&T>, write: fn(&mut Writer, &T)) {
+    match value {
+        None => {
+            w.u8(0);
+        }
+        Some(v) => {
+            w.u8(1);
+            write(w, v);
+        }
+    }
+}
+
 fn write_hashes(w: &mut Writer, list: &[ChangeHash]) {
     w.len(list.len());
     for h in list {
@@ -270,28 +283,13 @@ impl Snapshot {
         }
         write_teams(&mut w, &cold.authors);
         write_hashes(&mut w, &cold.heads);
-        match &cold.stored_heads {
-            None => w.u8(0),
-            Some(list) => {
-                w.u8(1);
-                write_hashes(&mut w, list);
-                &mut w
-            }
-        };
+        write_optional(&mut w, cold.stored_heads.as_deref(), write_hashes);
         write_hashes(&mut w, &cold.missing);
-        match &cold.restricted {
-            None => w.u8(0),
-            Some(list) => {
-                w.u8(1);
-                write_teams(&mut w, list);
-                &mut w
-            }
-        };
+        write_optional(&mut w, cold.restricted.as_deref(), write_teams);
         for text in [&cold.csaf_key.0, &cold.csaf_key.1] {
-            match text {
-                None => w.u8(0),
-                Some(t) => w.u8(1).text(t),
-            };
+            write_optional(&mut w, text.as_deref(), |w, t| {
+                w.text(t);
+            });
         }
         w.len(saved.len()).raw(saved);
         let mut bytes = w.finish();
